@@ -1,0 +1,152 @@
+// convene/definitions.h: the definitions file, convene's user-facing contract.
+//
+// One JSON file (with // and /* */ comments allowed) declares holiday calendars,
+// communities with their series, and per-occurrence overrides:
+//
+//   {
+//     "calendars": { "dc": { "builtin": "us-dc" },
+//                    "school": { "closures": [{"name": "Winter break",
+//                                              "from": "2026-12-21", "to": "2027-01-01"}] },
+//                    "district": { "ics": "district.ics" } },
+//     "communities": [{
+//       "id": "nurses", "name": "School Nurse CoP", "timezone": "America/New_York",
+//       "observes": ["dc", "school"],
+//       "series": [{ "id": "mentoring-monday", "title": "Mentoring Monday",
+//                    "start": "2026-09-14T16:00", "duration": "PT1H",
+//                    "rrule": "FREQ=MONTHLY;BYDAY=2MO", "on_holiday": "following" }]
+//     }],
+//     "overrides": [{ "series": "mentoring-monday", "occurrence": "2027-02-08T16:00",
+//                     "move_to": "2027-02-09T16:00", "reason": "Presenter's request" }]
+//   }
+//
+// Loading validates everything and reports each problem with the file and the JSON
+// path (syntax errors: line and column). The loaded value is plain data: the engine
+// (convene/schedule.h) turns it into occurrences. Keys are never renamed; new ones
+// may be added. Unknown keys are errors that suggest the nearest known key.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "convene/holiday_calendar.h"
+#include "convene/holiday_policy.h"
+#include "convene/recurrence.h"
+#include "convene/time.h"
+
+namespace convene {
+
+struct Person {
+  std::string name;
+  std::string email;
+  friend bool operator==(const Person&, const Person&) = default;
+};
+
+// A link shown with a session (slides, a reading, a recording).
+struct Resource {
+  std::string title;
+  std::string url;
+  friend bool operator==(const Resource&, const Resource&) = default;
+};
+
+struct CalendarDef {
+  std::string id;
+  std::optional<std::string> builtin;  // "us-federal" | "us-dc"
+  std::vector<HolidayRule> rules;
+  std::vector<Closure> closures;
+  std::optional<std::string> ics;      // as written (relative to the definitions file)
+  // The calendar as a value: builtin + rules + closures + the ICS file's closures.
+  HolidayCalendar calendar{""};
+};
+
+struct SeriesDef {
+  std::string id;
+  std::string title;
+  std::optional<std::string> description;
+  LocalTime start;                       // local start of the first occurrence
+  Seconds duration{3600};
+  std::optional<std::string> rrule_text;  // as written
+  std::optional<RecurrenceRule> rrule;    // parsed
+  std::vector<LocalTime> add;            // extra occurrences (RDATE)
+  std::vector<LocalTime> except;         // removed occurrences (EXDATE)
+  HolidayPolicy on_holiday = HolidayPolicy::skip;
+  std::vector<std::string> observes;     // extra calendar ids, beyond the community's
+  std::optional<std::string> join_url;
+  std::optional<std::string> location;
+  std::optional<Person> organizer;
+  std::optional<std::string> presenter;
+  std::vector<std::string> categories;
+  // "this and all following" (convene split): the id of the series this one continues.
+  std::optional<std::string> continues;
+};
+
+struct CommunityDef {
+  std::string id;
+  std::string name;
+  std::string timezone;                  // IANA name as written
+  const date::time_zone* zone = nullptr;
+  std::vector<std::string> observes;     // calendar ids
+  Workweek workweek;
+  std::optional<std::string> description;
+  std::vector<SeriesDef> series;
+};
+
+// A change to one occurrence, applied after the holiday policy.
+struct OverrideDef {
+  std::string series;
+  LocalTime occurrence;                  // the original local start (its identity)
+  std::optional<LocalTime> move_to;
+  std::optional<Seconds> duration;
+  bool cancel = false;
+  std::optional<std::string> title;
+  std::optional<std::string> description;
+  std::optional<std::string> join_url;
+  std::optional<std::string> location;
+  std::optional<std::string> presenter;
+  std::optional<std::string> agenda;
+  std::vector<Resource> resources;
+  std::optional<std::string> reason;
+};
+
+struct Definitions {
+  std::string source;                    // the file it was read from (for messages)
+  std::vector<CalendarDef> calendars;    // in file order
+  std::vector<CommunityDef> communities;
+  std::vector<OverrideDef> overrides;
+
+  const CalendarDef* find_calendar(std::string_view id) const;
+  // The series and its community, or {nullptr, nullptr}.
+  std::pair<const CommunityDef*, const SeriesDef*> find_series(std::string_view id) const;
+};
+
+// A problem found in the input. `where` names the file and the JSON path
+// ("samples/nurses.json: /communities/0/series/2/rrule") or line and column.
+struct Diagnostic {
+  enum class Severity { error, warning };
+  Severity severity = Severity::error;
+  std::string where;
+  std::string message;
+  // "error: samples/nurses.json: /communities/0/timezone: unknown time zone ..."
+  std::string to_string() const;
+};
+
+struct LoadedDefinitions {
+  std::optional<Definitions> definitions;  // set when there is no error
+  std::vector<Diagnostic> diagnostics;     // errors and warnings, in file order
+  bool ok() const { return definitions.has_value(); }
+};
+
+// Reads and validates a definitions file. ICS paths are relative to its folder.
+LoadedDefinitions load_definitions(const std::string& path);
+// The same from text; `source` names it in messages, `base_dir` resolves ICS paths.
+LoadedDefinitions parse_definitions(std::string_view text, const std::string& source,
+                                    const std::string& base_dir);
+
+// Writes definitions back in the same format (what `convene export` prints).
+// load(write(d)) == d for every loaded d: nothing is lost, nothing renamed.
+nlohmann::json to_json(const Definitions& definitions);
+
+}  // namespace convene

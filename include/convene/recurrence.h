@@ -1,0 +1,133 @@
+// convene/recurrence.h: RFC 5545 recurrence rules and their expansion.
+//
+// A rule is read from its RRULE text by libical (icalrecurrencetype_from_string), so
+// a rule means to convene what it means to every calendar client; the iteration is
+// our own, over civil-day arithmetic (date's year_month_day / sys_days), because
+// libical's iterator is slow, emits nonexistent local times and limits BYSETPOS.
+//
+// Iteration happens in civil (local) time: a weekly rule at 16:00 stays at 16:00
+// across DST. Instants come later, by resolve_local() in the series' zone. The one
+// place the zone matters here is an UNTIL given in UTC ("...Z"), which bounds the
+// resolved instants.
+//
+// How to use:
+//   auto rule = convene::RecurrenceRule::parse("FREQ=MONTHLY;BYDAY=2MO");
+//   if (!rule) { puts(rule.error().c_str()); }
+//   convene::RecurrenceIterator it(*rule, *convene::parse_local_minute("2026-09-14T16:00"), zone);
+//   while (auto t = it.next()) { ... }   // 2026-09-14T16:00, 2026-10-12T16:00, ...
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "convene/time.h"
+
+namespace convene {
+
+enum class Frequency { secondly, minutely, hourly, daily, weekly, monthly, yearly };
+
+// A BYDAY entry: a weekday, with an ordinal for MONTHLY/YEARLY rules
+// (2MO = second Monday, -1FR = last Friday; 0 = every such weekday).
+struct WeekdayNum {
+  date::weekday weekday;
+  int nth = 0;
+  friend bool operator==(const WeekdayNum&, const WeekdayNum&) = default;
+};
+
+// UNTIL, in one of the three forms RFC 5545 allows:
+//   a DATE (inclusive local day), a local DATE-TIME, or a UTC DATE-TIME ("...Z").
+using Until = std::variant<LocalDay, LocalTime, Instant>;
+
+// A parsed RRULE. A plain value: copy it, compare it, print it.
+struct RecurrenceRule {
+  Frequency freq = Frequency::daily;
+  int interval = 1;
+  std::optional<int> count;
+  std::optional<Until> until;
+  std::vector<int> by_second, by_minute, by_hour;
+  std::vector<WeekdayNum> by_day;
+  std::vector<int> by_month_day;  // 1..31, -31..-1
+  std::vector<int> by_year_day;   // 1..366, -366..-1
+  std::vector<int> by_week_no;    // 1..53, -53..-1
+  std::vector<int> by_month;      // 1..12
+  std::vector<int> by_set_pos;    // 1..366, -366..-1
+  date::weekday wkst = date::Monday;
+
+  // Parses an RRULE value ("FREQ=WEEKLY;BYDAY=MO"; a leading "RRULE:" is accepted).
+  // On failure the error message quotes the text and libical's complaint.
+  class Parsed;
+  static Parsed parse(std::string_view text);
+
+  // The RRULE value as libical writes it.
+  std::string to_string() const;
+
+  friend bool operator==(const RecurrenceRule&, const RecurrenceRule&) = default;
+};
+
+class RecurrenceRule::Parsed {
+ public:
+  Parsed(RecurrenceRule rule) : value_(std::move(rule)) {}  // NOLINT: implicit by design
+  static Parsed failure(std::string message) {
+    Parsed p{RecurrenceRule{}};
+    p.error_ = std::move(message);
+    p.ok_ = false;
+    return p;
+  }
+  explicit operator bool() const { return ok_; }
+  const RecurrenceRule& operator*() const { return value_; }
+  const RecurrenceRule* operator->() const { return &value_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  RecurrenceRule value_;
+  std::string error_;
+  bool ok_ = true;
+};
+
+// Produces the local starts of a recurrence in chronological order.
+//
+// RFC 5545 semantics, exactly:
+//   - DTSTART is always the first instance, even when it does not match the rule,
+//     and COUNT counts it;
+//   - a BYxxx value that names a day the period lacks (BYMONTHDAY=31 in April,
+//     the 29th of February in 2027) produces nothing for that period; a rule whose
+//     DTSTART is on the 31st with no BYMONTHDAY skips short months the same way;
+//   - BYSETPOS applies to every frequency (libical only allows MONTHLY/YEARLY);
+//   - UNTIL bounds inclusively: a DATE by the local day, a local DATE-TIME by local
+//     time, a UTC DATE-TIME by the instant resolve_local() gives in `zone`.
+// Nonexistent local times (DST gaps) are produced as the civil times they are;
+// resolve_local() gives their instant.
+class RecurrenceIterator {
+ public:
+  RecurrenceIterator(const RecurrenceRule& rule, LocalTime dtstart, const date::time_zone* zone);
+  ~RecurrenceIterator();
+  RecurrenceIterator(RecurrenceIterator&&) noexcept;
+  RecurrenceIterator& operator=(RecurrenceIterator&&) noexcept;
+
+  // The next local start, or nullopt when the rule is exhausted (COUNT, UNTIL, or
+  // no further match possible, e.g. BYMONTHDAY=30 with BYMONTH=2).
+  std::optional<LocalTime> next();
+
+  // Skips ahead: the next start returned is the first that is >= `from`. Cheaper
+  // than calling next() repeatedly, except that a rule with COUNT must still count
+  // the instances before `from`.
+  void seek(LocalTime from);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Convenience: every start of the rule (with DTSTART first) that lies in
+// [from, to] inclusive, at most `limit` + 1 of them (so the caller can tell that
+// there were more than `limit`).
+std::vector<LocalTime> expand_between(const RecurrenceRule& rule, LocalTime dtstart,
+                                      const date::time_zone* zone, LocalTime from, LocalTime to,
+                                      std::size_t limit);
+
+}  // namespace convene

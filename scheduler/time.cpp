@@ -1,0 +1,170 @@
+#include "convene/time.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <string>
+
+#include <libical/ical.h>
+
+namespace convene {
+
+namespace {
+
+constexpr const char* kWeekdayNames[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                         "Thursday", "Friday", "Saturday"};
+constexpr const char* kMonthNames[] = {"January", "February", "March",     "April",
+                                       "May",     "June",     "July",      "August",
+                                       "September", "October", "November", "December"};
+
+// Reads exactly `width` decimal digits at text[pos].
+bool read_digits(std::string_view text, std::size_t pos, std::size_t width, int& out) {
+  if (pos + width > text.size()) return false;
+  for (std::size_t i = pos; i < pos + width; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+  }
+  auto result = std::from_chars(text.data() + pos, text.data() + pos + width, out);
+  return result.ec == std::errc{};
+}
+
+// Offset that resolve_local() applies to a local time, by RFC 5545 §3.3.5.
+Seconds offset_for(const date::local_info& info) {
+  // unique: the only offset; ambiguous: the first (earlier instant); nonexistent: the
+  // offset in force before the gap. All three are `first`.
+  return info.first.offset;
+}
+
+}  // namespace
+
+const date::time_zone* find_zone(std::string_view name) noexcept {
+  if (name.empty()) return nullptr;
+  try {
+    return date::locate_zone(name);
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+Instant resolve_local(LocalTime local, const date::time_zone* zone) {
+  const auto info = zone->get_info(local);
+  return Instant{local.time_since_epoch() - offset_for(info)};
+}
+
+Instant ZoneResolver::resolve(LocalTime local) {
+  if (local >= begin_ && local < end_) return Instant{local.time_since_epoch() - offset_};
+  const auto info = zone_->get_info(local);
+  const Seconds offset = offset_for(info);
+  if (info.result == date::local_info::unique) {
+    // The local times of this period, less two days at each end, resolve with this
+    // offset alone: no transition's gap or overlap (at most a day wide) reaches them.
+    constexpr auto kMargin = date::days{2};
+    const auto period_begin = info.first.begin == date::sys_seconds::min()
+                                  ? LocalTime::min()
+                                  : LocalTime{(info.first.begin + kMargin).time_since_epoch() +
+                                              info.first.offset};
+    const auto period_end = info.first.end == date::sys_seconds::max()
+                                ? LocalTime::max()
+                                : LocalTime{(info.first.end - kMargin).time_since_epoch() +
+                                            info.first.offset};
+    if (period_begin < period_end) {
+      begin_ = period_begin;
+      end_ = period_end;
+      offset_ = offset;
+    }
+  }
+  return Instant{local.time_since_epoch() - offset};
+}
+
+LocalTime to_local(Instant at, const date::time_zone* zone) {
+  return date::floor<Seconds>(zone->to_local(at));
+}
+
+std::optional<LocalDay> parse_date(std::string_view text) {
+  int y = 0, m = 0, d = 0;
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  if (!read_digits(text, 0, 4, y) || !read_digits(text, 5, 2, m) || !read_digits(text, 8, 2, d))
+    return std::nullopt;
+  const date::year_month_day ymd{date::year{y}, date::month{static_cast<unsigned>(m)},
+                                 date::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) return std::nullopt;
+  return LocalDay{ymd};
+}
+
+std::optional<LocalTime> parse_local_minute(std::string_view text) {
+  if (text.size() != 16 && text.size() != 19) return std::nullopt;
+  auto day = parse_date(text.substr(0, 10));
+  if (!day || text[10] != 'T' || text[13] != ':') return std::nullopt;
+  int hh = 0, mm = 0, ss = 0;
+  if (!read_digits(text, 11, 2, hh) || !read_digits(text, 14, 2, mm)) return std::nullopt;
+  if (text.size() == 19 && (text[16] != ':' || !read_digits(text, 17, 2, ss))) return std::nullopt;
+  if (hh > 23 || mm > 59 || ss > 59) return std::nullopt;
+  return LocalTime{*day} + std::chrono::hours{hh} + std::chrono::minutes{mm} + Seconds{ss};
+}
+
+std::optional<Seconds> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  const std::string copy(text);
+  // libical reports a malformed duration through icalerrno and a "bad" duration.
+  icalerror_clear_errno();
+  const auto old_state = icalerror_get_error_state(ICAL_MALFORMEDDATA_ERROR);
+  icalerror_set_error_state(ICAL_MALFORMEDDATA_ERROR, ICAL_ERROR_NONFATAL);
+  const icaldurationtype duration = icaldurationtype_from_string(copy.c_str());
+  icalerror_set_error_state(ICAL_MALFORMEDDATA_ERROR, old_state);
+  if (icaldurationtype_is_bad_duration(duration)) return std::nullopt;
+  return Seconds{icaldurationtype_as_int(duration)};
+}
+
+std::string format_local_minute(LocalTime local) {
+  const auto day = date::floor<date::days>(local);
+  const date::hh_mm_ss<Seconds> tod{local - day};
+  std::string out = format_date(day);
+  char buf[16];
+  if (tod.seconds().count() != 0) {
+    std::snprintf(buf, sizeof buf, "T%02d:%02d:%02d", static_cast<int>(tod.hours().count()),
+                  static_cast<int>(tod.minutes().count()), static_cast<int>(tod.seconds().count()));
+  } else {
+    std::snprintf(buf, sizeof buf, "T%02d:%02d", static_cast<int>(tod.hours().count()),
+                  static_cast<int>(tod.minutes().count()));
+  }
+  return out + buf;
+}
+
+std::string format_date(LocalDay day) {
+  const date::year_month_day ymd{day};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+std::string format_duration(Seconds duration) {
+  const icaldurationtype d = icaldurationtype_from_int(static_cast<int>(duration.count()));
+  char* text = icaldurationtype_as_ical_string_r(d);
+  std::string out = text ? text : "";
+  std::free(text);
+  return out;
+}
+
+std::string format_rfc3339(Instant at, const date::time_zone* zone) {
+  const auto info = zone->get_info(at);
+  const LocalTime local{at.time_since_epoch() + info.offset};
+  const auto day = date::floor<date::days>(local);
+  const date::hh_mm_ss<Seconds> tod{local - day};
+  const long offset_minutes = info.offset.count() / 60;
+  const long abs_minutes = offset_minutes < 0 ? -offset_minutes : offset_minutes;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%sT%02d:%02d:%02d%c%02ld:%02ld", format_date(day).c_str(),
+                static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
+                static_cast<int>(tod.seconds().count()), offset_minutes < 0 ? '-' : '+',
+                abs_minutes / 60, abs_minutes % 60);
+  return buf;
+}
+
+std::string format_day_long(LocalDay day) {
+  const date::year_month_day ymd{day};
+  const date::weekday wd{day};
+  return std::string(kWeekdayNames[wd.c_encoding()]) + " " +
+         std::to_string(static_cast<unsigned>(ymd.day())) + " " +
+         kMonthNames[static_cast<unsigned>(ymd.month()) - 1];
+}
+
+}  // namespace convene

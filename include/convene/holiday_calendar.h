@@ -22,6 +22,7 @@
 //   auto snowy = dc->with_closure({"Snow day", day, day});
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,13 @@ struct FixedDateRule {
   unsigned month = 1, day = 1;
   bool observe_weekend = false;  // Saturday → Friday before, Sunday → Monday after
   std::optional<int> since, until;
+  // With observe_weekend: whether a Saturday is observed on the Friday before. False for
+  // Inauguration Day: only a Sunday moves, to Monday (5 U.S.C. 6103(c); OPM: "no authority
+  // for an in lieu of holiday when Inauguration Day falls on Saturday", 51 Comp. Gen. 586).
+  bool observe_saturday = true;
+  // The rule applies in the years since + k * every_years only (Inauguration Day: every 4
+  // years from 1965); counted from year 0 when `since` is unset. 1: every year.
+  int every_years = 1;
   friend bool operator==(const FixedDateRule&, const FixedDateRule&) = default;
 };
 struct NthWeekdayRule {

@@ -44,6 +44,11 @@ class UnknownOccurrenceError : public Error {
  public:
   using Error::Error;
 };
+// An override moves an occurrence onto a start another occurrence of the series holds.
+class OverlapError : public Error {
+ public:
+  using Error::Error;
+};
 // A rule produces more than kMaxOccurrencesPerSeries occurrences in the window.
 class TooManyOccurrencesError : public Error {
  public:
@@ -99,8 +104,10 @@ struct ExpandOptions {
 std::vector<Occurrence> expand(const Definitions& definitions, Window window,
                                const ExpandOptions& options = {});
 
-// Findings that do not stop a schedule: a move onto a holiday, a rule with no
-// occurrence. Errors (unknown occurrences in overrides) are thrown as by expand().
+// What `convene check` reports beyond the loader: warnings that do not stop a schedule
+// (a move onto a holiday, a rule with no occurrence after its start, an `except` that
+// matches nothing) and errors (an override naming an occurrence the series does not
+// have, a move onto a start the series already holds).
 std::vector<Diagnostic> validate_schedule(const Definitions& definitions);
 
 }  // namespace convene

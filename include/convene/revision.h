@@ -1,0 +1,38 @@
+// convene/revision.h: how far a series or one occurrence has been changed.
+//
+// Every change a facilitator makes (convene reschedule, cancel, edit, close, split,
+// import of an edited file) gives each occurrence it affects a new revision number,
+// and the series too. Numbers only ever increase: feeds turn them into iCalendar
+// SEQUENCE values, invitations into updates. `modified` is when that change was made
+// (DTSTAMP / LAST-MODIFIED), never the time a feed is requested, so the same state
+// always renders to the same bytes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "convene/time.h"
+
+namespace convene {
+
+struct Revision {
+  std::uint64_t sequence = 0;
+  Instant modified{};
+  friend bool operator==(const Revision&, const Revision&) = default;
+};
+
+// Where renderers read revisions from: the store, or (for a plain definitions file)
+// a source that says "never changed".
+struct RevisionSource {
+  std::function<Revision(std::string_view series)> series;
+  std::function<Revision(std::string_view series, LocalTime original)> occurrence;
+
+  // Every series and occurrence at sequence 0, modified at `modified`.
+  static RevisionSource unchanged(Instant modified) {
+    return {[modified](std::string_view) { return Revision{0, modified}; },
+            [modified](std::string_view, LocalTime) { return Revision{0, modified}; }};
+  }
+};
+
+}  // namespace convene

@@ -81,6 +81,7 @@ struct SeriesDef {
   std::vector<std::string> categories;
   // "this and all following" (convene split): the id of the series this one continues.
   std::optional<std::string> continues;
+  friend bool operator==(const SeriesDef&, const SeriesDef&) = default;
 };
 
 struct CommunityDef {
@@ -92,6 +93,7 @@ struct CommunityDef {
   Workweek workweek;
   std::optional<std::string> description;
   std::vector<SeriesDef> series;
+  friend bool operator==(const CommunityDef&, const CommunityDef&) = default;
 };
 
 // A change to one occurrence, applied after the holiday policy.
@@ -109,6 +111,7 @@ struct OverrideDef {
   std::optional<std::string> agenda;
   std::vector<Resource> resources;
   std::optional<std::string> reason;
+  friend bool operator==(const OverrideDef&, const OverrideDef&) = default;
 };
 
 struct Definitions {
@@ -144,9 +147,18 @@ LoadedDefinitions load_definitions(const std::string& path);
 // The same from text; `source` names it in messages, `base_dir` resolves ICS paths.
 LoadedDefinitions parse_definitions(std::string_view text, const std::string& source,
                                     const std::string& base_dir);
+// The same from a JSON document already parsed (a store's copy). Calendars keep the
+// document's key order (an nlohmann::json converts, with its keys sorted). Not an
+// overload of parse_definitions: a string literal would convert to both.
+LoadedDefinitions parse_definitions_json(const nlohmann::ordered_json& document,
+                                         const std::string& source, const std::string& base_dir);
 
 // Writes definitions back in the same format (what `convene export` prints).
 // load(write(d)) == d for every loaded d: nothing is lost, nothing renamed.
-nlohmann::json to_json(const Definitions& definitions);
+// Keys come in the format's natural order (id, name, ... series), defaults and empty
+// optionals are omitted, durations are written as libical writes them ("PT1H30M"),
+// starts as "YYYY-MM-DDTHH:MM". An ordered_json, so dump() keeps that order; it converts
+// implicitly to nlohmann::json (whose keys are sorted) where one is wanted.
+nlohmann::ordered_json to_json(const Definitions& definitions);
 
 }  // namespace convene

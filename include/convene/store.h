@@ -1,0 +1,301 @@
+// convene/store.h: the durable store, convene's one source of truth.
+//
+// A store holds what a definitions file holds (calendars, communities, series,
+// overrides), in tables rather than as a file, plus what a file cannot: who changed
+// what and why (the audit trail), how often each series and occurrence has changed
+// (revisions, the future iCalendar SEQUENCE), and the members who subscribe to series,
+// with their private feed tokens.
+//
+// The embedded default is SQLite (one file, WAL, foreign keys on, a schema version with
+// forward migrations run at open). All SQL lives in scheduler/store*.cpp; this
+// interface names no SQL, so a PostgreSQL backend can follow.
+//
+// Every change is one transaction that takes the write lock first (BEGIN IMMEDIATE),
+// so two processes writing at once lose no update: the second waits (up to the busy
+// timeout) and then works on what the first committed. A change to one occurrence also
+// checks that the occurrence is still at the revision its caller read (`expect_revision`,
+// or the revision read when the operation began); if another writer changed it in
+// between, it is refused with StoreError::Kind::conflict rather than overwritten.
+// A process killed at any point leaves the store as it was before or after a change,
+// never between.
+//
+// Revisions: each change expands the affected series before and after (over a window
+// from a year before the change to two years after) and gives every occurrence whose
+// status, start, end or details changed the next revision number of that occurrence;
+// the series itself gets the next number of the series. Numbers only ever increase,
+// including across a re-import that removes and re-adds a series. `modified` is the
+// store clock's time of that change. Occurrences beyond the window are covered by the
+// series' revision.
+//
+// How to use:
+//   convene::SimulatedClock clock(...);               // or convene::Clock::real()
+//   auto store = convene::Store::open({.path = "convene.db", .clock = &clock});
+//   store->import_definitions(*convene::load_definitions("nurses.json").definitions,
+//                             {.actor = "ana"});
+//   store->reschedule("mentoring-monday", *convene::parse_local_minute("2027-02-08T16:00"),
+//                     *convene::parse_local_minute("2027-02-09T16:00"), std::nullopt,
+//                     {.actor = "ana", .reason = "Presenter's request"});
+//   auto defs = store->load();                        // LoadedDefinitions, source "store convene.db"
+//   convene::RevisionSource revisions = store->revisions();
+//
+// A Store is one connection. Its methods lock an internal mutex, so one Store may be
+// shared by threads (they take turns); a server may also open one Store per thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "convene/clock.h"
+#include "convene/definitions.h"
+#include "convene/revision.h"
+#include "convene/time.h"
+
+namespace convene {
+
+// Everything the store refuses or cannot do. what() is one clear sentence that names
+// the database file, the series, the occurrence or the value at fault; kind() is stable
+// for tests and callers.
+class StoreError : public std::runtime_error {
+ public:
+  enum class Kind {
+    invalid,        // bad input: unknown series/occurrence/calendar/member, a date that does not exist
+    overlap,        // a move onto a start another occurrence of the series holds
+    conflict,       // another writer changed the same thing since it was read
+    not_found,      // no database file where one was required
+    read_only,      // the database file (or its folder) cannot be written
+    locked,         // another process held the write lock past the busy timeout
+    corrupt,        // not a convene database, or a damaged one
+    newer_schema,   // written by a newer convene; left untouched
+    io,             // any other failure of the storage
+  };
+  StoreError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+struct StoreOptions {
+  std::string path = "convene.db";
+  const Clock* clock = nullptr;  // nullptr: Clock::real()
+  // Create the file (and its schema) when it does not exist. When false, a missing file
+  // is StoreError::Kind::not_found (reading verbs never create a store by accident).
+  bool create = true;
+  // How long a writer waits for another writer's lock before StoreError::Kind::locked.
+  std::chrono::milliseconds busy_timeout{5000};
+};
+
+// Who makes a change, why, and what they saw (for conflict detection).
+struct ChangeContext {
+  std::string actor;                          // "--as NAME" or the OS user
+  std::optional<std::string> reason;          // "Presenter's request"
+  // The occurrence's (or, for split, the series') revision sequence the caller read.
+  // When set and the stored one differs, the change is refused as a conflict.
+  std::optional<std::uint64_t> expect_revision;
+};
+
+// An occurrence a change affected, with the revision it now has.
+struct AffectedOccurrence {
+  std::string series;
+  LocalTime original;
+  std::uint64_t sequence = 0;
+  friend bool operator==(const AffectedOccurrence&, const AffectedOccurrence&) = default;
+};
+
+struct ChangeResult {
+  bool changed = false;                   // false: the store already said so (nothing written)
+  std::uint64_t audit_id = 0;             // 0 when nothing changed
+  std::string summary;                    // "moved mentoring-monday 2027-02-08T16:00 to 2027-02-09T16:00"
+  std::vector<AffectedOccurrence> affected;
+  std::vector<std::string> series;        // series whose revision moved
+};
+
+// One entry of the audit trail.
+struct AuditRecord {
+  std::uint64_t id = 0;
+  Instant at{};
+  std::string actor;
+  std::string action;                     // "import", "reschedule", "cancel", "restore", "edit",
+                                          // "split", "close", "member add", "subscribe", ...
+  std::optional<std::string> series;
+  std::optional<LocalTime> occurrence;
+  std::optional<std::string> target;      // calendar or member id, when it is one of those
+  std::string summary;                    // what, in one line
+  std::optional<std::string> reason;      // why
+  std::string before;                     // JSON (the definitions format where it applies), "null" if none
+  std::string after;
+  std::vector<AffectedOccurrence> affected;
+};
+
+struct HistoryQuery {
+  std::optional<std::string> series;      // only changes to this series (or a calendar it observes)
+  std::optional<std::size_t> limit;       // the most recent N
+};
+
+// A change to one session's details (convene edit). Unset fields stay as they are; a
+// field set to an empty string is cleared. `resources`, when set, replaces the list.
+struct OccurrenceEdit {
+  std::optional<std::string> title, description, presenter, join_url, location, agenda;
+  std::optional<std::vector<Resource>> resources;
+};
+
+// "This and all following" (convene split): what the continuing series changes.
+struct SplitSpec {
+  LocalDay from;                          // the first day of the new series
+  std::optional<std::string> new_id;      // default "<series>-from-<from>"
+  // Either a full local start (its first occurrence) or just a new time of day.
+  std::optional<LocalTime> start;
+  std::optional<Seconds> time_of_day;     // since midnight; with no `start`
+  std::optional<Seconds> duration;
+  std::optional<std::string> rrule;       // default: the old rule without COUNT/UNTIL
+  std::optional<std::string> title;
+};
+
+// --- members ---------------------------------------------------------------
+
+struct ReminderPreferences {
+  std::vector<Seconds> offsets;           // before the start, e.g. {PT15M, P1D}; empty: none
+  std::string channel = "email";          // one of kReminderChannels
+  friend bool operator==(const ReminderPreferences&, const ReminderPreferences&) = default;
+};
+inline constexpr std::string_view kReminderChannels[] = {"email", "sms", "push", "none"};
+
+struct Member {
+  std::string id;
+  std::string name;
+  std::string email;
+  std::optional<std::string> timezone;    // display zone (IANA); unset: each series' own
+  const date::time_zone* zone = nullptr;  // set when timezone is
+  ReminderPreferences reminders;
+  Instant created{};
+  Instant token_created{};                // when the current feed token was issued
+};
+
+// What a member subscribes to: one series, or every series of a community.
+struct Subscription {
+  enum class Kind { series, community };
+  Kind kind = Kind::series;
+  std::string target;
+  friend bool operator==(const Subscription&, const Subscription&) = default;
+};
+
+// A new member's details (convene member add).
+struct MemberSpec {
+  std::string id;
+  std::string name;
+  std::string email;
+  std::optional<std::string> timezone;
+  ReminderPreferences reminders;
+};
+
+// Changes to a member (convene member set): unset fields stay.
+struct MemberUpdate {
+  std::optional<std::string> name, email;
+  std::optional<std::optional<std::string>> timezone;  // {nullopt}: clear
+  std::optional<std::vector<Seconds>> reminder_offsets;
+  std::optional<std::string> reminder_channel;
+};
+
+// A member and the private feed token issued to them. The token (43 characters of
+// base64url: 32 bytes from getrandom(2)) exists only here: the store keeps its SHA-256.
+struct IssuedToken {
+  Member member;
+  std::string token;
+};
+
+// --- the store -------------------------------------------------------------
+
+class Store {
+ public:
+  // The schema version this build writes; older stores are migrated forward at open.
+  static constexpr int kSchemaVersion = 3;
+
+  // Opens (and with options.create, creates) the store at options.path, migrating an
+  // older schema forward in one transaction. Throws StoreError: not_found, read_only,
+  // locked, corrupt ("... is not a convene database"), newer_schema (the file is not
+  // touched).
+  static std::unique_ptr<Store> open(const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const;
+  int schema_version() const;  // of the open file, == kSchemaVersion after open
+  // True when the database file may not be written (its mode has no write bit): every
+  // change then throws StoreError::Kind::read_only.
+  bool read_only() const;
+
+  // --- definitions ---
+  // The current definitions, as load_definitions() would give them for the exported
+  // file: source "store <path>", calendars with their ICS closures as imported.
+  LoadedDefinitions load() const;
+  // The same, as the definitions format (what convene export prints).
+  nlohmann::ordered_json export_json() const;
+  // True when nothing has been imported yet.
+  bool empty() const;
+
+  // Loads `definitions` as one transaction, matching series by id (identity and
+  // revisions kept); series, calendars and communities absent from them are removed.
+  // Importing what the store already holds changes nothing (changed == false).
+  // `definitions` must be valid (from load_definitions); the result must expand.
+  ChangeResult import_definitions(const Definitions& definitions, const ChangeContext& context);
+
+  // --- revisions ---
+  Revision series_revision(std::string_view series) const;
+  Revision occurrence_revision(std::string_view series, LocalTime original) const;
+  // Reads through this store (which must outlive it).
+  RevisionSource revisions() const;
+  // Increases with every committed change to the store, by any process; cheap (one row).
+  std::uint64_t data_version() const;
+
+  // --- facilitator operations: one transaction and one audit record each ---
+  // The original starts (occurrence ids) of `series` on `day`, for a date-only reference.
+  std::vector<LocalTime> occurrences_on(std::string_view series, LocalDay day) const;
+
+  ChangeResult reschedule(std::string_view series, LocalTime original, LocalTime to,
+                          std::optional<Seconds> duration, const ChangeContext& context);
+  ChangeResult cancel(std::string_view series, LocalTime original, const ChangeContext& context);
+  // Removes a cancel or a move (and its duration); edits stay.
+  ChangeResult restore(std::string_view series, LocalTime original, const ChangeContext& context);
+  ChangeResult edit(std::string_view series, LocalTime original, const OccurrenceEdit& edit,
+                    const ChangeContext& context);
+  ChangeResult split(std::string_view series, const SplitSpec& spec, const ChangeContext& context);
+  // Adds a closure to a calendar; every series observing it reacts by its policy.
+  ChangeResult close(std::string_view calendar, const Closure& closure, const ChangeContext& context);
+
+  std::vector<AuditRecord> history(const HistoryQuery& query = {}) const;
+
+  // --- members ---
+  IssuedToken add_member(const MemberSpec& spec, const ChangeContext& context);
+  void remove_member(std::string_view id, const ChangeContext& context);
+  Member update_member(std::string_view id, const MemberUpdate& update, const ChangeContext& context);
+  // Issues a new token; the old one stops working at once.
+  IssuedToken rotate_token(std::string_view id, const ChangeContext& context);
+  std::optional<Member> member(std::string_view id) const;
+  std::vector<Member> members() const;
+  // The member whose token this is (hashes compared in constant time), or nullopt.
+  std::optional<Member> find_member_by_token(std::string_view token) const;
+
+  // Subscribing twice, or unsubscribing from what one is not subscribed to, changes
+  // nothing (false). Unknown members, series and communities are StoreError::invalid.
+  bool subscribe(std::string_view member, const Subscription& to, const ChangeContext& context);
+  bool unsubscribe(std::string_view member, const Subscription& from, const ChangeContext& context);
+  std::vector<Subscription> subscriptions(std::string_view member) const;
+  // Every series the member follows, directly or through a community, in definitions
+  // order, without repeats.
+  std::vector<std::string> subscribed_series(std::string_view member) const;
+
+  struct Impl;
+
+ private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace convene

@@ -626,7 +626,10 @@ std::optional<CalendarDef> Loader::calendar(const std::string& id, const Json& v
                             : std::filesystem::path(base_dir_) / *def.ics;
       IcsClosures ics = load_ics_closures(path.string());
       if (!ics.error.empty()) {
-        error(o.at("ics"), "cannot use the ICS file " + quote(path.string()) + ": " + ics.error);
+        // load_ics_closures names the file in its message; name it here if not.
+        std::string message = ics.error;
+        if (message.find(path.string()) == std::string::npos) message = path.string() + ": " + message;
+        error(o.at("ics"), "cannot use the ICS file: " + message);
         ok = false;
       } else {
         for (auto& c : ics.closures) calendar = calendar->with_closure(std::move(c));
@@ -879,7 +882,12 @@ std::optional<SeriesDef> Loader::series(const Json& v, const std::string& at) {
         def.rrule_text = *text;
         def.rrule = *parsed;
       } else {
-        error(o.at("rrule"), "invalid RRULE " + quote(*text) + ": " + parsed.error());
+        // RecurrenceRule::parse quotes the text in its message; quote it here if not.
+        std::string message = parsed.error();
+        if (message.find(*text) == std::string::npos) {
+          message = "invalid RRULE " + quote(*text) + ": " + message;
+        }
+        error(o.at("rrule"), std::move(message));
       }
     }
   }

@@ -23,6 +23,32 @@
 // path (syntax errors: line and column). The loaded value is plain data: the engine
 // (convene/schedule.h) turns it into occurrences. Keys are never renamed; new ones
 // may be added. Unknown keys are errors that suggest the nearest known key.
+//
+// Required keys (everything else is optional):
+//   - a community: "id", "name", "timezone" (an IANA name) and "series" (an array, which
+//     may be empty);
+//   - a series: "id", "title", "start" and "duration";
+//   - a calendar rule: "name", and one of {"month", "day", "observed"?},
+//     {"month", "weekday", "nth"} or {"easter"}; a closure: "name", and "date" or
+//     "from" + "to"; an organizer: "email"; a resource: "title" and "url";
+//   - an override: "series" and "occurrence".
+// What is checked, each problem reported at its JSON pointer ("/communities/0/series/1/rrule"):
+//   - types; ids, names and titles are non-empty strings; community ids are unique, and
+//     series ids unique across the file;
+//   - starts are local "YYYY-MM-DDTHH:MM" (":SS" accepted; no "Z" or offset) that exist
+//     (not 2027-02-30); days are "YYYY-MM-DD"; durations are RFC 5545 ("PT1H") and positive;
+//   - an RRULE parses (RecurrenceRule::parse; its complaint is shown); a policy is one of
+//     holiday_policy_names(); a zone is in the tz database (near names are suggested);
+//   - observes lists defined calendars, each once; "continues" and an override's "series"
+//     name a series of the file; one override per occurrence, and not both "cancel" and
+//     "move_to";
+//   - rules: month 1..12, a day the month has (29 February allowed), weekday MO..SU,
+//     nth 1..5 or -1..-5, easter -366..366, since <= until; closures: to >= from; a builtin
+//     is one of HolidayCalendar::builtin_names(); an ICS file (relative to the definitions
+//     file's folder) loads (load_ics_closures);
+//   - a workweek lists at least one day, each once, as MO..SU;
+//   - no key appears twice in one object (JSON would keep only the last).
+// Every problem is reported, in file order; definitions are returned only when there is none.
 #pragma once
 
 #include <map>

@@ -1,0 +1,53 @@
+// The store's shared state and the helpers its parts (store.cpp, store_members.cpp)
+// use inside a write transaction.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "convene/store.h"
+#include "internal/store_sqlite.h"
+
+namespace convene {
+
+struct Store::Impl {
+  StoreOptions options;
+  const Clock* clock = nullptr;
+  std::unique_ptr<store_internal::Connection> db;
+  bool read_only = false;
+  int version = 0;
+  std::string source;  // "store <path>"
+  mutable std::mutex mutex;
+
+  Instant now() const { return date::floor<Seconds>(clock->now()); }
+  // Throws StoreError(read_only) naming `action` when the file may not be written.
+  void check_writable(const std::string& action) const;
+
+  // One audit record; returns its id.
+  struct AuditEntry {
+    std::string actor, action;
+    std::optional<std::string> series;
+    std::optional<LocalTime> occurrence;
+    std::optional<std::string> target;
+    std::string summary;
+    std::optional<std::string> reason;
+    std::string before = "null", after = "null";
+  };
+  std::uint64_t insert_audit(const AuditEntry& entry, Instant at);
+  // data_version + 1 (every committed change calls it once).
+  void bump_data_version();
+};
+
+namespace store_internal {
+// "2027-02-01T09:00:00Z"
+std::string format_utc(Instant at);
+// The test hook CONVENE_TEST_PAUSE_BEFORE_WRITE=FIFO: the process reads one byte from
+// FIFO between reading what it will change and taking the write lock, so a test can
+// make another writer land in between, deterministically.
+void pause_before_write_for_tests();
+}  // namespace store_internal
+
+}  // namespace convene

@@ -1,0 +1,27 @@
+// The store's schema and its forward migrations.
+//
+// The schema version is SQLite's `PRAGMA user_version`. Migration k takes a database
+// from version k-1 to k; opening a store runs every migration it lacks, in order, in
+// one write transaction, so a crash mid-migration leaves the old version intact. A
+// database whose version is newer than kSchemaVersion is refused before anything is
+// written to it.
+//
+//   1: definitions (calendars, rules, closures, communities, series, overrides),
+//      revisions, the audit trail and its affected occurrences, meta (data_version)
+//   2: members, their feed tokens (hashes) and subscriptions
+//   3: audit.target (the calendar or member a change names) and its index
+#pragma once
+
+#include "internal/store_sqlite.h"
+
+namespace convene::store_internal {
+
+// The version of the open database (0 for a new, empty file).
+int schema_version(Connection& connection);
+
+// Runs the migrations from the database's version up to `target` (<= kSchemaVersion)
+// inside the caller's write transaction. Tests use a smaller target to build an old
+// store.
+void migrate(Connection& connection, int target);
+
+}  // namespace convene::store_internal

@@ -1,0 +1,359 @@
+// Members: their details, reminder preferences, subscriptions and private feed tokens.
+// A token is shown once (at `member add` and `rotate-token`); the store keeps only its
+// SHA-256, and finds a member by comparing hashes in constant time.
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "convene/store.h"
+#include "internal/definitions_text.h"
+#include "internal/store_crypto.h"
+#include "internal/store_impl.h"
+#include "internal/store_tables.h"
+
+namespace convene {
+
+using store_internal::Transaction;
+
+namespace {
+
+using Impl = Store::Impl;
+
+std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::int64_t unix_seconds(Instant at) { return static_cast<std::int64_t>(at.time_since_epoch().count()); }
+
+StoreError invalid(const std::string& message) { return StoreError(StoreError::Kind::invalid, message); }
+
+void check_id(std::string_view id) {
+  if (id.empty()) throw invalid("a member id must not be empty");
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != '@')
+      throw invalid("member id " + quote(id) + " may hold only letters, digits and - _ . @");
+  }
+}
+
+void check_email(std::string_view email) {
+  const auto at = email.find('@');
+  if (email.empty() || at == std::string_view::npos || at == 0 || at + 1 == email.size() ||
+      email.find_first_of(" \t\r\n<>") != std::string_view::npos)
+    throw invalid("email " + quote(email) + " is not an email address (name@example.org)");
+}
+
+void check_timezone(const std::optional<std::string>& tz) {
+  if (!tz || find_zone(*tz)) return;
+  std::string message = "unknown time zone " + quote(*tz);
+  const auto near = definitions_internal::nearest_zones(*tz);
+  if (!near.empty()) {
+    message += "; did you mean ";
+    for (std::size_t i = 0; i < near.size(); ++i) message += (i ? " or " : "") + quote(near[i]);
+    message += "?";
+  }
+  throw invalid(message + " (an IANA name such as \"America/New_York\")");
+}
+
+void check_reminders(const std::vector<Seconds>& offsets, const std::string& channel) {
+  for (auto o : offsets) {
+    if (o.count() < 0) throw invalid("the reminder offset " + format_duration(o) + " is negative (it counts before the start)");
+  }
+  for (auto c : kReminderChannels)
+    if (c == channel) return;
+  std::string names;
+  for (auto c : kReminderChannels) names += (names.empty() ? "" : ", ") + std::string(c);
+  throw invalid("unknown reminder channel " + quote(channel) + " (one of " + names + ")");
+}
+
+std::string offsets_text(const std::vector<Seconds>& offsets) {
+  nlohmann::json j = nlohmann::json::array();
+  for (auto o : offsets) j.push_back(o.count());
+  return j.dump();
+}
+
+std::optional<Member> read_member(Impl& impl, std::string_view id) {
+  auto q = impl.db->query(
+      "SELECT m.id, m.name, m.email, m.timezone, m.reminder_offsets, m.reminder_channel, m.created, "
+      "t.created FROM members m LEFT JOIN member_tokens t ON t.member = m.id WHERE m.id = ?1");
+  q->bind(1, id);
+  if (!q->step()) return std::nullopt;
+  Member m;
+  m.id = q->text(0);
+  m.name = q->text(1);
+  m.email = q->text(2);
+  m.timezone = q->optional_text(3);
+  if (m.timezone) m.zone = find_zone(*m.timezone);
+  for (const auto& s : nlohmann::json::parse(q->text(4))) m.reminders.offsets.push_back(Seconds{s.get<std::int64_t>()});
+  m.reminders.channel = q->text(5);
+  m.created = Instant{Seconds{q->int64(6)}};
+  if (auto t = q->optional_int64(7)) m.token_created = Instant{Seconds{*t}};
+  return m;
+}
+
+Member require_member(Impl& impl, std::string_view id) {
+  if (auto m = read_member(impl, id)) return *m;
+  std::vector<std::string> ids;
+  auto q = impl.db->query("SELECT id FROM members ORDER BY id");
+  while (q->step()) ids.push_back(q->text(0));
+  std::string message = "no member " + quote(id) + " in " + impl.options.path;
+  if (auto near = definitions_internal::nearest(id, ids)) message += "; did you mean " + quote(*near) + "?";
+  throw invalid(message);
+}
+
+std::string issue_token(Impl& impl, std::string_view member, Instant at) {
+  const std::string token = store_internal::new_token();
+  const auto hash = store_internal::sha256(token);
+  std::int64_t lookup = 0;
+  for (int i = 0; i < 8; ++i) lookup = (lookup << 8) | hash[static_cast<std::size_t>(i)];
+  auto q = impl.db->query(
+      "INSERT INTO member_tokens (member, lookup, hash, created) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT (member) DO UPDATE SET lookup = excluded.lookup, hash = excluded.hash, "
+      "created = excluded.created");
+  q->bind(1, member).bind(2, lookup).bind_blob(3, hash.data(), hash.size()).bind(4, unix_seconds(at));
+  q->run();
+  return token;
+}
+
+std::string member_json(const Member& m) {
+  nlohmann::ordered_json j;
+  j["id"] = m.id;
+  j["name"] = m.name;
+  j["email"] = m.email;
+  j["timezone"] = m.timezone ? nlohmann::ordered_json(*m.timezone) : nullptr;
+  nlohmann::ordered_json offsets = nlohmann::ordered_json::array();
+  for (auto o : m.reminders.offsets) offsets.push_back(format_duration(o));
+  j["reminders"] = {{"offsets", offsets}, {"channel", m.reminders.channel}};
+  return j.dump();
+}
+
+void audit(Impl& impl, const ChangeContext& context, const std::string& action, std::string_view member,
+           const std::string& summary, const std::string& before, const std::string& after, Instant at) {
+  Impl::AuditEntry e;
+  e.actor = context.actor;
+  e.action = action;
+  e.target = std::string(member);
+  e.summary = summary;
+  e.reason = context.reason;
+  e.before = before;
+  e.after = after;
+  impl.insert_audit(e, at);
+  impl.bump_data_version();
+}
+
+// "series"/"community" targets must exist in the definitions.
+void check_target(Impl& impl, const Subscription& s) {
+  auto loaded = store_internal::read_definitions(*impl.db, impl.source);
+  if (!loaded.ok()) throw StoreError(StoreError::Kind::corrupt, impl.options.path + " holds definitions this convene cannot use");
+  const Definitions& defs = *loaded.definitions;
+  std::vector<std::string> ids;
+  if (s.kind == Subscription::Kind::series) {
+    if (defs.find_series(s.target).second) return;
+    for (const auto& c : defs.communities)
+      for (const auto& x : c.series) ids.push_back(x.id);
+  } else {
+    for (const auto& c : defs.communities) {
+      if (c.id == s.target) return;
+      ids.push_back(c.id);
+    }
+  }
+  const char* kind = s.kind == Subscription::Kind::series ? "series" : "community";
+  std::string message = std::string("no ") + kind + " " + quote(s.target) + " in " + defs.source;
+  if (auto near = definitions_internal::nearest(s.target, ids)) message += "; did you mean " + quote(*near) + "?";
+  throw invalid(message);
+}
+
+const char* kind_name(Subscription::Kind k) { return k == Subscription::Kind::series ? "series" : "community"; }
+
+}  // namespace
+
+IssuedToken Store::add_member(const MemberSpec& spec, const ChangeContext& context) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& impl = *impl_;
+  impl.check_writable("add member " + spec.id);
+  check_id(spec.id);
+  check_email(spec.email);
+  check_timezone(spec.timezone);
+  check_reminders(spec.reminders.offsets, spec.reminders.channel);
+  Transaction tx(*impl.db, Transaction::Mode::write);
+  const Instant at = impl.now();
+  if (read_member(impl, spec.id)) throw invalid("a member " + quote(spec.id) + " already exists");
+  auto q = impl.db->query(
+      "INSERT INTO members (id, name, email, timezone, reminder_offsets, reminder_channel, created) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  q->bind(1, spec.id).bind(2, spec.name.empty() ? spec.id : spec.name).bind(3, spec.email).bind(4, spec.timezone);
+  q->bind(5, offsets_text(spec.reminders.offsets)).bind(6, spec.reminders.channel).bind(7, unix_seconds(at));
+  q->run();
+  IssuedToken issued;
+  issued.token = issue_token(impl, spec.id, at);
+  issued.member = *read_member(impl, spec.id);
+  audit(impl, context, "member add", spec.id, "added member " + spec.id + " (" + spec.email + ")", "null",
+        member_json(issued.member), at);
+  tx.commit();
+  return issued;
+}
+
+void Store::remove_member(std::string_view id, const ChangeContext& context) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& impl = *impl_;
+  impl.check_writable("remove member " + std::string(id));
+  Transaction tx(*impl.db, Transaction::Mode::write);
+  const Instant at = impl.now();
+  const Member m = require_member(impl, id);
+  impl.db->query("DELETE FROM members WHERE id = ?1")->bind(1, id).run();
+  audit(impl, context, "member remove", id, "removed member " + std::string(id) + " (token revoked)",
+        member_json(m), "null", at);
+  tx.commit();
+}
+
+Member Store::update_member(std::string_view id, const MemberUpdate& u, const ChangeContext& context) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& impl = *impl_;
+  impl.check_writable("change member " + std::string(id));
+  if (u.email) check_email(*u.email);
+  if (u.timezone) check_timezone(*u.timezone);
+  Transaction tx(*impl.db, Transaction::Mode::write);
+  const Instant at = impl.now();
+  const Member before = require_member(impl, id);
+  Member m = before;
+  if (u.name) m.name = *u.name;
+  if (u.email) m.email = *u.email;
+  if (u.timezone) m.timezone = *u.timezone;
+  if (u.reminder_offsets) m.reminders.offsets = *u.reminder_offsets;
+  if (u.reminder_channel) m.reminders.channel = *u.reminder_channel;
+  check_reminders(m.reminders.offsets, m.reminders.channel);
+  if (member_json(m) == member_json(before)) return before;
+  auto q = impl.db->query(
+      "UPDATE members SET name = ?2, email = ?3, timezone = ?4, reminder_offsets = ?5, "
+      "reminder_channel = ?6 WHERE id = ?1");
+  q->bind(1, id).bind(2, m.name).bind(3, m.email).bind(4, m.timezone);
+  q->bind(5, offsets_text(m.reminders.offsets)).bind(6, m.reminders.channel);
+  q->run();
+  audit(impl, context, "member set", id, "changed member " + std::string(id), member_json(before),
+        member_json(m), at);
+  m = *read_member(impl, id);
+  tx.commit();
+  return m;
+}
+
+IssuedToken Store::rotate_token(std::string_view id, const ChangeContext& context) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& impl = *impl_;
+  impl.check_writable("rotate the token of " + std::string(id));
+  Transaction tx(*impl.db, Transaction::Mode::write);
+  const Instant at = impl.now();
+  require_member(impl, id);
+  IssuedToken issued;
+  issued.token = issue_token(impl, id, at);
+  issued.member = *read_member(impl, id);
+  audit(impl, context, "member rotate-token", id,
+        "issued a new feed token to " + std::string(id) + "; the old one no longer works", "null", "null", at);
+  tx.commit();
+  return issued;
+}
+
+std::optional<Member> Store::member(std::string_view id) const {
+  std::lock_guard lock(impl_->mutex);
+  Transaction tx(*impl_->db, Transaction::Mode::read);
+  return read_member(*impl_, id);
+}
+
+std::vector<Member> Store::members() const {
+  std::lock_guard lock(impl_->mutex);
+  Transaction tx(*impl_->db, Transaction::Mode::read);
+  std::vector<std::string> ids;
+  {
+    auto q = impl_->db->query("SELECT id FROM members ORDER BY id");
+    while (q->step()) ids.push_back(q->text(0));
+  }
+  std::vector<Member> out;
+  for (const auto& id : ids) out.push_back(*read_member(*impl_, id));
+  return out;
+}
+
+std::optional<Member> Store::find_member_by_token(std::string_view token) const {
+  std::lock_guard lock(impl_->mutex);
+  Transaction tx(*impl_->db, Transaction::Mode::read);
+  const auto hash = store_internal::sha256(token);
+  std::int64_t lookup = 0;
+  for (int i = 0; i < 8; ++i) lookup = (lookup << 8) | hash[static_cast<std::size_t>(i)];
+  std::optional<std::string> found;
+  {
+    auto q = impl_->db->query("SELECT member, hash FROM member_tokens WHERE lookup = ?1");
+    q->bind(1, lookup);
+    while (q->step()) {
+      const auto stored = q->blob(1);
+      if (stored.size() == hash.size() &&
+          store_internal::equal_constant_time(stored.data(), hash.data(), hash.size()))
+        found = q->text(0);
+    }
+  }
+  if (!found) return std::nullopt;
+  return read_member(*impl_, *found);
+}
+
+bool Store::subscribe(std::string_view member_id, const Subscription& to, const ChangeContext& context) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& impl = *impl_;
+  impl.check_writable("subscribe " + std::string(member_id));
+  Transaction tx(*impl.db, Transaction::Mode::write);
+  const Instant at = impl.now();
+  require_member(impl, member_id);
+  check_target(impl, to);
+  auto q = impl.db->query(
+      "INSERT INTO subscriptions (member, kind, target, created) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT DO NOTHING RETURNING 1");
+  q->bind(1, member_id).bind(2, kind_name(to.kind)).bind(3, to.target).bind(4, unix_seconds(at));
+  const bool added = q->step();
+  q->run();
+  if (!added) return false;
+  audit(impl, context, "subscribe", member_id,
+        std::string(member_id) + " subscribed to " + kind_name(to.kind) + " " + to.target, "null",
+        nlohmann::json{{"kind", kind_name(to.kind)}, {"target", to.target}}.dump(), at);
+  tx.commit();
+  return true;
+}
+
+bool Store::unsubscribe(std::string_view member_id, const Subscription& from, const ChangeContext& context) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& impl = *impl_;
+  impl.check_writable("unsubscribe " + std::string(member_id));
+  Transaction tx(*impl.db, Transaction::Mode::write);
+  const Instant at = impl.now();
+  require_member(impl, member_id);
+  auto q = impl.db->query("DELETE FROM subscriptions WHERE member = ?1 AND kind = ?2 AND target = ?3 RETURNING 1");
+  q->bind(1, member_id).bind(2, kind_name(from.kind)).bind(3, from.target);
+  const bool removed = q->step();
+  q->run();
+  if (!removed) return false;
+  audit(impl, context, "unsubscribe", member_id,
+        std::string(member_id) + " unsubscribed from " + kind_name(from.kind) + " " + from.target,
+        nlohmann::json{{"kind", kind_name(from.kind)}, {"target", from.target}}.dump(), "null", at);
+  tx.commit();
+  return true;
+}
+
+std::vector<Subscription> Store::subscriptions(std::string_view member_id) const {
+  std::lock_guard lock(impl_->mutex);
+  Transaction tx(*impl_->db, Transaction::Mode::read);
+  std::vector<Subscription> out;
+  auto q = impl_->db->query("SELECT kind, target FROM subscriptions WHERE member = ?1 ORDER BY kind DESC, target");
+  q->bind(1, member_id);
+  while (q->step()) {
+    out.push_back({q->text(0) == "series" ? Subscription::Kind::series : Subscription::Kind::community, q->text(1)});
+  }
+  return out;
+}
+
+std::vector<std::string> Store::subscribed_series(std::string_view member_id) const {
+  std::lock_guard lock(impl_->mutex);
+  Transaction tx(*impl_->db, Transaction::Mode::read);
+  std::vector<std::string> out;
+  auto q = impl_->db->query(
+      "SELECT s.id FROM series s JOIN communities c ON c.id = s.community WHERE EXISTS "
+      "(SELECT 1 FROM subscriptions x WHERE x.member = ?1 AND ((x.kind = 'series' AND x.target = s.id) "
+      "OR (x.kind = 'community' AND x.target = s.community))) ORDER BY c.position, s.position");
+  q->bind(1, member_id);
+  while (q->step()) out.push_back(q->text(0));
+  return out;
+}
+
+}  // namespace convene

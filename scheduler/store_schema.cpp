@@ -1,0 +1,184 @@
+// The store's schema, as forward migrations (see internal/store_schema.h).
+#include <string>
+
+#include "internal/store_schema.h"
+
+namespace convene::store_internal {
+
+namespace {
+
+// Each entry takes the schema from version (index) to (index + 1).
+const char* const kMigrations[] = {
+    // --- 1: definitions, revisions, audit ----------------------------------------
+    R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('data_version', 0);
+
+CREATE TABLE calendars (
+  id       TEXT PRIMARY KEY,
+  position INTEGER NOT NULL,
+  builtin  TEXT,
+  ics      TEXT              -- the ICS path as written in the imported file
+);
+CREATE TABLE calendar_rules (
+  calendar         TEXT NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+  position         INTEGER NOT NULL,
+  kind             TEXT NOT NULL CHECK (kind IN ('fixed', 'nth', 'easter')),
+  name             TEXT NOT NULL,
+  month            INTEGER,
+  day              INTEGER,
+  weekday          INTEGER,  -- 0 = Sunday
+  nth              INTEGER,
+  offset_days      INTEGER,
+  observe_weekend  INTEGER NOT NULL DEFAULT 0,
+  observe_saturday INTEGER NOT NULL DEFAULT 1,
+  every_years      INTEGER NOT NULL DEFAULT 1,
+  since            INTEGER,
+  until            INTEGER,
+  PRIMARY KEY (calendar, position)
+);
+CREATE TABLE calendar_closures (
+  calendar TEXT NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+  origin   TEXT NOT NULL CHECK (origin IN ('file', 'ics')),  -- 'ics': read from the ICS file at import
+  position INTEGER NOT NULL,
+  name     TEXT NOT NULL,
+  from_day TEXT NOT NULL,
+  to_day   TEXT NOT NULL,
+  PRIMARY KEY (calendar, origin, position)
+);
+CREATE TABLE communities (
+  id          TEXT PRIMARY KEY,
+  position    INTEGER NOT NULL,
+  name        TEXT NOT NULL,
+  description TEXT,
+  timezone    TEXT NOT NULL,
+  observes    TEXT NOT NULL DEFAULT '[]',  -- JSON array of calendar ids
+  workweek    INTEGER NOT NULL             -- bit d = weekday d (Sunday 0)
+);
+CREATE TABLE series (
+  id              TEXT PRIMARY KEY,
+  community       TEXT NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+  position        INTEGER NOT NULL,
+  title           TEXT NOT NULL,
+  description     TEXT,
+  start           TEXT NOT NULL,           -- local "YYYY-MM-DDTHH:MM"
+  duration        INTEGER NOT NULL,        -- seconds
+  rrule           TEXT,
+  add_starts      TEXT NOT NULL DEFAULT '[]',
+  except_starts   TEXT NOT NULL DEFAULT '[]',
+  on_holiday      TEXT NOT NULL,
+  observes        TEXT NOT NULL DEFAULT '[]',
+  join_url        TEXT,
+  location        TEXT,
+  organizer_name  TEXT,
+  organizer_email TEXT,
+  presenter       TEXT,
+  categories      TEXT NOT NULL DEFAULT '[]',
+  continues       TEXT,
+  created         INTEGER NOT NULL         -- Unix seconds: when the store first had it
+);
+CREATE INDEX series_community ON series (community, position);
+CREATE TABLE overrides (
+  series      TEXT NOT NULL REFERENCES series(id) ON DELETE CASCADE,
+  occurrence  TEXT NOT NULL,
+  position    INTEGER NOT NULL,
+  move_to     TEXT,
+  duration    INTEGER,
+  cancel      INTEGER NOT NULL DEFAULT 0,
+  title       TEXT,
+  description TEXT,
+  join_url    TEXT,
+  location    TEXT,
+  presenter   TEXT,
+  agenda      TEXT,
+  resources   TEXT NOT NULL DEFAULT '[]',  -- JSON [{"title","url"}]
+  reason      TEXT,
+  PRIMARY KEY (series, occurrence)
+);
+-- Revisions outlive the series they count (no foreign key): a series removed and
+-- imported again continues its numbers.
+CREATE TABLE revisions (
+  series     TEXT NOT NULL,
+  occurrence TEXT NOT NULL,               -- '' for the series itself
+  sequence   INTEGER NOT NULL,
+  modified   INTEGER NOT NULL,
+  audit      INTEGER,
+  PRIMARY KEY (series, occurrence)
+) WITHOUT ROWID;
+CREATE TABLE audit (
+  id         INTEGER PRIMARY KEY,
+  at         INTEGER NOT NULL,
+  actor      TEXT NOT NULL,
+  action     TEXT NOT NULL,
+  series     TEXT,
+  occurrence TEXT,
+  summary    TEXT NOT NULL,
+  reason     TEXT,
+  before     TEXT NOT NULL,
+  after      TEXT NOT NULL
+);
+CREATE INDEX audit_series ON audit (series);
+CREATE TABLE audit_affected (
+  audit      INTEGER NOT NULL REFERENCES audit(id) ON DELETE CASCADE,
+  series     TEXT NOT NULL,
+  occurrence TEXT NOT NULL,
+  sequence   INTEGER NOT NULL,
+  PRIMARY KEY (audit, series, occurrence)
+);
+CREATE INDEX audit_affected_series ON audit_affected (series);
+)sql",
+    // --- 2: members ---------------------------------------------------------------
+    R"sql(
+CREATE TABLE members (
+  id               TEXT PRIMARY KEY,
+  name             TEXT NOT NULL,
+  email            TEXT NOT NULL,
+  timezone         TEXT,
+  reminder_offsets TEXT NOT NULL DEFAULT '[]',  -- JSON array of seconds before the start
+  reminder_channel TEXT NOT NULL DEFAULT 'email',
+  created          INTEGER NOT NULL
+);
+-- Only a SHA-256 of each token; `lookup` is its first 8 bytes, for the index.
+CREATE TABLE member_tokens (
+  member  TEXT PRIMARY KEY REFERENCES members(id) ON DELETE CASCADE,
+  lookup  INTEGER NOT NULL,
+  hash    BLOB NOT NULL CHECK (length(hash) = 32),
+  created INTEGER NOT NULL
+);
+CREATE INDEX member_tokens_lookup ON member_tokens (lookup);
+CREATE TABLE subscriptions (
+  member  TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+  kind    TEXT NOT NULL CHECK (kind IN ('series', 'community')),
+  target  TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  PRIMARY KEY (member, kind, target)
+);
+)sql",
+    // --- 3: what a change names ------------------------------------------------------
+    R"sql(
+ALTER TABLE audit ADD COLUMN target TEXT;
+CREATE INDEX audit_target ON audit (target);
+)sql",
+};
+
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,
+              "one migration per schema version");
+
+}  // namespace
+
+int schema_version(Connection& connection) {
+  auto q = connection.query("PRAGMA user_version");
+  return q->step() ? static_cast<int>(q->int64(0)) : 0;
+}
+
+void migrate(Connection& connection, int target) {
+  for (int version = schema_version(connection); version < target; ++version) {
+    connection.exec(kMigrations[version]);
+    connection.exec("PRAGMA user_version = " + std::to_string(version + 1));
+  }
+}
+
+}  // namespace convene::store_internal

@@ -304,8 +304,9 @@ class Loader {
   }
   std::optional<long long> integer(const Json& v, const std::string& at) {
     if (v.is_number_unsigned()) {
+      // Beyond any valid value; range checks report the number as written.
       const auto u = v.get<unsigned long long>();
-      return u > 1'000'000'000ULL ? 1'000'000'000LL : static_cast<long long>(u);
+      return u > 1'000'000'000ULL ? 1'000'000'001LL : static_cast<long long>(u);
     }
     if (v.is_number_integer()) return v.get<long long>();
     error(at, "expected an integer, got " + describe(v));
@@ -316,7 +317,7 @@ class Loader {
     auto n = integer(v, at);
     if (!n) return std::nullopt;
     if (*n < lo || *n > hi) {
-      error(at, std::string(what) + " " + std::to_string(*n) + " is out of range " +
+      error(at, std::string(what) + " " + v.dump() + " is out of range " +
                     std::to_string(lo) + ".." + std::to_string(hi));
       return std::nullopt;
     }

@@ -340,6 +340,22 @@ TEST(Definitions, DuplicateJsonKeyIsAnError) {
                        HasSubstr("duplicate key \"rrule\"")));
 }
 
+TEST(Definitions, DuplicateJsonKeyPathCountsArrayElements) {
+  const auto loaded = parse(R"({"calendars": {}, "communities": [
+      {"id": "a", "name": "A", "timezone": "UTC", "observes": [], "series": [[1, {}], 2]},
+      {"id": "b", "name": "B", "timezone": "UTC", "series": [], "id": "c"}],
+      "calendars": {}})");
+  EXPECT_THAT(messages(loaded),
+              ::testing::Contains(HasSubstr("defs.json: /communities/1/id: duplicate key \"id\"")));
+  EXPECT_THAT(messages(loaded),
+              ::testing::Contains(HasSubstr("defs.json: /calendars: duplicate key \"calendars\"")));
+}
+
+TEST(Definitions, HugeNumberIsOutOfRangeAsWritten) {
+  EXPECT_THAT(only_error(with_calendar(R"({"rules": [{"name": "X", "month": 99999999999999, "day": 1}]})")),
+              HasSubstr("/calendars/school/rules/0/month: month 99999999999999 is out of range 1..12"));
+}
+
 TEST(Definitions, TopLevelMustBeAnObject) {
   EXPECT_THAT(only_error("[1, 2]"),
               AllOf(HasSubstr("error: defs.json: "), HasSubstr("object at the top level"),

@@ -1,13 +1,49 @@
 #include "definitions_source.h"
 
+#include <cstdlib>
+
+#include "convene/store.h"
+
 namespace convene::cli {
 
 void add_source_options(CLI::App& command, SourceOptions& options) {
-  command.add_option("FILE", options.file, "Definitions file (JSON)")->required();
+  command.add_option("FILE", options.file, "Definitions file (JSON); default: the store");
+  add_db_option(command, options.db);
+}
+
+void add_db_option(CLI::App& command, std::string& db) {
+  command.add_option("--db", db, "Store (SQLite file); default $CONVENE_DB, else ./convene.db");
+}
+
+std::string store_path(const std::string& db_option) {
+  if (!db_option.empty()) return db_option;
+  if (const char* env = std::getenv("CONVENE_DB"); env && *env) return env;
+  return "./convene.db";
 }
 
 LoadedDefinitions load_source(const SourceOptions& options) {
-  return load_definitions(options.file);
+  if (!options.file.empty()) return load_definitions(options.file);
+  const std::string path = store_path(options.db);
+  try {
+    StoreOptions store_options;
+    store_options.path = path;
+    store_options.create = false;
+    auto store = Store::open(store_options);
+    if (store->empty()) {
+      LoadedDefinitions none;
+      none.diagnostics.push_back({Diagnostic::Severity::error, "store " + path,
+                                  "the store holds no definitions yet: run `convene import FILE` first"});
+      return none;
+    }
+    return store->load();
+  } catch (const StoreError& e) {
+    LoadedDefinitions failed;
+    std::string message = e.what();
+    if (e.kind() == StoreError::Kind::not_found)
+      message += ": run `convene import FILE` first, name a definitions FILE, or choose a store with --db PATH";
+    failed.diagnostics.push_back({Diagnostic::Severity::error, "", message});
+    return failed;
+  }
 }
 
 }  // namespace convene::cli

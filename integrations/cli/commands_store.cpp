@@ -1,0 +1,700 @@
+// convene import | export | reschedule | cancel | restore | edit | split | close |
+// history | revision | member ... | subscribe | unsubscribe: the store's verbs.
+//
+// Every verb takes --db PATH (default $CONVENE_DB, else ./convene.db); every change
+// takes --as NAME (default: the OS user) and records one audit entry. Results go to
+// standard output; errors to standard error as "convene: error: ...", with nothing on
+// standard output and a non-zero exit. CONVENE_NOW=YYYY-MM-DDTHH:MM:SSZ pins the clock
+// (tests, demos).
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "convene/store.h"
+#include "definitions_source.h"
+
+namespace convene::cli {
+namespace {
+
+// The clock of the CLI: the system's, unless CONVENE_NOW pins it.
+class CliClock final : public Clock {
+ public:
+  CliClock() {
+    if (const char* pinned = std::getenv("CONVENE_NOW"); pinned && *pinned) {
+      std::istringstream in(pinned);
+      date::sys_seconds at;
+      in >> date::parse("%Y-%m-%dT%H:%M:%SZ", at);
+      if (in.fail()) {
+        error_ = std::string("CONVENE_NOW=\"") + pinned + "\" is not an instant (YYYY-MM-DDTHH:MM:SSZ)";
+      } else {
+        pinned_ = at;
+      }
+    }
+  }
+  Instant now() const override { return pinned_ ? *pinned_ : Clock::real().now(); }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::optional<Instant> pinned_;
+  std::string error_;
+};
+
+const CliClock& cli_clock() {
+  static const CliClock clock;
+  return clock;
+}
+
+std::string os_user() {
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
+  if (const char* user = std::getenv("USER"); user && *user) return user;
+  return "unknown";
+}
+
+struct StoreVerbOptions {
+  std::string db;
+  std::string actor;
+  std::string reason;
+  std::optional<std::uint64_t> expect_revision;
+};
+
+void add_change_options(CLI::App& cmd, StoreVerbOptions& o, bool reason = true) {
+  add_db_option(cmd, o.db);
+  cmd.add_option("--as", o.actor, "Who makes the change (default: the OS user)");
+  if (reason) cmd.add_option("--reason", o.reason, "Why (shown in preview and history)");
+}
+
+ChangeContext context_of(const StoreVerbOptions& o) {
+  ChangeContext c;
+  c.actor = o.actor.empty() ? os_user() : o.actor;
+  if (!o.reason.empty()) c.reason = o.reason;
+  c.expect_revision = o.expect_revision;
+  return c;
+}
+
+std::unique_ptr<Store> open_store(const std::string& db, bool create) {
+  if (!cli_clock().error().empty()) throw StoreError(StoreError::Kind::invalid, cli_clock().error());
+  StoreOptions options;
+  options.path = store_path(db);
+  options.clock = &cli_clock();
+  options.create = create;
+  if (const char* ms = std::getenv("CONVENE_BUSY_TIMEOUT_MS"); ms && *ms) {
+    options.busy_timeout = std::chrono::milliseconds{std::strtol(ms, nullptr, 10)};
+  }
+  try {
+    return Store::open(options);
+  } catch (const StoreError& e) {
+    if (e.kind() == StoreError::Kind::not_found) {
+      throw StoreError(e.kind(), std::string(e.what()) +
+                                     ": run `convene import FILE` first, or choose a store with --db PATH");
+    }
+    throw;
+  }
+}
+
+// Runs a verb's body, turning a StoreError (or any other exception) into one message.
+template <class Body>
+void guarded(Context& context, Body body) {
+  try {
+    body();
+  } catch (const StoreError& e) {
+    context.exit_code = fail(e.what());
+  } catch (const std::exception& e) {
+    context.exit_code = fail(e.what());
+  }
+}
+
+[[noreturn]] void refuse(const std::string& message) { throw StoreError(StoreError::Kind::invalid, message); }
+
+std::optional<Seconds> read_duration(const std::string& text, const char* option) {
+  if (text.empty()) return std::nullopt;
+  auto d = parse_duration(text);
+  if (!d) refuse(std::string(option) + " \"" + text + "\" is not a duration (PT1H, PT90M)");
+  if (d->count() <= 0) refuse(std::string(option) + " \"" + text + "\" is not positive");
+  return d;
+}
+
+LocalDay read_day(const std::string& text, const char* what) {
+  auto d = parse_date(text);
+  if (!d) refuse(std::string(what) + " \"" + text + "\" is not a date (YYYY-MM-DD) that exists");
+  return *d;
+}
+
+// An occurrence named by its original start (YYYY-MM-DDTHH:MM) or, when the series has
+// one session that day, by its date.
+LocalTime read_occurrence(Store& store, const std::string& series, const std::string& text) {
+  if (auto t = parse_local_minute(text)) return *t;
+  auto day = parse_date(text);
+  if (!day) {
+    refuse("OCCURRENCE \"" + text +
+           "\" is not an occurrence id (YYYY-MM-DDTHH:MM) or a date (YYYY-MM-DD) that exists");
+  }
+  auto on = store.occurrences_on(series, *day);
+  if (on.size() == 1) return on.front();
+  if (on.size() > 1) {
+    std::string ids;
+    for (auto t : on) ids += (ids.empty() ? "" : ", ") + format_local_minute(t);
+    refuse("series \"" + series + "\" has " + std::to_string(on.size()) + " occurrences on " + text +
+           " (" + ids + "): name one by its start");
+  }
+  // None that day: let the store say so, with the nearest ones.
+  auto loaded = store.load();
+  if (loaded.ok()) {
+    if (auto [c, s] = loaded.definitions->find_series(series); s) {
+      return LocalTime{*day} + (s->start - LocalTime{date::floor<date::days>(s->start)});
+    }
+  }
+  return LocalTime{*day};
+}
+
+void print_change(const ChangeResult& r, const ChangeContext& c) {
+  std::cout << r.summary << "\n";
+  if (!r.changed) return;
+  std::cout << "  change #" << r.audit_id << " by " << c.actor;
+  if (r.affected.empty()) {
+    std::cout << "\n";
+    return;
+  }
+  std::cout << "; " << r.affected.size() << " session" << (r.affected.size() == 1 ? "" : "s")
+            << " at a new revision:\n";
+  std::size_t shown = 0;
+  for (const auto& a : r.affected) {
+    if (++shown > 12) {
+      std::cout << "    ... and " << (r.affected.size() - 12) << " more\n";
+      break;
+    }
+    std::cout << "    " << a.series << " " << format_local_minute(a.original) << " → revision "
+              << a.sequence << "\n";
+  }
+}
+
+std::optional<std::string> optional_arg(const std::string& value, bool given) {
+  if (!given) return std::nullopt;
+  return value;
+}
+
+std::string format_at(Instant at) { return date::format("%Y-%m-%d %H:%MZ", at); }
+
+std::string reminders_text(const ReminderPreferences& r) {
+  std::string text;
+  for (auto o : r.offsets) text += (text.empty() ? "" : ",") + format_duration(o);
+  return (text.empty() ? "none" : text) + " by " + r.channel;
+}
+
+Subscription read_target(const std::string& text, Store& store) {
+  if (text.rfind("series:", 0) == 0) return {Subscription::Kind::series, text.substr(7)};
+  if (text.rfind("community:", 0) == 0) return {Subscription::Kind::community, text.substr(10)};
+  auto loaded = store.load();
+  if (loaded.ok()) {
+    const bool is_series = loaded.definitions->find_series(text).second != nullptr;
+    bool is_community = false;
+    for (const auto& c : loaded.definitions->communities) is_community |= c.id == text;
+    if (is_series && is_community) {
+      refuse("\"" + text + "\" is both a series and a community: write series:" + text + " or community:" + text);
+    }
+    if (is_community) return {Subscription::Kind::community, text};
+  }
+  return {Subscription::Kind::series, text};
+}
+
+std::vector<Seconds> read_offsets(const std::vector<std::string>& texts) {
+  std::vector<Seconds> out;
+  for (const auto& t : texts) {
+    if (t == "none") continue;
+    auto d = parse_duration(t);
+    if (!d || d->count() < 0) refuse("--remind \"" + t + "\" is not a duration before the start (PT15M, P1D)");
+    out.push_back(*d);
+  }
+  return out;
+}
+
+nlohmann::ordered_json parse_or_null(const std::string& text) {
+  try {
+    return nlohmann::ordered_json::parse(text);
+  } catch (const std::exception&) {
+    return text;
+  }
+}
+
+}  // namespace
+
+static Registrar store_commands(20, [](CLI::App& app, Context& context) {
+  // --- import ------------------------------------------------------------------------
+  {
+    auto* cmd = app.add_subcommand("import", "Load a definitions file into the store (one transaction)");
+    auto o = std::make_shared<StoreVerbOptions>();
+    auto file = std::make_shared<std::string>();
+    cmd->add_option("FILE", *file, "Definitions file (JSON)")->required();
+    add_change_options(*cmd, *o);
+    cmd->callback([&context, o, file] {
+      guarded(context, [&] {
+        auto loaded = load_definitions(*file);
+        if (!loaded.ok()) {
+          for (const auto& d : loaded.diagnostics) std::cerr << d.to_string() << '\n';
+          context.exit_code = fail(*file + " was not imported: it has errors (nothing was changed)");
+          return;
+        }
+        for (const auto& d : loaded.diagnostics) std::cerr << d.to_string() << '\n';
+        auto store = open_store(o->db, true);
+        const auto c = context_of(*o);
+        print_change(store->import_definitions(*loaded.definitions, c), c);
+      });
+    });
+  }
+  // --- export ------------------------------------------------------------------------
+  {
+    auto* cmd = app.add_subcommand("export", "Write the store's definitions in the definitions format");
+    auto db = std::make_shared<std::string>();
+    add_db_option(*cmd, *db);
+    cmd->callback([&context, db] {
+      guarded(context, [&] {
+        auto store = open_store(*db, false);
+        const std::string text = store->export_json().dump(2) + "\n";
+        std::cout << text;
+      });
+    });
+  }
+  // --- reschedule ----------------------------------------------------------------------
+  {
+    auto* cmd = app.add_subcommand("reschedule", "Move one session to another start");
+    auto o = std::make_shared<StoreVerbOptions>();
+    auto series = std::make_shared<std::string>();
+    auto occurrence = std::make_shared<std::string>();
+    auto to = std::make_shared<std::string>();
+    auto duration = std::make_shared<std::string>();
+    cmd->add_option("SERIES", *series, "Series id")->required();
+    cmd->add_option("OCCURRENCE", *occurrence, "Occurrence id (its original start) or date")->required();
+    cmd->add_option("--to", *to, "New local start YYYY-MM-DDTHH:MM (or a date: same time)")->required();
+    cmd->add_option("--duration", *duration, "New duration (PT90M)");
+    cmd->add_option("--expect-revision", o->expect_revision, "Refuse if the session is no longer at this revision");
+    add_change_options(*cmd, *o);
+    cmd->callback([&context, o, series, occurrence, to, duration] {
+      guarded(context, [&] {
+        auto store = open_store(o->db, false);
+        const LocalTime original = read_occurrence(*store, *series, *occurrence);
+        LocalTime target;
+        if (auto t = parse_local_minute(*to)) {
+          target = *t;
+        } else if (auto d = parse_date(*to)) {
+          target = LocalTime{*d} + (original - LocalTime{date::floor<date::days>(original)});
+        } else {
+          refuse("--to \"" + *to + "\" is not a local start (YYYY-MM-DDTHH:MM) or a date that exists");
+        }
+        const auto c = context_of(*o);
+        print_change(store->reschedule(*series, original, target, read_duration(*duration, "--duration"), c), c);
+      });
+    });
+  }
+  // --- cancel / restore ------------------------------------------------------------------
+  for (const char* name : {"cancel", "restore"}) {
+    const bool cancel = std::string(name) == "cancel";
+    auto* cmd = app.add_subcommand(name, cancel ? "Cancel one session" : "Undo a cancel or a move of one session");
+    auto o = std::make_shared<StoreVerbOptions>();
+    auto series = std::make_shared<std::string>();
+    auto occurrence = std::make_shared<std::string>();
+    cmd->add_option("SERIES", *series, "Series id")->required();
+    cmd->add_option("OCCURRENCE", *occurrence, "Occurrence id (its original start) or date")->required();
+    cmd->add_option("--expect-revision", o->expect_revision, "Refuse if the session is no longer at this revision");
+    add_change_options(*cmd, *o);
+    cmd->callback([&context, o, series, occurrence, cancel] {
+      guarded(context, [&] {
+        auto store = open_store(o->db, false);
+        const LocalTime original = read_occurrence(*store, *series, *occurrence);
+        const auto c = context_of(*o);
+        print_change(cancel ? store->cancel(*series, original, c) : store->restore(*series, original, c), c);
+      });
+    });
+  }
+  // --- edit ------------------------------------------------------------------------------
+  {
+    auto* cmd = app.add_subcommand("edit", "Change one session's title, description, presenter, links, agenda");
+    auto o = std::make_shared<StoreVerbOptions>();
+    auto series = std::make_shared<std::string>();
+    auto occurrence = std::make_shared<std::string>();
+    struct Fields {
+      std::string title, description, presenter, join_url, location, agenda;
+      std::vector<std::string> resources;
+      bool clear_resources = false;
+    };
+    auto f = std::make_shared<Fields>();
+    cmd->add_option("SERIES", *series, "Series id")->required();
+    cmd->add_option("OCCURRENCE", *occurrence, "Occurrence id (its original start) or date")->required();
+    auto* title = cmd->add_option("--title", f->title, "Session title (\"\" clears)");
+    auto* description = cmd->add_option("--description", f->description, "Description (\"\" clears)");
+    auto* presenter = cmd->add_option("--presenter", f->presenter, "Presenter (\"\" clears)");
+    auto* join = cmd->add_option("--join-url", f->join_url, "Join link (\"\" clears)");
+    auto* location = cmd->add_option("--location", f->location, "Location (\"\" clears)");
+    auto* agenda = cmd->add_option("--agenda", f->agenda, "Agenda (\"\" clears)");
+    auto* resources = cmd->add_option("--resource", f->resources, "A resource link \"TITLE|URL\" (repeat; replaces the list)");
+    cmd->add_flag("--clear-resources", f->clear_resources, "Remove every resource link");
+    cmd->add_option("--expect-revision", o->expect_revision, "Refuse if the session is no longer at this revision");
+    add_change_options(*cmd, *o);
+    cmd->callback([&context, o, series, occurrence, f, title, description, presenter, join, location, agenda, resources] {
+      guarded(context, [&] {
+        OccurrenceEdit e;
+        e.title = optional_arg(f->title, title->count() > 0);
+        e.description = optional_arg(f->description, description->count() > 0);
+        e.presenter = optional_arg(f->presenter, presenter->count() > 0);
+        e.join_url = optional_arg(f->join_url, join->count() > 0);
+        e.location = optional_arg(f->location, location->count() > 0);
+        e.agenda = optional_arg(f->agenda, agenda->count() > 0);
+        if (resources->count() > 0 || f->clear_resources) {
+          std::vector<Resource> list;
+          for (const auto& r : f->resources) {
+            const auto bar = r.rfind('|');
+            Resource res;
+            res.url = bar == std::string::npos ? r : r.substr(bar + 1);
+            res.title = bar == std::string::npos ? r : r.substr(0, bar);
+            if (res.url.find("://") == std::string::npos)
+              refuse("--resource \"" + r + "\" has no URL (write \"TITLE|https://...\")");
+            list.push_back(std::move(res));
+          }
+          e.resources = std::move(list);
+        }
+        auto store = open_store(o->db, false);
+        const LocalTime original = read_occurrence(*store, *series, *occurrence);
+        const auto c = context_of(*o);
+        print_change(store->edit(*series, original, e, c), c);
+      });
+    });
+  }
+  // --- split -------------------------------------------------------------------------------
+  {
+    auto* cmd = app.add_subcommand("split", "Change a series from a date on (this and all following)");
+    auto o = std::make_shared<StoreVerbOptions>();
+    auto series = std::make_shared<std::string>();
+    struct Fields {
+      std::string from, start, duration, rrule, id, title;
+    };
+    auto f = std::make_shared<Fields>();
+    cmd->add_option("SERIES", *series, "Series id")->required();
+    cmd->add_option("--from", f->from, "First day of the new series (YYYY-MM-DD)")->required();
+    cmd->add_option("--start", f->start, "New time of day HH:MM, or the first new start YYYY-MM-DDTHH:MM");
+    cmd->add_option("--duration", f->duration, "New duration (PT90M)");
+    cmd->add_option("--rrule", f->rrule, "New rule (default: the old one)");
+    cmd->add_option("--id", f->id, "Id of the new series (default SERIES-from-DATE)");
+    cmd->add_option("--title", f->title, "Title of the new series");
+    cmd->add_option("--expect-revision", o->expect_revision, "Refuse if the series is no longer at this revision");
+    add_change_options(*cmd, *o);
+    cmd->callback([&context, o, series, f] {
+      guarded(context, [&] {
+        SplitSpec spec;
+        spec.from = read_day(f->from, "--from");
+        if (!f->start.empty()) {
+          if (auto t = parse_local_minute(f->start)) {
+            spec.start = *t;
+          } else if (auto tod = parse_local_minute("2000-01-01T" + f->start)) {
+            spec.time_of_day = Seconds{*tod - LocalTime{date::floor<date::days>(*tod)}};
+          } else {
+            refuse("--start \"" + f->start + "\" is not a time of day (HH:MM) or a local start (YYYY-MM-DDTHH:MM)");
+          }
+        }
+        spec.duration = read_duration(f->duration, "--duration");
+        if (!f->rrule.empty()) spec.rrule = f->rrule;
+        if (!f->id.empty()) spec.new_id = f->id;
+        if (!f->title.empty()) spec.title = f->title;
+        auto store = open_store(o->db, false);
+        const auto c = context_of(*o);
+        print_change(store->split(*series, spec, c), c);
+      });
+    });
+  }
+  // --- close -------------------------------------------------------------------------------
+  {
+    auto* cmd = app.add_subcommand("close", "Add a closure (a snow day) to a calendar; observing series follow their policy");
+    auto o = std::make_shared<StoreVerbOptions>();
+    auto calendar = std::make_shared<std::string>();
+    auto day = std::make_shared<std::string>();
+    auto to = std::make_shared<std::string>();
+    auto name = std::make_shared<std::string>();
+    cmd->add_option("CALENDAR", *calendar, "Calendar id")->required();
+    cmd->add_option("DATE", *day, "First closed day (YYYY-MM-DD)")->required();
+    cmd->add_option("--to", *to, "Last closed day, inclusive (default DATE)");
+    cmd->add_option("--name", *name, "What it is (\"Snow day\")")->required();
+    add_change_options(*cmd, *o);
+    cmd->callback([&context, o, calendar, day, to, name] {
+      guarded(context, [&] {
+        Closure closure;
+        closure.name = *name;
+        closure.from = read_day(*day, "DATE");
+        closure.to = to->empty() ? closure.from : read_day(*to, "--to");
+        auto store = open_store(o->db, false);
+        const auto c = context_of(*o);
+        print_change(store->close(*calendar, closure, c), c);
+      });
+    });
+  }
+  // --- history -----------------------------------------------------------------------------
+  {
+    auto* cmd = app.add_subcommand("history", "The audit trail: who changed what, when and why");
+    auto db = std::make_shared<std::string>();
+    auto series = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>("table");
+    auto limit = std::make_shared<std::size_t>(0);
+    add_db_option(*cmd, *db);
+    cmd->add_option("--series", *series, "Only changes that touched this series");
+    cmd->add_option("--limit", *limit, "Only the most recent N");
+    cmd->add_option("--format", *format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    cmd->callback([&context, db, series, format, limit] {
+      guarded(context, [&] {
+        auto store = open_store(*db, false);
+        HistoryQuery q;
+        if (!series->empty()) q.series = *series;
+        if (*limit) q.limit = *limit;
+        const auto records = store->history(q);
+        std::ostringstream out;
+        if (*format == "json") {
+          nlohmann::ordered_json array = nlohmann::ordered_json::array();
+          for (const auto& r : records) {
+            nlohmann::ordered_json j;
+            j["id"] = r.id;
+            j["at"] = date::format("%Y-%m-%dT%H:%M:%SZ", r.at);
+            j["actor"] = r.actor;
+            j["action"] = r.action;
+            j["series"] = r.series ? nlohmann::ordered_json(*r.series) : nullptr;
+            j["occurrence"] = r.occurrence ? nlohmann::ordered_json(format_local_minute(*r.occurrence)) : nullptr;
+            j["target"] = r.target ? nlohmann::ordered_json(*r.target) : nullptr;
+            j["summary"] = r.summary;
+            j["reason"] = r.reason ? nlohmann::ordered_json(*r.reason) : nullptr;
+            j["before"] = parse_or_null(r.before);
+            j["after"] = parse_or_null(r.after);
+            nlohmann::ordered_json affected = nlohmann::ordered_json::array();
+            for (const auto& a : r.affected) {
+              affected.push_back({{"series", a.series},
+                                  {"occurrence", format_local_minute(a.original)},
+                                  {"revision", a.sequence}});
+            }
+            j["affected"] = std::move(affected);
+            array.push_back(std::move(j));
+          }
+          out << array.dump(2) << "\n";
+        } else if (records.empty()) {
+          out << "No changes recorded" << (series->empty() ? "" : " for " + *series) << ".\n";
+        } else {
+          std::size_t who = 3, what = 4;
+          for (const auto& r : records) {
+            who = std::max(who, r.actor.size());
+            what = std::max(what, r.action.size());
+          }
+          out << std::left << std::setw(5) << "#" << "  " << std::setw(17) << "When (UTC)" << "  "
+              << std::setw(static_cast<int>(who)) << "Who" << "  " << std::setw(static_cast<int>(what))
+              << "What" << "  Change · Why\n";
+          for (const auto& r : records) {
+            out << std::left << std::setw(5) << r.id << "  " << std::setw(17) << format_at(r.at) << "  "
+                << std::setw(static_cast<int>(who)) << r.actor << "  " << std::setw(static_cast<int>(what))
+                << r.action << "  " << r.summary;
+            if (r.reason) out << " · " << *r.reason;
+            if (!r.affected.empty()) {
+              out << " [" << r.affected.size() << " session" << (r.affected.size() == 1 ? "" : "s") << "]";
+            }
+            out << "\n";
+          }
+        }
+        std::cout << out.str();
+      });
+    });
+  }
+  // --- revision ------------------------------------------------------------------------------
+  {
+    auto* cmd = app.add_subcommand("revision", "Show the revision of a series or one session (for --expect-revision)");
+    auto db = std::make_shared<std::string>();
+    auto series = std::make_shared<std::string>();
+    auto occurrence = std::make_shared<std::string>();
+    add_db_option(*cmd, *db);
+    cmd->add_option("SERIES", *series, "Series id")->required();
+    cmd->add_option("OCCURRENCE", *occurrence, "Occurrence id or date");
+    cmd->callback([&context, db, series, occurrence] {
+      guarded(context, [&] {
+        auto store = open_store(*db, false);
+        auto loaded = store->load();
+        if (loaded.ok() && !loaded.definitions->find_series(*series).second)
+          refuse("no series \"" + *series + "\" in store " + store->path());
+        if (occurrence->empty()) {
+          const Revision r = store->series_revision(*series);
+          std::cout << *series << ": revision " << r.sequence << ", modified " << format_at(r.modified) << "\n";
+        } else {
+          const LocalTime original = read_occurrence(*store, *series, *occurrence);
+          const Revision r = store->occurrence_revision(*series, original);
+          std::cout << *series << " " << format_local_minute(original) << ": revision " << r.sequence
+                    << ", modified " << format_at(r.modified) << "\n";
+        }
+      });
+    });
+  }
+  // --- member ... ------------------------------------------------------------------------------
+  {
+    auto* member = app.add_subcommand("member", "Members: add, remove, set, rotate-token, list, show");
+    member->require_subcommand(1);
+    struct Fields {
+      std::string id, name, email, timezone, channel;
+      std::vector<std::string> remind;
+      bool clear_timezone = false;
+    };
+    {
+      auto* cmd = member->add_subcommand("add", "Add a member; prints their private feed token once");
+      auto o = std::make_shared<StoreVerbOptions>();
+      auto f = std::make_shared<Fields>();
+      f->channel = "email";
+      cmd->add_option("ID", f->id, "Member id (letters, digits, - _ . @)")->required();
+      cmd->add_option("--email", f->email, "Email address")->required();
+      cmd->add_option("--name", f->name, "Display name (default ID)");
+      cmd->add_option("--timezone", f->timezone, "Display time zone (IANA, e.g. America/New_York)");
+      cmd->add_option("--remind", f->remind, "Reminder before each session (PT15M, P1D; repeat)");
+      cmd->add_option("--channel", f->channel, "Reminder channel: email, sms, push or none");
+      add_change_options(*cmd, *o, false);
+      cmd->callback([&context, o, f] {
+        guarded(context, [&] {
+          MemberSpec spec;
+          spec.id = f->id;
+          spec.name = f->name;
+          spec.email = f->email;
+          if (!f->timezone.empty()) spec.timezone = f->timezone;
+          spec.reminders.offsets = read_offsets(f->remind);
+          spec.reminders.channel = f->channel;
+          auto store = open_store(o->db, true);
+          const auto issued = store->add_member(spec, context_of(*o));
+          std::cout << "added member " << issued.member.id << " <" << issued.member.email << ">\n"
+                    << "private feed token (shown only now; keep it secret): " << issued.token << "\n";
+        });
+      });
+    }
+    {
+      auto* cmd = member->add_subcommand("remove", "Remove a member (their token stops working)");
+      auto o = std::make_shared<StoreVerbOptions>();
+      auto id = std::make_shared<std::string>();
+      cmd->add_option("ID", *id, "Member id")->required();
+      add_change_options(*cmd, *o, false);
+      cmd->callback([&context, o, id] {
+        guarded(context, [&] {
+          auto store = open_store(o->db, false);
+          store->remove_member(*id, context_of(*o));
+          std::cout << "removed member " << *id << "\n";
+        });
+      });
+    }
+    {
+      auto* cmd = member->add_subcommand("rotate-token", "Issue a new private feed token; the old one stops working");
+      auto o = std::make_shared<StoreVerbOptions>();
+      auto id = std::make_shared<std::string>();
+      cmd->add_option("ID", *id, "Member id")->required();
+      add_change_options(*cmd, *o, false);
+      cmd->callback([&context, o, id] {
+        guarded(context, [&] {
+          auto store = open_store(o->db, false);
+          const auto issued = store->rotate_token(*id, context_of(*o));
+          std::cout << "new private feed token for " << *id << " (shown only now; the old one no longer works): "
+                    << issued.token << "\n";
+        });
+      });
+    }
+    {
+      auto* cmd = member->add_subcommand("set", "Change a member's name, email, time zone or reminders");
+      auto o = std::make_shared<StoreVerbOptions>();
+      auto f = std::make_shared<Fields>();
+      cmd->add_option("ID", f->id, "Member id")->required();
+      auto* name = cmd->add_option("--name", f->name, "Display name");
+      auto* email = cmd->add_option("--email", f->email, "Email address");
+      auto* tz = cmd->add_option("--timezone", f->timezone, "Display time zone (\"\" clears)");
+      auto* remind = cmd->add_option("--remind", f->remind, "Reminder offsets (repeat; \"none\" clears)");
+      auto* channel = cmd->add_option("--channel", f->channel, "Reminder channel: email, sms, push or none");
+      add_change_options(*cmd, *o, false);
+      cmd->callback([&context, o, f, name, email, tz, remind, channel] {
+        guarded(context, [&] {
+          MemberUpdate u;
+          if (name->count()) u.name = f->name;
+          if (email->count()) u.email = f->email;
+          if (tz->count()) u.timezone = f->timezone.empty() ? std::optional<std::string>() : f->timezone;
+          if (remind->count()) u.reminder_offsets = read_offsets(f->remind);
+          if (channel->count()) u.reminder_channel = f->channel;
+          auto store = open_store(o->db, false);
+          const Member m = store->update_member(f->id, u, context_of(*o));
+          std::cout << m.id << " <" << m.email << ">: time zone " << m.timezone.value_or("(each series' own)")
+                    << ", reminders " << reminders_text(m.reminders) << "\n";
+        });
+      });
+    }
+    {
+      auto* cmd = member->add_subcommand("list", "List the members");
+      auto db = std::make_shared<std::string>();
+      add_db_option(*cmd, *db);
+      cmd->callback([&context, db] {
+        guarded(context, [&] {
+          auto store = open_store(*db, false);
+          std::ostringstream out;
+          for (const auto& m : store->members()) {
+            out << m.id << "  " << m.name << " <" << m.email << ">  " << m.timezone.value_or("-") << "  reminders "
+                << reminders_text(m.reminders) << "  series: ";
+            const auto series = store->subscribed_series(m.id);
+            for (std::size_t i = 0; i < series.size(); ++i) out << (i ? ", " : "") << series[i];
+            if (series.empty()) out << "(none)";
+            out << "\n";
+          }
+          std::cout << out.str();
+        });
+      });
+    }
+    {
+      auto* cmd = member->add_subcommand("show", "Show a member, their subscriptions and series");
+      auto db = std::make_shared<std::string>();
+      auto id = std::make_shared<std::string>();
+      add_db_option(*cmd, *db);
+      cmd->add_option("ID", *id, "Member id")->required();
+      cmd->callback([&context, db, id] {
+        guarded(context, [&] {
+          auto store = open_store(*db, false);
+          auto m = store->member(*id);
+          if (!m) refuse("no member \"" + *id + "\" in " + store->path());
+          std::ostringstream out;
+          out << m->id << ": " << m->name << " <" << m->email << ">\n"
+              << "  time zone: " << m->timezone.value_or("(each series' own)") << "\n"
+              << "  reminders: " << reminders_text(m->reminders) << "\n"
+              << "  token issued: " << format_at(m->token_created) << "\n  subscribes to:";
+          const auto subs = store->subscriptions(*id);
+          for (const auto& s : subs)
+            out << " " << (s.kind == Subscription::Kind::series ? "series:" : "community:") << s.target;
+          if (subs.empty()) out << " (nothing)";
+          out << "\n  series:";
+          for (const auto& s : store->subscribed_series(*id)) out << " " << s;
+          out << "\n";
+          std::cout << out.str();
+        });
+      });
+    }
+  }
+  // --- subscribe / unsubscribe -------------------------------------------------------------------
+  for (const char* name : {"subscribe", "unsubscribe"}) {
+    const bool add = std::string(name) == "subscribe";
+    auto* cmd = app.add_subcommand(name, add ? "Subscribe a member to a series or a community"
+                                             : "Unsubscribe a member from a series or a community");
+    auto o = std::make_shared<StoreVerbOptions>();
+    auto id = std::make_shared<std::string>();
+    auto target = std::make_shared<std::string>();
+    cmd->add_option("MEMBER", *id, "Member id")->required();
+    cmd->add_option("TARGET", *target, "Series or community id (series:ID / community:ID if both exist)")->required();
+    add_change_options(*cmd, *o, false);
+    cmd->callback([&context, o, id, target, add] {
+      guarded(context, [&] {
+        auto store = open_store(o->db, false);
+        const Subscription s = read_target(*target, *store);
+        const char* kind = s.kind == Subscription::Kind::series ? "series" : "community";
+        if (add) {
+          const bool changed = store->subscribe(*id, s, context_of(*o));
+          std::cout << *id << (changed ? " subscribed to " : " already subscribes to ") << kind << " " << s.target
+                    << (changed ? "" : "; nothing changed") << "\n";
+        } else {
+          const bool changed = store->unsubscribe(*id, s, context_of(*o));
+          std::cout << *id << (changed ? " unsubscribed from " : " does not subscribe to ") << kind << " "
+                    << s.target << (changed ? "" : "; nothing changed") << "\n";
+        }
+      });
+    });
+  }
+});
+
+}  // namespace convene::cli

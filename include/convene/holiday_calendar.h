@@ -97,6 +97,9 @@ class HolidayCalendar {
   const std::vector<HolidayRule>& rules() const;
   const std::vector<Closure>& closures() const;
 
+  // Rules that can give no date give nothing, silently: 29 February outside leap years,
+  // a fifth Monday in a month with four, 31 April, a month outside 1..12, nth 0.
+  //
   // Every holiday in the years [from, to], sorted by day, one entry per (day, name):
   // a closure range gives one entry per day; an observed day gives its own entry
   // ("Independence Day (observed)") beside the holiday itself. A rule for the 31 December
@@ -112,7 +115,17 @@ class HolidayCalendar {
 // closures: SUMMARY is the name, DTSTART the first day, DTEND exclusive (a missing
 // DTEND or DURATION means one day). Recurring all-day events are expanded by
 // libical. Timed events are not closures and are ignored.
-// On failure, `error` says why, naming the file.
+// Details: DURATION counts whole days (P5D, P1W); a DTEND equal to DTSTART is one day.
+// RRULE (at most 1,000 instances each, none after 2100), RDATE and EXDATE are honoured;
+// an instance replaced by a VEVENT with its UID and RECURRENCE-ID is read from that
+// VEVENT. STATUS:CANCELLED events are not closures. A file without all-day events gives
+// no closures and no error.
+// On failure, `error` says why, naming the file, and where it can, the line and the
+// event's SUMMARY and UID: "district.ics: line 42: event "Snow day" (UID sd@x): no
+// DTSTART (every VEVENT needs one)". Failures: an unreadable or missing file, content
+// that is not iCalendar (first line not BEGIN:VCALENDAR, unbalanced BEGIN/END, a line
+// that is not a content line), a VEVENT without DTSTART, or an unreadable/impossible
+// DTSTART, DTEND, DURATION, RRULE, RDATE, EXDATE or RECURRENCE-ID in an all-day event.
 struct IcsClosures {
   std::vector<Closure> closures;
   std::string error;  // empty on success
@@ -121,7 +134,10 @@ IcsClosures load_ics_closures(const std::string& path);
 IcsClosures parse_ics_closures(std::string_view ics_text, const std::string& source_name);
 
 // The holidays of several calendars, indexed by day over a range, for fast look-up
-// while expanding. Where several calendars list a day, the first calendar given wins.
+// while expanding (find() is one vector access). Where several calendars list a day, the
+// first calendar given wins; within one calendar, the first in holidays() order (by name:
+// on 21 January 2013, us-dc gives "Inauguration Day (observed)" before "Martin Luther
+// King, Jr. Day").
 class HolidayIndex {
  public:
   HolidayIndex() = default;

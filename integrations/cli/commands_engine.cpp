@@ -129,7 +129,8 @@ void print_preview(const Definitions& defs, const std::vector<Occurrence>& occur
       if (only && series.id != *only) continue;
       out << "\n" << series.title << " [" << series.id << "] · " << community.name << " · "
           << community.timezone << "\n";
-      out << "  " << hh_mm(series.start) << " for " << format_duration(series.duration);
+      out << "  " << hh_mm(series.start) << "–" << hh_mm(series.start + series.duration) << " ("
+          << format_duration(series.duration) << ")";
       if (series.rrule_text) out << " · " << *series.rrule_text;
       out << " · on holiday: " << to_string(series.on_holiday) << "\n";
       std::size_t count = 0, live = 0;
@@ -148,6 +149,9 @@ void print_preview(const Definitions& defs, const std::vector<Occurrence>& occur
                  kShortWeekday[date::weekday{date::floor<date::days>(o.original)}.c_encoding()] +
                  " " + format_date(date::floor<date::days>(o.original)) + " " + hh_mm(o.original) +
                  ")";
+        }
+        if (o.override_def && o.override_def->title && o.live()) {
+          why += (why.empty() ? "" : "; ") + std::string("titled \"") + o.title() + "\"";
         }
         if (!why.empty()) rows << "  " << why;
         rows << "\n";

@@ -1,0 +1,118 @@
+// convene/feed.h: iCalendar feeds (RFC 5545) that every calendar client reads the same.
+//
+// A feed is one VCALENDAR over a selection of series (all of them, one community's,
+// one series, or the series a member subscribes to). It is built with libical's API,
+// never by hand, and is a pure function of (definitions, revisions, options): the
+// same state always renders to the same bytes, whatever the time of the request.
+//
+// What a series becomes (the default, recurring mode):
+//   - one master VEVENT: UID "<series>@<uid_domain>" (never changes), DTSTART;TZID=
+//     the series' first local start, DTEND;TZID= (DURATION when that first session
+//     spans a UTC offset change), the RRULE capped with UNTIL (UTC) at the end of the
+//     horizon, an RDATE per added session;
+//   - an EXDATE;TZID= per skipped, cancelled or excepted session (with the parameter
+//     X-CONVENE-STATUS=skipped|cancelled|except saying which);
+//   - a RECURRENCE-ID override VEVENT per shifted, moved or edited session, whose
+//     RECURRENCE-ID;TZID= is the original local start (the same form as DTSTART). Its
+//     DESCRIPTION opens with why: "Moved from Monday 18 January: Martin Luther King,
+//     Jr. Day". X-CONVENE-STATUS names the engine's status (shifted, moved, scheduled).
+//   - a session whose local start does not exist or is ambiguous (a DST gap or
+//     overlap), or which spans an offset change, also gets an override, with DTSTART and
+//     DTEND in UTC: readers differ in how they read such wall times (RFC 5545 §3.3.5 vs
+//     each language's own rule), but never in how they read UTC. This is how readers
+//     agree with resolve_local(): New York 2027-03-14 02:30 → DTSTART:20270314T073000Z.
+//   - a VTIMEZONE per TZID, generated from the tz database (date/tz) with one
+//     STANDARD/DAYLIGHT observance per real transition in the span of the feed.
+//
+// The horizon. A feed carries every session of a series from its first start to the
+// end of the horizon (feed_horizon: the end of the month two years after "now"). The
+// RRULE in the master stops there (UNTIL), so readers never invent sessions whose
+// holidays and overrides the feed does not list; rules with COUNT keep COUNT (their
+// set is finite; within the horizon readers and engine agree). Sessions shifted from
+// just past the horizon into it are included: the master covers originals up to
+// kFeedMargin days past the horizon.
+//
+// Revisions: SEQUENCE, DTSTAMP and LAST-MODIFIED of the master come from the series'
+// revision; of an override, from that occurrence's revision.
+//
+// Expanded mode: no RRULE; one VEVENT per live session with its own stable UID
+// "<series>-<original local start, YYYYMMDDTHHMM>@<uid_domain>", for clients with
+// weak recurrence support. Skipped and cancelled sessions are absent.
+//
+// How to use:
+//   auto defs = convene::load_definitions("samples/communities.json").definitions;
+//   convene::FeedOptions options;
+//   options.name = "School Nurse CoP";
+//   auto feed = convene::render_feed(*defs, convene::FeedSelection::community("nurses"),
+//                                    convene::feed_horizon(now),
+//                                    convene::RevisionSource::unchanged(mtime), options);
+//   if (!feed) puts(feed.error.c_str()); else write(feed.ics);
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "convene/definitions.h"
+#include "convene/revision.h"
+#include "convene/schedule.h"
+#include "convene/time.h"
+
+namespace convene {
+
+// Sessions moved by a policy or an override from up to this many days past the
+// horizon are included (policies move by at most kMaxBusinessDaySearch days or 4
+// weeks; a series whose overrides move further gets a wider margin).
+inline constexpr int kFeedMargin = 40;
+
+// Which series a feed shows.
+struct FeedSelection {
+  enum class Kind { all, community, series, list };
+  Kind kind = Kind::all;
+  std::string id;                   // community or series id
+  std::vector<std::string> series;  // Kind::list: these series ids (a member's)
+
+  static FeedSelection all() { return {}; }
+  static FeedSelection community(std::string id) { return {Kind::community, std::move(id), {}}; }
+  static FeedSelection one_series(std::string id) { return {Kind::series, std::move(id), {}}; }
+  static FeedSelection list(std::vector<std::string> ids) { return {Kind::list, {}, std::move(ids)}; }
+};
+
+struct FeedOptions {
+  std::string name;         // NAME and X-WR-CALNAME
+  std::string description;  // X-WR-CALDESC (omitted when empty)
+  std::string uid_domain = "convene";
+  std::string prodid = "-//convene//convene feeds 0.1//EN";
+  Seconds refresh_interval{3600};  // REFRESH-INTERVAL and X-PUBLISHED-TTL
+  // One VALARM (ACTION:DISPLAY) per offset before the start: {900s} = 15 minutes before.
+  std::vector<Seconds> reminders;
+  bool expanded = false;
+};
+
+// The last day a feed rendered at `now` covers: the last day of the month two years
+// after now's month (so a feed's bytes change at most once a month by the clock alone).
+LocalDay feed_horizon(Instant now);
+
+struct RenderedFeed {
+  std::string ics;    // the VCALENDAR, CRLF line endings, folded by libical
+  std::string error;  // set when the selection names nothing, or the engine failed
+  std::size_t events = 0;  // VEVENTs rendered
+  explicit operator bool() const { return error.empty(); }
+};
+
+// Renders the feed of `selection` up to `horizon` (inclusive, local dates).
+RenderedFeed render_feed(const Definitions& definitions, const FeedSelection& selection,
+                         LocalDay horizon, const RevisionSource& revisions,
+                         const FeedOptions& options);
+
+// The series a selection names, in definitions order (empty when it names none).
+std::vector<std::pair<const CommunityDef*, const SeriesDef*>> select_series(
+    const Definitions& definitions, const FeedSelection& selection);
+
+// A VTIMEZONE for `zone` covering the local times [from, to]: every transition of the
+// tz database in between, one observance each, plus the one in force at `from`.
+// Returned as iCalendar text (BEGIN:VTIMEZONE ... END:VTIMEZONE), for tests.
+std::string vtimezone_text(const date::time_zone* zone, LocalTime from, LocalTime to);
+
+}  // namespace convene

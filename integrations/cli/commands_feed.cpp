@@ -1,0 +1,214 @@
+// convene publish | serve: the feeds, as static files or over HTTP.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "convene/clock.h"
+#include "convene/feed_catalog.h"
+#include "convene/server.h"
+#include "convene/store.h"
+
+namespace convene::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct FeedSourceOptions {
+  std::string file;   // a definitions file
+  std::string store;  // or a store
+  std::vector<std::string> reminders;  // "PT15M", ...
+  std::string uid_domain = "convene";
+};
+
+void add_feed_source_options(CLI::App& cmd, FeedSourceOptions& o) {
+  cmd.add_option("FILE", o.file, "Definitions file (JSON); or give --store");
+  cmd.add_option("--store", o.store, "A convene store (SQLite file) instead of FILE");
+  cmd.add_option("--reminder", o.reminders,
+                 "A reminder (VALARM) this long before each session, e.g. PT15M; repeatable");
+  cmd.add_option("--uid-domain", o.uid_domain, "The domain part of every UID (default: convene)");
+}
+
+// A clock that CONVENE_TODAY=YYYY-MM-DD pins (tests, demos), else the real one.
+class PinnedClock final : public Clock {
+ public:
+  explicit PinnedClock(Instant at) : at_(at) {}
+  Instant now() const override { return at_; }
+
+ private:
+  Instant at_;
+};
+
+struct OpenedSource {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<PinnedClock> clock;
+  std::unique_ptr<FeedCatalog> catalog;
+};
+
+// Opens the source the options name, or prints why not and returns nullopt.
+std::optional<OpenedSource> open_source(const FeedSourceOptions& o) {
+  OpenedSource out;
+  if (o.file.empty() == o.store.empty()) {
+    fail(o.file.empty() ? "give a definitions FILE or --store PATH"
+                        : "give either a definitions FILE or --store PATH, not both");
+    return std::nullopt;
+  }
+  FeedCatalogOptions options;
+  options.uid_domain = o.uid_domain;
+  for (const auto& text : o.reminders) {
+    auto d = parse_duration(text);
+    if (!d || d->count() < 0) {
+      fail("--reminder \"" + text + "\" is not a duration such as PT15M or P1D");
+      return std::nullopt;
+    }
+    options.reminders.push_back(*d);
+  }
+  if (const char* pinned = std::getenv("CONVENE_TODAY")) {
+    auto day = parse_date(pinned);
+    if (!day) {
+      fail(std::string("CONVENE_TODAY=\"") + pinned + "\" is not a date (YYYY-MM-DD)");
+      return std::nullopt;
+    }
+    out.clock = std::make_unique<PinnedClock>(Instant{day->time_since_epoch()} + std::chrono::hours{12});
+    options.clock = out.clock.get();
+  }
+  std::unique_ptr<FeedSource> source;
+  if (!o.store.empty()) {
+    out.store = Store::open({.path = o.store, .clock = nullptr, .create = false});
+    source = FeedSource::store(*out.store);
+  } else {
+    source = FeedSource::file(o.file);
+  }
+  out.catalog = std::make_unique<FeedCatalog>(std::move(source), options);
+  return out;
+}
+
+// Writes `content` to `path` through a temporary file and a rename.
+void write_atomically(const fs::path& path, const std::string& content) {
+  fs::create_directories(path.parent_path());
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), std::streamsize(content.size()));
+    if (!out) throw std::runtime_error(tmp.string() + ": cannot write");
+  }
+  fs::rename(tmp, path);
+}
+
+int run_publish(const FeedSourceOptions& source_options, const std::string& out_dir,
+                std::string base_url) {
+  auto opened = open_source(source_options);
+  if (!opened) return 1;
+  while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
+  FeedCatalog& catalog = *opened->catalog;
+  // Render everything first: an error leaves the folder as it was.
+  std::vector<std::pair<std::string, std::string>> files;
+  auto listings = catalog.listings();
+  for (const auto& listing : listings) {
+    for (bool expanded : {false, true}) {
+      FeedPath path = listing.path;
+      path.expanded = expanded;
+      auto feed = catalog.get(path);
+      if (!feed) return fail("no feed at " + path.to_string());
+      files.emplace_back(path.to_string(), feed->body);
+    }
+  }
+  files.emplace_back("index.html", subscribe_page(listings, base_url, catalog.source().describe()));
+  for (const auto& [name, content] : files) write_atomically(fs::path(out_dir) / name, content);
+  std::cout << "wrote " << files.size() - 1 << " feeds and index.html to " << out_dir << "\n";
+  if (base_url.empty())
+    std::cout << "(give --base-url https://your.host/path for webcal://, Google and Outlook links)\n";
+  return 0;
+}
+
+int run_serve(const FeedSourceOptions& source_options, const std::string& listen,
+              const ServerOptions& base, const std::string& access_log) {
+  auto opened = open_source(source_options);
+  if (!opened) return 1;
+  ServerOptions options = base;
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return fail("--listen \"" + listen + "\" is not HOST:PORT");
+  options.host = listen.substr(0, colon);
+  if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']')
+    options.host = options.host.substr(1, options.host.size() - 2);
+  try {
+    const int port = std::stoi(listen.substr(colon + 1));
+    if (port < 0 || port > 65535) throw std::out_of_range("port");
+    options.port = static_cast<unsigned short>(port);
+  } catch (const std::exception&) {
+    return fail("--listen \"" + listen + "\": the port is not a number from 0 to 65535");
+  }
+  // Fail early, before listening, when the definitions or the store cannot be read.
+  opened->catalog->get(FeedPath{});
+  std::ofstream log_file;
+  if (access_log == "-") {
+    options.access_log = &std::cerr;
+  } else if (access_log != "off") {
+    log_file.open(access_log, std::ios::app);
+    if (!log_file) return fail("--access-log " + access_log + ": cannot open for appending");
+    options.access_log = &log_file;
+  }
+  options.handle_signals = true;
+  Server server(*opened->catalog, options);
+  if (auto error = server.listen()) return fail(*error);
+  const std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  const std::string base_url = "http://" + host + ":" + std::to_string(server.port());
+  std::cout << "convene: serving " << opened->catalog->source().describe() << " on " << base_url << "/\n"
+            << "  subscribe to every community: webcal://" << host << ":" << server.port()
+            << "/feeds/all.ics\n"
+            << "  (Ctrl-C or SIGTERM stops after the requests in flight)" << std::endl;
+  server.run();
+  std::cout << "convene: stopped after " << server.requests() << " requests" << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+static Registrar feed_commands(30, [](CLI::App& app, Context& context) {
+  // --- publish -----------------------------------------------------------------
+  {
+    auto* cmd = app.add_subcommand("publish", "Write every feed and a subscribe page as static files");
+    auto source = std::make_shared<FeedSourceOptions>();
+    auto out = std::make_shared<std::string>();
+    auto base_url = std::make_shared<std::string>();
+    add_feed_source_options(*cmd, *source);
+    cmd->add_option("--out", *out, "Folder to write into (created if missing)")->required();
+    cmd->add_option("--base-url", *base_url,
+                    "Where the folder will be served from, e.g. https://example.org/cop");
+    cmd->callback([&context, source, out, base_url] {
+      try {
+        context.exit_code = run_publish(*source, *out, *base_url);
+      } catch (const std::exception& e) {
+        context.exit_code = fail(e.what());
+      }
+    });
+  }
+  // --- serve -------------------------------------------------------------------
+  {
+    auto* cmd = app.add_subcommand("serve", "Serve the feeds and a subscribe page over HTTP");
+    auto source = std::make_shared<FeedSourceOptions>();
+    auto listen = std::make_shared<std::string>("127.0.0.1:8080");
+    auto options = std::make_shared<ServerOptions>();
+    auto access_log = std::make_shared<std::string>("-");
+    auto timeout_ms = std::make_shared<int>(10000);
+    add_feed_source_options(*cmd, *source);
+    cmd->add_option("--listen", *listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+    cmd->add_option("--threads", options->threads, "Worker threads (default 2)")->check(CLI::Range(1, 256));
+    cmd->add_option("--max-connections", options->max_connections, "Open connections at most (default 512)");
+    cmd->add_option("--request-timeout-ms", *timeout_ms, "A request must arrive within this (default 10000)")
+        ->check(CLI::Range(10, 3600000));
+    cmd->add_option("--access-log", *access_log, "File to append the access log to; - for stderr, off for none");
+    cmd->add_option("--base-url", options->base_url, "Base URL for the subscribe page's links");
+    cmd->callback([&context, source, listen, options, access_log, timeout_ms] {
+      options->request_timeout = std::chrono::milliseconds{*timeout_ms};
+      try {
+        context.exit_code = run_serve(*source, *listen, *options, *access_log);
+      } catch (const std::exception& e) {
+        context.exit_code = fail(e.what());
+      }
+    });
+  }
+});
+
+}  // namespace convene::cli

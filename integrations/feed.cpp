@@ -1,0 +1,450 @@
+#include "convene/feed.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "internal/ical.h"
+
+namespace convene {
+
+namespace {
+
+using ical::Component;
+
+// --- time helpers ---------------------------------------------------------------
+
+LocalDay day_of(LocalTime t) { return date::floor<date::days>(t); }
+
+// Whether the wall time `local` is a gap or overlap in `zone`, or the session
+// [start, end) spans a change of UTC offset. Such sessions are written in UTC.
+bool at_zone_edge(LocalTime local, Instant start, Instant end, const date::time_zone* zone) {
+  if (zone->get_info(local).result != date::local_info::unique) return true;
+  return zone->get_info(start).offset != zone->get_info(end).offset;
+}
+
+// The instant of the last second of local day `day` in `zone`.
+Instant end_of_day(LocalDay day, const date::time_zone* zone) {
+  return resolve_local(LocalTime{day + date::days{1}}, zone) - Seconds{1};
+}
+
+// --- property helpers -------------------------------------------------------------
+
+void add(icalcomponent* c, icalproperty* p) { icalcomponent_add_property(c, p); }
+
+icalproperty* with_tzid(icalproperty* p, const std::string& tzid) {
+  icalproperty_add_parameter(p, icalparameter_new_tzid(tzid.c_str()));
+  return p;
+}
+
+icalproperty* x_property(const char* name, const std::string& value) {
+  icalproperty* p = icalproperty_new_x(value.c_str());
+  icalproperty_set_x_name(p, name);
+  return p;
+}
+
+icalproperty* x_parameter(icalproperty* p, const char* name, const std::string& value) {
+  icalparameter* param = icalparameter_new_x(value.c_str());
+  icalparameter_set_xname(param, name);
+  icalproperty_add_parameter(p, param);
+  return p;
+}
+
+int sequence_of(const Revision& r) {
+  return r.sequence > std::uint64_t(INT_MAX) ? INT_MAX : int(r.sequence);
+}
+
+void add_revision(icalcomponent* event, const Revision& revision) {
+  add(event, icalproperty_new_dtstamp(ical::utc(revision.modified)));
+  add(event, icalproperty_new_lastmodified(ical::utc(revision.modified)));
+  add(event, icalproperty_new_sequence(sequence_of(revision)));
+}
+
+void add_alarms(icalcomponent* event, const std::vector<Seconds>& reminders,
+                const std::string& title) {
+  for (Seconds before : reminders) {
+    icalcomponent* alarm = icalcomponent_new_valarm();
+    add(alarm, icalproperty_new_action(ICAL_ACTION_DISPLAY));
+    icaltriggertype trigger;
+    trigger.time = icaltime_null_time();
+    trigger.duration = icaldurationtype_from_int(-int(before.count()));
+    add(alarm, icalproperty_new_trigger(trigger));
+    add(alarm, icalproperty_new_description(title.c_str()));
+    icalcomponent_add_component(event, alarm);
+  }
+}
+
+// Start and end of a session: TZID wall times, or UTC at a zone edge.
+void add_span(icalcomponent* event, LocalTime local_start, Instant start, Instant end,
+              const CommunityDef& community) {
+  const date::time_zone* zone = community.zone;
+  if (at_zone_edge(local_start, start, end, zone)) {
+    add(event, icalproperty_new_dtstart(ical::utc(start)));
+    add(event, icalproperty_new_dtend(ical::utc(end)));
+  } else {
+    add(event, with_tzid(icalproperty_new_dtstart(ical::floating(local_start)), community.timezone));
+    add(event, with_tzid(icalproperty_new_dtend(ical::floating(to_local(end, zone))),
+                         community.timezone));
+  }
+}
+
+std::string hh_mm(LocalTime t) { return format_local_minute(t).substr(11, 5); }
+
+// "Moved from Monday 18 January: Martin Luther King, Jr. Day" (the time is named too
+// when the time of day changed).
+std::string why_line(const Occurrence& o) {
+  if (o.status != OccurrenceStatus::shifted && o.status != OccurrenceStatus::moved) return {};
+  std::string line = "Moved from " + format_day_long(day_of(o.original));
+  if (o.local_start && hh_mm(*o.local_start) != hh_mm(o.original)) line += " " + hh_mm(o.original);
+  std::string why;
+  if (o.status == OccurrenceStatus::shifted && o.holiday) {
+    why = o.holiday->name;
+  } else if (o.override_def && o.override_def->reason) {
+    why = *o.override_def->reason;
+  }
+  if (!why.empty()) line += ": " + why;
+  return line;
+}
+
+// DESCRIPTION: why (if moved), the description, presenter, agenda, resources, join link.
+std::string description_of(const SeriesDef& series, const Occurrence* o) {
+  const OverrideDef* edit = o ? o->override_def : nullptr;
+  std::vector<std::string> parts;
+  if (o) {
+    auto why = why_line(*o);
+    if (!why.empty()) parts.push_back(std::move(why));
+  }
+  const auto& description = edit && edit->description ? edit->description : series.description;
+  if (description && !description->empty()) parts.push_back(*description);
+  std::string details;
+  const auto& presenter = edit && edit->presenter ? edit->presenter : series.presenter;
+  if (presenter) details += "Presenter: " + *presenter + "\n";
+  if (edit && edit->agenda) details += "Agenda: " + *edit->agenda + "\n";
+  if (edit && !edit->resources.empty()) {
+    details += "Resources:\n";
+    for (const auto& r : edit->resources) details += "- " + r.title + ": " + r.url + "\n";
+  }
+  const auto& join = edit && edit->join_url ? edit->join_url : series.join_url;
+  if (join) details += "Join: " + *join + "\n";
+  if (!details.empty()) {
+    details.pop_back();
+    parts.push_back(std::move(details));
+  }
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out += "\n\n";
+    out += p;
+  }
+  return out;
+}
+
+// SUMMARY, DESCRIPTION, LOCATION, URL, ORGANIZER, CATEGORIES, STATUS, VALARMs.
+void add_details(icalcomponent* event, const SeriesDef& series, const Occurrence* o,
+                 const FeedOptions& options) {
+  const OverrideDef* edit = o ? o->override_def : nullptr;
+  const std::string& title = o ? o->title() : series.title;
+  add(event, icalproperty_new_summary(title.c_str()));
+  const auto description = description_of(series, o);
+  if (!description.empty()) add(event, icalproperty_new_description(description.c_str()));
+  const auto& location = edit && edit->location ? edit->location : series.location;
+  if (location) add(event, icalproperty_new_location(location->c_str()));
+  const auto& join = edit && edit->join_url ? edit->join_url : series.join_url;
+  if (join) add(event, icalproperty_new_url(join->c_str()));
+  if (series.organizer) {
+    icalproperty* p = icalproperty_new_organizer(("mailto:" + series.organizer->email).c_str());
+    if (!series.organizer->name.empty())
+      icalproperty_add_parameter(p, icalparameter_new_cn(series.organizer->name.c_str()));
+    add(event, p);
+  }
+  for (const auto& category : series.categories)
+    add(event, icalproperty_new_categories(category.c_str()));
+  add(event, icalproperty_new_status(ICAL_STATUS_CONFIRMED));
+  if (o) add(event, x_property("X-CONVENE-STATUS", std::string(to_string(o->status))));
+  add_alarms(event, options.reminders, title);
+}
+
+std::string compact_local(LocalTime t) {
+  const std::string s = format_local_minute(t);  // 2026-09-14T16:00
+  return s.substr(0, 4) + s.substr(5, 2) + s.substr(8, 2) + "T" + s.substr(11, 2) + s.substr(14, 2);
+}
+
+// --- VTIMEZONE ----------------------------------------------------------------------
+
+void add_observance(icalcomponent* vtimezone, const date::sys_info& period, Seconds offset_from,
+                    Instant begins) {
+  icalcomponent* obs = period.save != std::chrono::minutes{0} ? icalcomponent_new_xdaylight()
+                                                               : icalcomponent_new_xstandard();
+  // DTSTART: the transition, as a wall time in the offset before it (RFC 5545 §3.6.5).
+  add(obs, icalproperty_new_dtstart(ical::floating(LocalTime{begins.time_since_epoch() + offset_from})));
+  add(obs, icalproperty_new_tzoffsetfrom(int(offset_from.count())));
+  add(obs, icalproperty_new_tzoffsetto(int(period.offset.count())));
+  if (!period.abbrev.empty()) add(obs, icalproperty_new_tzname(period.abbrev.c_str()));
+  icalcomponent_add_component(vtimezone, obs);
+}
+
+icalcomponent* make_vtimezone(const date::time_zone* zone, const std::string& tzid, LocalTime from,
+                              LocalTime to) {
+  icalcomponent* vtz = icalcomponent_new_vtimezone();
+  add(vtz, icalproperty_new_tzid(tzid.c_str()));
+  // Local to sys with a day of slack either way covers every offset.
+  const Instant first{from.time_since_epoch() - date::days{1}};
+  const Instant last{to.time_since_epoch() + date::days{1}};
+  auto period = zone->get_info(first);
+  if (period.begin <= Instant{date::sys_days{date::year{1800} / 1 / 1}}) {
+    // No transition before `first` in the database: the period holds since forever.
+    add_observance(vtz, period, period.offset, Instant{date::sys_days{date::year{1970} / 1 / 1}});
+  } else {
+    const auto before = zone->get_info(period.begin - Seconds{1});
+    add_observance(vtz, period, before.offset, period.begin);
+  }
+  while (period.end <= last && period.end < Instant::max()) {
+    const auto next = zone->get_info(period.end);
+    add_observance(vtz, next, period.offset, period.end);
+    period = next;
+  }
+  return vtz;
+}
+
+// --- series -------------------------------------------------------------------------
+
+struct SeriesPlan {
+  const CommunityDef* community;
+  const SeriesDef* series;
+  std::vector<Occurrence> occurrences;  // originals up to last_original_day
+  LocalDay last_original_day;
+  LocalTime earliest, latest;  // local times the feed mentions (for VTIMEZONE)
+};
+
+// The engine's occurrences of one series whose originals are at most `last_day`.
+SeriesPlan plan_series(const Definitions& defs, const CommunityDef& community,
+                       const SeriesDef& series, LocalDay horizon) {
+  // The margin: policies move by at most ~5 weeks; overrides by what they say.
+  date::days margin{kFeedMargin};
+  for (const auto& o : defs.overrides) {
+    if (o.series != series.id || !o.move_to) continue;
+    const auto shift = std::chrono::abs(day_of(*o.move_to) - day_of(o.occurrence)) + date::days{2};
+    margin = std::max(margin, date::days{shift.count()});
+  }
+  SeriesPlan plan{&community, &series, {}, horizon + margin, series.start, series.start};
+  LocalDay first = day_of(series.start);
+  for (auto a : series.add) first = std::min(first, day_of(a));
+  ExpandOptions options;
+  options.series = series.id;
+  Window window{first - margin, plan.last_original_day + margin};
+  auto occurrences = expand(defs, window, options);
+  const LocalTime last_original{plan.last_original_day + date::days{1}};
+  for (auto& o : occurrences) {
+    if (o.series != &series || o.original >= last_original) continue;
+    plan.earliest = std::min(plan.earliest, o.original);
+    plan.latest = std::max(plan.latest, o.original);
+    if (o.local_start) {
+      plan.earliest = std::min(plan.earliest, *o.local_start);
+      plan.latest = std::max(plan.latest, *o.local_start + Seconds{86400});
+    }
+    plan.occurrences.push_back(std::move(o));
+  }
+  plan.latest = std::max(plan.latest, last_original + date::days{1});
+  for (auto e : series.except) plan.earliest = std::min(plan.earliest, e);
+  return plan;
+}
+
+// The rule for the master: the series' RRULE with UNTIL capped at the end of the plan.
+icalrecurrencetype master_rule(const SeriesPlan& plan) {
+  std::string text = *plan.series->rrule_text;
+  if (text.rfind("RRULE:", 0) == 0) text.erase(0, 6);
+  icalrecurrencetype rule = icalrecurrencetype_from_string(text.c_str());
+  if (rule.count > 0) return rule;  // finite already; within the horizon all agree
+  const date::time_zone* zone = plan.community->zone;
+  Instant until = end_of_day(plan.last_original_day, zone);
+  if (plan.series->rrule && plan.series->rrule->until) {
+    const auto& u = *plan.series->rrule->until;
+    Instant own = until;
+    if (auto* d = std::get_if<LocalDay>(&u)) own = end_of_day(*d, zone);
+    else if (auto* l = std::get_if<LocalTime>(&u)) own = resolve_local(*l, zone);
+    else own = std::get<Instant>(u);
+    until = std::min(until, own);
+  }
+  rule.until = ical::utc(until);
+  return rule;
+}
+
+void render_recurring(const SeriesPlan& plan, const RevisionSource& revisions,
+                      const FeedOptions& options, icalcomponent* calendar, std::size_t& events) {
+  const CommunityDef& community = *plan.community;
+  const SeriesDef& series = *plan.series;
+  const date::time_zone* zone = community.zone;
+  const std::string& tzid = community.timezone;
+  const std::string uid = series.id + "@" + options.uid_domain;
+  const LocalTime last_original{plan.last_original_day + date::days{1}};
+
+  icalcomponent* master = icalcomponent_new_vevent();
+  add(master, icalproperty_new_uid(uid.c_str()));
+  add_revision(master, revisions.series(series.id));
+  add(master, with_tzid(icalproperty_new_dtstart(ical::floating(series.start)), tzid));
+  const Instant first_start = resolve_local(series.start, zone);
+  if (at_zone_edge(series.start, first_start, first_start + series.duration, zone)) {
+    add(master, icalproperty_new_duration(icaldurationtype_from_int(int(series.duration.count()))));
+  } else {
+    add(master, with_tzid(icalproperty_new_dtend(ical::floating(series.start + series.duration)), tzid));
+  }
+  if (series.rrule_text) add(master, icalproperty_new_rrule(master_rule(plan)));
+  for (auto a : series.add) {
+    if (a >= last_original) continue;
+    icaldatetimeperiodtype rdate;
+    rdate.time = ical::floating(a);
+    rdate.period = icalperiodtype_null_period();
+    add(master, with_tzid(icalproperty_new_rdate(rdate), tzid));
+  }
+  // EXDATEs: skipped and cancelled sessions, and `except`, in chronological order.
+  std::map<LocalTime, std::string> excluded;
+  for (auto e : series.except)
+    if (e < last_original) excluded.emplace(e, "except");
+  for (const auto& o : plan.occurrences)
+    if (!o.live()) excluded[o.original] = std::string(to_string(o.status));
+  for (const auto& [t, status] : excluded) {
+    icalproperty* p = with_tzid(icalproperty_new_exdate(ical::floating(t)), tzid);
+    add(master, x_parameter(p, "X-CONVENE-STATUS", status));
+  }
+  add_details(master, series, nullptr, options);
+  icalcomponent_add_component(calendar, master);
+  ++events;
+
+  for (const auto& o : plan.occurrences) {
+    if (!o.live()) continue;
+    const bool changed = o.status != OccurrenceStatus::scheduled || o.override_def != nullptr ||
+                         *o.local_start != o.original;
+    if (!changed && !at_zone_edge(*o.local_start, *o.start, *o.end, zone)) continue;
+    icalcomponent* event = icalcomponent_new_vevent();
+    add(event, icalproperty_new_uid(uid.c_str()));
+    add(event, with_tzid(icalproperty_new_recurrenceid(ical::floating(o.original)), tzid));
+    add_revision(event, revisions.occurrence(series.id, o.original));
+    add_span(event, *o.local_start, *o.start, *o.end, community);
+    add_details(event, series, &o, options);
+    icalcomponent_add_component(calendar, event);
+    ++events;
+  }
+}
+
+void render_expanded(const SeriesPlan& plan, const RevisionSource& revisions,
+                     const FeedOptions& options, icalcomponent* calendar, std::size_t& events) {
+  const SeriesDef& series = *plan.series;
+  for (const auto& o : plan.occurrences) {
+    if (!o.live()) continue;
+    icalcomponent* event = icalcomponent_new_vevent();
+    const std::string uid = series.id + "-" + compact_local(o.original) + "@" + options.uid_domain;
+    add(event, icalproperty_new_uid(uid.c_str()));
+    add_revision(event, revisions.occurrence(series.id, o.original));
+    add_span(event, *o.local_start, *o.start, *o.end, *plan.community);
+    add_details(event, series, &o, options);
+    icalcomponent_add_component(calendar, event);
+    ++events;
+  }
+}
+
+}  // namespace
+
+LocalDay feed_horizon(Instant now) {
+  const date::year_month_day today{date::floor<date::days>(now)};
+  const auto month = date::year_month{today.year(), today.month()} + date::years{2};
+  return LocalDay{date::sys_days{month / date::last}.time_since_epoch()};
+}
+
+std::vector<std::pair<const CommunityDef*, const SeriesDef*>> select_series(
+    const Definitions& definitions, const FeedSelection& selection) {
+  std::vector<std::pair<const CommunityDef*, const SeriesDef*>> out;
+  std::set<std::string_view> wanted(selection.series.begin(), selection.series.end());
+  for (const auto& community : definitions.communities) {
+    for (const auto& series : community.series) {
+      bool take = false;
+      switch (selection.kind) {
+        case FeedSelection::Kind::all: take = true; break;
+        case FeedSelection::Kind::community: take = community.id == selection.id; break;
+        case FeedSelection::Kind::series: take = series.id == selection.id; break;
+        case FeedSelection::Kind::list: take = wanted.count(series.id) > 0; break;
+      }
+      if (take) out.emplace_back(&community, &series);
+    }
+  }
+  return out;
+}
+
+RenderedFeed render_feed(const Definitions& definitions, const FeedSelection& selection,
+                         LocalDay horizon, const RevisionSource& revisions,
+                         const FeedOptions& options) {
+  RenderedFeed result;
+  const auto selected = select_series(definitions, selection);
+  if (selected.empty() && selection.kind != FeedSelection::Kind::all &&
+      selection.kind != FeedSelection::Kind::list) {
+    result.error = std::string(selection.kind == FeedSelection::Kind::community ? "community"
+                                                                                : "series") +
+                   " \"" + selection.id + "\" is not in " + definitions.source;
+    return result;
+  }
+  std::vector<SeriesPlan> plans;
+  plans.reserve(selected.size());
+  try {
+    for (const auto& [community, series] : selected)
+      plans.push_back(plan_series(definitions, *community, *series, horizon));
+  } catch (const Error& e) {
+    result.error = e.what();
+    return result;
+  }
+
+  Component calendar{icalcomponent_new_vcalendar()};
+  icalcomponent* cal = calendar.get();
+  add(cal, icalproperty_new_prodid(options.prodid.c_str()));
+  add(cal, icalproperty_new_version("2.0"));
+  add(cal, icalproperty_new_calscale("GREGORIAN"));
+  add(cal, icalproperty_new_method(ICAL_METHOD_PUBLISH));
+  if (!options.name.empty()) {
+    add(cal, icalproperty_new_name(options.name.c_str()));
+    add(cal, x_property("X-WR-CALNAME", options.name));
+  }
+  if (!options.description.empty()) add(cal, x_property("X-WR-CALDESC", options.description));
+  if (!selected.empty()) add(cal, x_property("X-WR-TIMEZONE", selected.front().first->timezone));
+  {
+    icalproperty* p = icalproperty_new_refreshinterval(
+        icaldurationtype_from_int(int(options.refresh_interval.count())));
+    icalproperty_add_parameter(p, icalparameter_new_value(ICAL_VALUE_DURATION));
+    add(cal, p);
+    add(cal, x_property("X-PUBLISHED-TTL", format_duration(options.refresh_interval)));
+  }
+
+  // One VTIMEZONE per zone, spanning every local time any of its series mentions.
+  std::map<std::string, std::pair<LocalTime, LocalTime>> spans;
+  std::vector<std::string> zone_order;
+  for (const auto& plan : plans) {
+    auto [it, inserted] = spans.emplace(plan.community->timezone,
+                                        std::make_pair(plan.earliest, plan.latest));
+    if (inserted) {
+      zone_order.push_back(plan.community->timezone);
+    } else {
+      it->second.first = std::min(it->second.first, plan.earliest);
+      it->second.second = std::max(it->second.second, plan.latest);
+    }
+  }
+  for (const auto& tzid : zone_order) {
+    const auto* zone = find_zone(tzid);
+    icalcomponent_add_component(
+        cal, make_vtimezone(zone, tzid, spans[tzid].first, spans[tzid].second));
+  }
+
+  for (const auto& plan : plans) {
+    if (options.expanded) {
+      render_expanded(plan, revisions, options, cal, result.events);
+    } else {
+      render_recurring(plan, revisions, options, cal, result.events);
+    }
+  }
+  result.ics = ical::to_text(cal);
+  return result;
+}
+
+std::string vtimezone_text(const date::time_zone* zone, LocalTime from, LocalTime to) {
+  Component vtz{make_vtimezone(zone, zone->name(), from, to)};
+  return ical::to_text(vtz.get());
+}
+
+}  // namespace convene

@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <mutex>
 
 #include <sqlite3.h>
@@ -175,13 +177,24 @@ sqlite3_vfs g_shim_vfs;
 
 void crash_point() {
   const long after = g_crash_after.load(std::memory_order_relaxed);
-  if (after <= 0) return;
-  if (g_steps.fetch_add(1) + 1 >= after) ::kill(::getpid(), SIGKILL);
+  const long step = g_steps.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (after > 0 && step >= after) ::kill(::getpid(), SIGKILL);
 }
 
 void install_crash_hook_from_environment() {
   static std::once_flag once;
   std::call_once(once, [] {
+    // CONVENE_TEST_STEPS_FILE=PATH: write the number of steps taken to PATH at exit, so a
+    // test knows the range in which to choose crash points.
+    if (const char* steps_file = std::getenv("CONVENE_TEST_STEPS_FILE"); steps_file && *steps_file) {
+      static std::string path = steps_file;
+      std::atexit([] {
+        if (FILE* f = std::fopen(path.c_str(), "w")) {
+          std::fprintf(f, "%ld\n", g_steps.load());
+          std::fclose(f);
+        }
+      });
+    }
     const char* text = std::getenv("CONVENE_TEST_CRASH_AFTER");
     if (!text || !*text) return;
     const long after = std::strtol(text, nullptr, 10);

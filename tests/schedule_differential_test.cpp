@@ -125,8 +125,10 @@ class Generator {
       const LocalDay k = day + date::weeks{interval * uniform(1, 6)};
       if (uniform(0, 2) == 0) s["except"] = json::array({format_date(k) + "T" + time});
       // Overrides on occurrences that surely exist (weekly, unbounded).
+      std::set<LocalDay> used;
       for (int i = 0; i < uniform(0, 2); ++i) {
         const LocalDay o = day + date::weeks{interval * uniform(7, 20)};
+        if (!used.insert(o).second) continue;  // one override per occurrence
         json override_def{{"series", id}, {"occurrence", format_date(o) + "T" + time}};
         if (uniform(0, 1) == 0) {
           override_def["cancel"] = true;

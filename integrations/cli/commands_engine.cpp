@@ -1,5 +1,6 @@
 // convene check | preview | expand: the engine's verbs.
 #include <chrono>
+#include <functional>
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
@@ -175,6 +176,35 @@ int print_diagnostics(const std::vector<Diagnostic>& diagnostics) {
   return errors;
 }
 
+// The common body of preview and expand: read the window and the definitions, expand,
+// and let `print` write the result; on any error print one message and set the exit code.
+using PrintExpansion = std::function<void(const Definitions&, const std::vector<Occurrence>&,
+                                          Window, const ExpandOptions&, std::ostream&)>;
+void run_expansion(Context& context, const SourceOptions& source, const WindowOptions& window,
+                   const std::string& series, const PrintExpansion& print) {
+  auto w = read_window(window);
+  if (!w) {
+    context.exit_code = 1;
+    return;
+  }
+  auto loaded = load_source(source);
+  if (!loaded.ok()) {
+    print_diagnostics(loaded.diagnostics);
+    context.exit_code = 1;
+    return;
+  }
+  ExpandOptions options;
+  if (!series.empty()) options.series = series;
+  try {
+    auto occurrences = expand(*loaded.definitions, *w, options);
+    std::ostringstream out;  // nothing reaches standard output unless all went well
+    print(*loaded.definitions, occurrences, *w, options, out);
+    std::cout << out.str();
+  } catch (const Error& e) {
+    context.exit_code = fail(e.what());
+  }
+}
+
 }  // namespace
 
 static Registrar engine_commands(10, [](CLI::App& app, Context& context) {
@@ -221,27 +251,11 @@ static Registrar engine_commands(10, [](CLI::App& app, Context& context) {
     cmd->add_option("--to", window->to, "Last day (YYYY-MM-DD), default a year after --from");
     cmd->add_option("--series", *series, "Only this series");
     cmd->callback([&context, source, window, series] {
-      auto w = read_window(*window);
-      if (!w) {
-        context.exit_code = 1;
-        return;
-      }
-      auto loaded = load_source(*source);
-      if (!loaded.ok()) {
-        print_diagnostics(loaded.diagnostics);
-        context.exit_code = 1;
-        return;
-      }
-      ExpandOptions options;
-      if (!series->empty()) options.series = *series;
-      try {
-        auto occurrences = expand(*loaded.definitions, *w, options);
-        std::ostringstream out;
-        print_preview(*loaded.definitions, occurrences, *w, options.series, out);
-        std::cout << out.str();
-      } catch (const Error& e) {
-        context.exit_code = fail(e.what());
-      }
+      run_expansion(context, *source, *window, *series,
+                    [](const Definitions& defs, const std::vector<Occurrence>& occurrences,
+                       Window w, const ExpandOptions& options, std::ostream& out) {
+                      print_preview(defs, occurrences, w, options.series, out);
+                    });
     });
   }
   // --- expand ----------------------------------------------------------------
@@ -257,33 +271,17 @@ static Registrar engine_commands(10, [](CLI::App& app, Context& context) {
     cmd->add_option("--format", *format, "json or csv")->check(CLI::IsMember({"json", "csv"}));
     cmd->add_option("--series", *series, "Only this series");
     cmd->callback([&context, source, window, format, series] {
-      auto w = read_window(*window);
-      if (!w) {
-        context.exit_code = 1;
-        return;
-      }
-      auto loaded = load_source(*source);
-      if (!loaded.ok()) {
-        print_diagnostics(loaded.diagnostics);
-        context.exit_code = 1;
-        return;
-      }
-      ExpandOptions options;
-      if (!series->empty()) options.series = *series;
-      try {
-        auto occurrences = expand(*loaded.definitions, *w, options);
-        std::ostringstream out;
-        if (*format == "csv") {
-          print_csv(occurrences, out);
-        } else {
-          nlohmann::ordered_json array = nlohmann::ordered_json::array();
-          for (const auto& o : occurrences) array.push_back(occurrence_json(o));
-          out << array.dump(2) << "\n";
-        }
-        std::cout << out.str();
-      } catch (const Error& e) {
-        context.exit_code = fail(e.what());
-      }
+      run_expansion(context, *source, *window, *series,
+                    [format](const Definitions&, const std::vector<Occurrence>& occurrences,
+                             Window, const ExpandOptions&, std::ostream& out) {
+                      if (*format == "csv") {
+                        print_csv(occurrences, out);
+                        return;
+                      }
+                      nlohmann::ordered_json array = nlohmann::ordered_json::array();
+                      for (const auto& o : occurrences) array.push_back(occurrence_json(o));
+                      out << array.dump(2) << "\n";
+                    });
     });
   }
 });

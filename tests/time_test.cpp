@@ -1,0 +1,123 @@
+// Civil time, absolute time and zones (convene/time.h).
+#include "convene/time.h"
+
+#include <random>
+
+#include <gtest/gtest.h>
+
+namespace convene {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+
+LocalTime at(const char* text) { return *parse_local_minute(text); }
+const date::time_zone* zone(const char* name) { return find_zone(name); }
+
+std::string resolved(const char* local, const char* zone_name) {
+  const auto* z = zone(zone_name);
+  return format_rfc3339(resolve_local(at(local), z), z);
+}
+
+TEST(ResolveLocal, UniqueTime) {
+  EXPECT_EQ(resolved("2026-09-14T16:00", "America/New_York"), "2026-09-14T16:00:00-04:00");
+  EXPECT_EQ(resolved("2027-01-18T16:00", "America/New_York"), "2027-01-18T16:00:00-05:00");
+}
+
+TEST(ResolveLocal, NonexistentTimeUsesTheOffsetBeforeTheGap) {
+  // New York, 2027-03-14 02:30 does not exist: 02:30 EST is 07:30Z, shown as 03:30 EDT.
+  EXPECT_EQ(resolved("2027-03-14T02:30", "America/New_York"), "2027-03-14T03:30:00-04:00");
+  EXPECT_EQ(format_rfc3339(resolve_local(at("2027-03-14T02:30"), zone("America/New_York")),
+                           zone("UTC")),
+            "2027-03-14T07:30:00+00:00");
+  // London, 2027-03-28 01:30 (01:00 → 02:00).
+  EXPECT_EQ(resolved("2027-03-28T01:30", "Europe/London"), "2027-03-28T02:30:00+01:00");
+  // Lord Howe's half-hour gap, 2026-10-04 02:00 → 02:30.
+  EXPECT_EQ(resolved("2026-10-04T02:15", "Australia/Lord_Howe"), "2026-10-04T02:45:00+11:00");
+  // Santiago springs forward at midnight: 2026-09-06 00:30 does not exist.
+  EXPECT_EQ(resolved("2026-09-06T00:30", "America/Santiago"), "2026-09-06T01:30:00-03:00");
+}
+
+TEST(ResolveLocal, AmbiguousTimeIsTheFirstOccurrence) {
+  EXPECT_EQ(resolved("2026-11-01T01:30", "America/New_York"), "2026-11-01T01:30:00-04:00");
+  EXPECT_EQ(resolved("2026-10-25T01:30", "Europe/London"), "2026-10-25T01:30:00+01:00");
+  // Lord Howe falls back half an hour: 2027-04-04 01:45 happens twice.
+  EXPECT_EQ(resolved("2027-04-04T01:45", "Australia/Lord_Howe"), "2027-04-04T01:45:00+11:00");
+}
+
+// The cached resolver agrees with resolve_local() everywhere: walking forward across
+// many transitions, and jumping about at random.
+TEST(ZoneResolver, AgreesWithResolveLocal) {
+  for (const char* name : {"America/New_York", "Europe/London", "Australia/Lord_Howe",
+                           "America/Santiago", "Pacific/Apia", "Asia/Tokyo", "UTC",
+                           "Africa/Casablanca"}) {
+    const auto* z = zone(name);
+    ASSERT_NE(z, nullptr) << name;
+    ZoneResolver walker(z);
+    for (LocalTime t = at("2010-01-01T00:00"); t < at("2016-01-01T00:00"); t += minutes{15}) {
+      ASSERT_EQ(walker.resolve(t), resolve_local(t, z)) << name << " " << format_local_minute(t);
+    }
+    ZoneResolver jumper(z);
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<long> minute(0, 60L * 24 * 365 * 40);
+    for (int i = 0; i < 20000; ++i) {
+      const LocalTime t = at("2000-01-01T00:00") + minutes{minute(rng)};
+      ASSERT_EQ(jumper.resolve(t), resolve_local(t, z)) << name << " " << format_local_minute(t);
+    }
+  }
+}
+
+TEST(ResolveLocal, ToLocalIsTheInverseForUniqueTimes) {
+  const auto* z = zone("America/New_York");
+  for (const char* t : {"2026-09-14T16:00", "2027-03-14T03:30", "2026-11-01T02:00"}) {
+    EXPECT_EQ(format_local_minute(to_local(resolve_local(at(t), z), z)), t);
+  }
+}
+
+TEST(FindZone, UnknownNamesAreNull) {
+  EXPECT_NE(find_zone("America/New_York"), nullptr);
+  EXPECT_EQ(find_zone("America/New_Yrok"), nullptr);
+  EXPECT_EQ(find_zone(""), nullptr);
+  EXPECT_EQ(find_zone("../../etc/passwd"), nullptr);
+}
+
+TEST(ParseLocalMinute, AcceptsMinutesAndSeconds) {
+  EXPECT_EQ(format_local_minute(at("2026-09-14T16:00")), "2026-09-14T16:00");
+  auto with_seconds = parse_local_minute("2026-09-14T16:00:30");
+  ASSERT_TRUE(with_seconds.has_value());
+  EXPECT_EQ(format_local_minute(*with_seconds), "2026-09-14T16:00:30");
+}
+
+TEST(ParseLocalMinute, RejectsWhatDoesNotExist) {
+  for (const char* bad : {"2027-02-30T16:00", "2027-02-29T16:00", "2026-13-01T00:00",
+                          "2026-09-14T24:00", "2026-09-14T16:60", "2026-09-14 16:00",
+                          "2026-09-14T16:00Z", "2026-9-14T16:00", "", "tomorrow"}) {
+    EXPECT_FALSE(parse_local_minute(bad).has_value()) << bad;
+  }
+  EXPECT_TRUE(parse_local_minute("2028-02-29T16:00").has_value());
+}
+
+TEST(ParseDate, RejectsWhatDoesNotExist) {
+  EXPECT_EQ(format_date(*parse_date("2027-06-30")), "2027-06-30");
+  for (const char* bad : {"2027-02-30", "2027-04-31", "2027-00-10", "27-06-30", "2027/06/30", ""}) {
+    EXPECT_FALSE(parse_date(bad).has_value()) << bad;
+  }
+}
+
+TEST(ParseDuration, ReadsIcalendarDurations) {
+  EXPECT_EQ(parse_duration("PT1H"), Seconds{3600});
+  EXPECT_EQ(parse_duration("PT1H30M"), Seconds{5400});
+  EXPECT_EQ(parse_duration("P1D"), Seconds{86400});
+  EXPECT_EQ(parse_duration("-PT15M"), Seconds{-900});
+  EXPECT_FALSE(parse_duration("1 hour").has_value());
+  EXPECT_FALSE(parse_duration("").has_value());
+  EXPECT_EQ(format_duration(Seconds{5400}), "PT1H30M");
+}
+
+TEST(FormatDayLong, NamesWeekdayDayAndMonth) {
+  EXPECT_EQ(format_day_long(*parse_date("2027-01-18")), "Monday 18 January");
+  EXPECT_EQ(format_day_long(*parse_date("2026-11-01")), "Sunday 1 November");
+}
+
+}  // namespace
+}  // namespace convene

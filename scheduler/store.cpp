@@ -487,7 +487,8 @@ ChangeResult Store::import_definitions(const Definitions& definitions, const Cha
   }
   if (!errors.empty()) {
     std::string message = definitions.source + " cannot be imported:";
-    for (const auto& e : errors) message += "\n  " + e;
+    for (std::size_t i = 0; i < errors.size() && i < 10; ++i) message += "\n  " + errors[i];
+    if (errors.size() > 10) message += "\n  ... and " + std::to_string(errors.size() - 10) + " more";
     throw StoreError(StoreError::Kind::invalid, message);
   }
 

@@ -28,13 +28,14 @@ class CliClock final : public Clock {
  public:
   CliClock() {
     if (const char* pinned = std::getenv("CONVENE_NOW"); pinned && *pinned) {
-      std::istringstream in(pinned);
-      date::sys_seconds at;
-      in >> date::parse("%Y-%m-%dT%H:%M:%SZ", at);
-      if (in.fail()) {
-        error_ = std::string("CONVENE_NOW=\"") + pinned + "\" is not an instant (YYYY-MM-DDTHH:MM:SSZ)";
+      const std::string text = pinned;
+      const auto local = text.size() > 1 && text.back() == 'Z'
+                             ? parse_local_minute(std::string_view(text).substr(0, text.size() - 1))
+                             : std::nullopt;
+      if (!local) {
+        error_ = "CONVENE_NOW=\"" + text + "\" is not an instant (YYYY-MM-DDTHH:MM:SSZ)";
       } else {
-        pinned_ = at;
+        pinned_ = Instant{local->time_since_epoch()};
       }
     }
   }

@@ -250,22 +250,85 @@ SeriesPlan plan_series(const Definitions& defs, const CommunityDef& community,
   return plan;
 }
 
-// The rule for the master: the series' RRULE with UNTIL capped at the end of the plan.
+// Whether DTSTART is itself an instance of its rule (RFC 5545 makes it the first instance
+// either way; ical.js and libical drop it when the rule does not produce it, so then it
+// is repeated as an RDATE). Checks BYMONTH, BYMONTHDAY, BYDAY (with ordinals in a month
+// for MONTHLY, or YEARLY with BYMONTH), BYHOUR, BYMINUTE, BYSECOND; rules with BYSETPOS,
+// BYYEARDAY or BYWEEKNO are taken to match.
+bool dtstart_matches_rule(const RecurrenceRule& rule, LocalTime start) {
+  if (!rule.by_set_pos.empty() || !rule.by_year_day.empty() || !rule.by_week_no.empty()) return true;
+  const LocalDay day = day_of(start);
+  const date::year_month_day ymd{day};
+  const date::hh_mm_ss<Seconds> hms{start - day};
+  auto has = [](const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+  if (!rule.by_month.empty() && !has(rule.by_month, int(unsigned(ymd.month())))) return false;
+  if (!rule.by_hour.empty() && !has(rule.by_hour, int(hms.hours().count()))) return false;
+  if (!rule.by_minute.empty() && !has(rule.by_minute, int(hms.minutes().count()))) return false;
+  if (!rule.by_second.empty() && !has(rule.by_second, int(hms.seconds().count()))) return false;
+  const int dom = int(unsigned(ymd.day()));
+  const int days_in_month = int(unsigned((ymd.year() / ymd.month() / date::last).day()));
+  if (!rule.by_month_day.empty() && !has(rule.by_month_day, dom) &&
+      !has(rule.by_month_day, dom - days_in_month - 1))
+    return false;
+  if (!rule.by_day.empty()) {
+    const date::weekday wd{day};
+    const bool in_month = rule.freq == Frequency::monthly ||
+                          (rule.freq == Frequency::yearly && !rule.by_month.empty());
+    bool any = false;
+    for (const auto& w : rule.by_day) {
+      if (w.weekday != wd) continue;
+      if (w.nth == 0 || !in_month) {
+        any = any || w.nth == 0 || !in_month;
+      } else if (w.nth > 0) {
+        any = any || (dom - 1) / 7 + 1 == w.nth;
+      } else {
+        any = any || (days_in_month - dom) / 7 + 1 == -w.nth;
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+// The rule for the master: the series' RRULE ending with UNTIL (UTC) at the end of the
+// plan, or at its own end if sooner. COUNT becomes UNTIL too: readers disagree on
+// whether a DTSTART the rule does not produce counts (RFC 5545: it does).
 icalrecurrencetype master_rule(const SeriesPlan& plan) {
   std::string text = *plan.series->rrule_text;
   if (text.rfind("RRULE:", 0) == 0) text.erase(0, 6);
   icalrecurrencetype rule = icalrecurrencetype_from_string(text.c_str());
-  if (rule.count > 0) return rule;  // finite already; within the horizon all agree
   const date::time_zone* zone = plan.community->zone;
   Instant until = end_of_day(plan.last_original_day, zone);
-  if (plan.series->rrule && plan.series->rrule->until) {
-    const auto& u = *plan.series->rrule->until;
+  const auto& parsed = plan.series->rrule;
+  if (parsed && parsed->count) {
+    // The last instance, and the next one the rule would give without COUNT.
+    RecurrenceIterator it(*parsed, plan.series->start, zone);
+    std::optional<LocalTime> last;
+    std::size_t n = 0;
+    while (auto t = it.next()) {
+      if (day_of(*t) > plan.last_original_day || ++n > 4 * kMaxOccurrencesPerSeries) break;
+      last = t;
+    }
+    if (last && day_of(*last) <= plan.last_original_day) {
+      RecurrenceRule open = *parsed;
+      open.count.reset();
+      RecurrenceIterator after(open, plan.series->start, zone);
+      after.seek(*last + Seconds{1});
+      // A margin of an hour past the last start covers readers that read a start in a
+      // DST gap or overlap with the other offset, short of the next instance.
+      Instant own = resolve_local(*last, zone) + std::chrono::hours{1};
+      if (auto next = after.next()) own = std::min(own, resolve_local(*next, zone) - Seconds{1});
+      until = std::min(until, own);
+    }
+  } else if (parsed && parsed->until) {
+    const auto& u = *parsed->until;
     Instant own = until;
     if (auto* d = std::get_if<LocalDay>(&u)) own = end_of_day(*d, zone);
     else if (auto* l = std::get_if<LocalTime>(&u)) own = resolve_local(*l, zone);
     else own = std::get<Instant>(u);
     until = std::min(until, own);
   }
+  rule.count = 0;
   rule.until = ical::utc(until);
   return rule;
 }
@@ -290,7 +353,14 @@ void render_recurring(const SeriesPlan& plan, const RevisionSource& revisions,
     add(master, with_tzid(icalproperty_new_dtend(ical::floating(series.start + series.duration)), tzid));
   }
   if (series.rrule_text) add(master, icalproperty_new_rrule(master_rule(plan)));
-  for (auto a : series.add) {
+  // Without an RRULE, DTSTART is repeated as the first RDATE: RFC 5545 counts it once
+  // either way, and ical.js otherwise drops DTSTART from an RDATE-only set.
+  std::vector<LocalTime> rdates;
+  if ((!series.rrule_text && !series.add.empty()) ||
+      (series.rrule && !dtstart_matches_rule(*series.rrule, series.start)))
+    rdates.push_back(series.start);
+  rdates.insert(rdates.end(), series.add.begin(), series.add.end());
+  for (auto a : rdates) {
     if (a >= last_original) continue;
     icaldatetimeperiodtype rdate;
     rdate.time = ical::floating(a);
@@ -403,7 +473,16 @@ RenderedFeed render_feed(const Definitions& definitions, const FeedSelection& se
     add(cal, x_property("X-WR-CALNAME", options.name));
   }
   if (!options.description.empty()) add(cal, x_property("X-WR-CALDESC", options.description));
-  if (!selected.empty()) add(cal, x_property("X-WR-TIMEZONE", selected.front().first->timezone));
+  // X-WR-TIMEZONE makes some readers (Google's convention; python's x-wr-timezone with
+  // recurring-ical-events) turn UTC times into wall times of that zone, which loses
+  // which of the two 01:30s of a fall-back night a session is: left out then.
+  bool ambiguous = false;
+  for (const auto& plan : plans)
+    for (const auto& o : plan.occurrences)
+      if (o.local_start && plan.community->zone->get_info(*o.local_start).result == date::local_info::ambiguous)
+        ambiguous = true;
+  if (!selected.empty() && !ambiguous)
+    add(cal, x_property("X-WR-TIMEZONE", selected.front().first->timezone));
   {
     icalproperty* p = icalproperty_new_refreshinterval(
         icaldurationtype_from_int(int(options.refresh_interval.count())));

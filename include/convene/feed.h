@@ -26,11 +26,17 @@
 //
 // The horizon. A feed carries every session of a series from its first start to the
 // end of the horizon (feed_horizon: the end of the month two years after "now"). The
-// RRULE in the master stops there (UNTIL), so readers never invent sessions whose
-// holidays and overrides the feed does not list; rules with COUNT keep COUNT (their
-// set is finite; within the horizon readers and engine agree). Sessions shifted from
-// just past the horizon into it are included: the master covers originals up to
-// kFeedMargin days past the horizon.
+// RRULE in the master stops there (UNTIL, in UTC), so readers never invent sessions whose
+// holidays and overrides the feed does not list. COUNT is rewritten as UNTIL too, because
+// readers disagree on whether a DTSTART the rule does not produce counts (RFC 5545: it
+// does); such a DTSTART is also repeated as an RDATE (ical.js and libical drop it), as is
+// the DTSTART of a series with RDATEs and no RRULE. Sessions shifted from just past the
+// horizon into it are included: the master covers originals up to kFeedMargin days past
+// the horizon (more when an override moves a session further).
+//
+// X-WR-TIMEZONE names the zone of the first series, except in a feed with a session that
+// starts in a fall-back overlap: readers that honour it rewrite UTC times as wall times
+// and lose which of the two 01:30s the session is.
 //
 // Revisions: SEQUENCE, DTSTAMP and LAST-MODIFIED of the master come from the series'
 // revision; of an override, from that occurrence's revision.

@@ -1,6 +1,7 @@
 #include "convene/schedule.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -87,6 +88,19 @@ std::string override_path(const Definitions& defs, const OverrideDef& o) {
   return defs.source + ": /overrides/" + std::to_string(&o - defs.overrides.data());
 }
 
+// Why an item is where it is; the text is written only for the items emitted.
+enum class Why : std::uint8_t { none, kept, skipped, shifted, no_target, blocked, override_def };
+
+// One original occurrence of a series on its way through the policy and the overrides.
+struct Item {
+  LocalTime original;
+  LocalTime target;
+  OccurrenceStatus status;
+  Why why;
+  const Holiday* holiday;
+  const OverrideDef* override_def;
+};
+
 // Shared state for one expansion: holiday indexes by calendar set, overrides by series.
 class Expander {
  public:
@@ -114,6 +128,12 @@ class Expander {
   Window window_;
   std::unordered_map<std::string, HolidayIndex> indexes_;
   std::unordered_map<std::string_view, std::vector<const OverrideDef*>> overrides_;
+  std::vector<Item> items_;  // scratch, reused across series
+
+ public:
+  // The sort key of each occurrence emitted, in emission order: its start instant (the
+  // original start's for skipped and cancelled ones).
+  std::vector<Instant> keys_;
 };
 
 // Does the series have an occurrence whose original start is `t`? (rule, DTSTART or
@@ -161,9 +181,16 @@ void Expander::expand_series(const CommunityDef& community, const SeriesDef& ser
   const LocalTime window_begin{window_.from};
   const LocalTime window_end{window_.to + date::days{1}};  // exclusive
 
-  // 1. Originals: DTSTART first, the rule, `add`; minus `except`.
-  std::vector<LocalTime> originals;
+  // 1. Originals (DTSTART first, the rule, `add`; minus `except`), straight into items
+  //    in chronological order, and 2. the holiday policy for each.
+  const auto calendars = observed_calendars(defs_, community, series);
+  const HolidayIndex& holidays = index_for(calendars);
+  auto is_holiday = [&holidays](LocalDay d) { return holidays.find(d) != nullptr; };
+
+  std::vector<Item>& items = items_;
+  items.clear();
   std::size_t in_window = 0;
+  std::size_t shifted_count = 0;
   auto too_many = [&] {
     return TooManyOccurrencesError(
         "series \"" + series.id + "\" has more than " + std::to_string(kMaxOccurrencesPerSeries) +
@@ -171,11 +198,28 @@ void Expander::expand_series(const CommunityDef& community, const SeriesDef& ser
         " (rule " + series.rrule_text.value_or("") + "); choose a shorter window");
   };
   auto take = [&](LocalTime t) {
-    originals.push_back(t);
     if (t >= window_begin && t < window_end && ++in_window > kMaxOccurrencesPerSeries)
       throw too_many();
     // The margins alone may hold many instances of a very frequent rule: bound them too.
-    if (originals.size() > 4 * kMaxOccurrencesPerSeries) throw too_many();
+    if (items.size() >= 4 * kMaxOccurrencesPerSeries) throw too_many();
+    const LocalDay day = date::floor<date::days>(t);
+    const Holiday* holiday = holidays.find(day);
+    Item& item = items.emplace_back(Item{t, t, OccurrenceStatus::scheduled, Why::none, holiday, nullptr});
+    if (!holiday) return;
+    if (series.on_holiday == HolidayPolicy::keep) {
+      item.why = Why::kept;
+    } else if (series.on_holiday == HolidayPolicy::skip) {
+      item.status = OccurrenceStatus::skipped;
+      item.why = Why::skipped;
+    } else if (auto to = adjust(day, series.on_holiday, community.workweek, is_holiday)) {
+      item.status = OccurrenceStatus::shifted;
+      item.why = Why::shifted;
+      item.target = LocalTime{*to} + (t - LocalTime{day});
+      ++shifted_count;
+    } else {
+      item.status = OccurrenceStatus::skipped;
+      item.why = Why::no_target;
+    }
   };
   if (series.rrule) {
     RecurrenceIterator it(*series.rrule, series.start, zone);
@@ -195,126 +239,107 @@ void Expander::expand_series(const CommunityDef& community, const SeriesDef& ser
     }
   }
   if (!sorted) {
-    std::sort(originals.begin(), originals.end());
-    originals.erase(std::unique(originals.begin(), originals.end()), originals.end());
+    auto by_original = [](const Item& x, const Item& y) { return x.original < y.original; };
+    std::stable_sort(items.begin(), items.end(), by_original);
+    items.erase(std::unique(items.begin(), items.end(),
+                            [](const Item& x, const Item& y) { return x.original == y.original; }),
+                items.end());
   }
   if (!series.except.empty()) {
-    std::erase_if(originals, [&](LocalTime t) {
-      return std::find(series.except.begin(), series.except.end(), t) != series.except.end();
+    std::erase_if(items, [&](const Item& item) {
+      const bool gone = std::find(series.except.begin(), series.except.end(), item.original) !=
+                        series.except.end();
+      if (gone && item.status == OccurrenceStatus::shifted) --shifted_count;
+      return gone;
     });
   }
 
-  // 2. The holiday policy.
-  const auto calendars = observed_calendars(defs_, community, series);
-  const HolidayIndex& holidays = index_for(calendars);
-  auto is_holiday = [&holidays](LocalDay d) { return holidays.find(d) != nullptr; };
-
-  struct Item {
-    LocalTime original;
-    LocalTime target;
-    OccurrenceStatus status;
-    const Holiday* holiday;
-    std::string reason;
-  };
-  std::vector<Item> items;
-  items.reserve(originals.size());
-  std::vector<std::size_t> shifted;  // indexes into items, chronological
-  std::set<LocalTime> held;
-  for (LocalTime t : originals) {
-    const LocalDay day = date::floor<date::days>(t);
-    const Holiday* holiday = holidays.find(day);
-    Item item{t, t, OccurrenceStatus::scheduled, holiday, {}};
-    if (holiday) {
-      const std::string label = holiday_label(*holiday);
-      if (series.on_holiday == HolidayPolicy::keep) {
-        item.reason = label + ": kept on the holiday";
-      } else if (series.on_holiday == HolidayPolicy::skip) {
-        item.status = OccurrenceStatus::skipped;
-        item.reason = label + ": skipped";
-      } else if (auto to = adjust(day, series.on_holiday, community.workweek, is_holiday)) {
-        item.status = OccurrenceStatus::shifted;
-        item.target = LocalTime{*to} + (t - LocalTime{day});
-        item.reason = label + ": " + shift_phrase(series.on_holiday, day, *to);
-        shifted.push_back(items.size());
-      } else {
-        item.status = OccurrenceStatus::skipped;
-        item.reason = label + ": " + no_target_phrase(series.on_holiday);
-      }
-    }
-    if (item.status == OccurrenceStatus::scheduled) held.insert(t);
-    items.push_back(std::move(item));
-  }
-  // Shifted ones take their new starts after every unshifted one holds its own, in
-  // chronological order; a start already held is not doubled.
-  for (std::size_t i : shifted) {
-    Item& item = items[i];
-    if (!held.insert(item.target).second) {
-      item.status = OccurrenceStatus::skipped;
-      item.reason = holiday_label(*item.holiday) + ": skipped: " +
-                    format_day_long(date::floor<date::days>(item.target)) + " at " +
-                    format_local_minute(item.target).substr(11) +
-                    " already has a session of this series";
-    }
-  }
-
-  // 3. Overrides.
-  std::map<LocalTime, const OverrideDef*> overrides;
-  if (auto it = overrides_.find(series.id); it != overrides_.end()) {
-    for (const OverrideDef* o : it->second) overrides[o->occurrence] = o;
-  }
   auto find_item = [&](LocalTime original) -> Item* {
     auto pos = std::lower_bound(items.begin(), items.end(), original,
                                 [](const Item& a, LocalTime b) { return a.original < b; });
     return pos != items.end() && pos->original == original ? &*pos : nullptr;
   };
-  std::vector<std::pair<Item, const OverrideDef*>> outside;  // originals outside the range
-  outside.reserve(overrides.size());
-  std::vector<Item*> moved;
-  for (const auto& [original, o] : overrides) {
-    Item* item = find_item(original);
-    if (!item) {
-      if (!has_original(community, series, original)) {
-        throw UnknownOccurrenceError(override_path(defs_, *o) + ": series \"" + series.id +
-                                     "\" has no occurrence at " + format_local_minute(original) +
-                                     nearest_originals(community, series, original));
+  // The starts the series holds: every item still at its own start (found by a binary
+  // search of the originals, no set needed), plus `taken`: the new starts of shifted
+  // and moved items.
+  std::set<LocalTime> taken;
+  auto held = [&](LocalTime t) {
+    if (const Item* at = find_item(t); at && at->status == OccurrenceStatus::scheduled) return true;
+    return taken.count(t) > 0;
+  };
+  // Shifted ones take their new starts after every unshifted one holds its own, in
+  // chronological order; a start already held is not doubled.
+  if (shifted_count > 0) {
+    for (Item& item : items) {
+      if (item.status != OccurrenceStatus::shifted) continue;
+      if (held(item.target)) {
+        item.status = OccurrenceStatus::skipped;
+        item.why = Why::blocked;
+      } else {
+        taken.insert(item.target);
       }
-      // An occurrence far from the window matters only if it is moved into it.
-      if (!o->move_to || o->cancel) continue;
-      outside.push_back({Item{original, original, OccurrenceStatus::scheduled, nullptr, {}}, o});
-      item = &outside.back().first;
-    }
-    const bool was_live = item->status != OccurrenceStatus::skipped;
-    if (o->cancel) {
-      if (was_live) held.erase(item->target);
-      item->status = OccurrenceStatus::cancelled;
-      item->reason = o->reason ? *o->reason : "cancelled";
-    } else if (o->move_to) {
-      if (was_live) held.erase(item->target);
-      item->status = OccurrenceStatus::moved;
-      item->target = *o->move_to;
-      item->reason = o->reason ? *o->reason : "moved";
-      moved.push_back(item);
-    }
-  }
-  // Moves take their starts once every cancel and move has released its old one.
-  for (Item* item : moved) {
-    if (!held.insert(item->target).second) {
-      const OverrideDef* o = overrides.at(item->original);
-      throw OverlapError(override_path(defs_, *o) + ": moving " + series.id + " " +
-                         format_local_minute(item->original) + " to " +
-                         format_local_minute(item->target) +
-                         " would double a session of the series already held at that time");
     }
   }
 
-  // 4. Instants, and the window.
+  // 3. Overrides.
+  std::vector<Item> outside;  // originals outside the range, moved into it
+  if (auto found = overrides_.find(series.id); found != overrides_.end()) {
+    std::vector<const OverrideDef*> mine = found->second;
+    std::sort(mine.begin(), mine.end(),
+              [](const OverrideDef* a, const OverrideDef* b) { return a->occurrence < b->occurrence; });
+    outside.reserve(mine.size());
+    std::vector<Item*> moved;
+    for (const OverrideDef* o : mine) {
+      Item* item = find_item(o->occurrence);
+      if (!item) {
+        if (!has_original(community, series, o->occurrence)) {
+          throw UnknownOccurrenceError(override_path(defs_, *o) + ": series \"" + series.id +
+                                       "\" has no occurrence at " +
+                                       format_local_minute(o->occurrence) +
+                                       nearest_originals(community, series, o->occurrence));
+        }
+        // An occurrence far from the window matters only if it is moved into it.
+        if (!o->move_to || o->cancel) continue;
+        outside.push_back(Item{o->occurrence, o->occurrence, OccurrenceStatus::scheduled,
+                               Why::none, nullptr, nullptr});
+        item = &outside.back();
+      }
+      item->override_def = o;
+      if (!o->cancel && !o->move_to) continue;  // an edit: title, description, ...
+      if (item->status == OccurrenceStatus::shifted) taken.erase(item->target);
+      item->why = Why::override_def;
+      if (o->cancel) {
+        item->status = OccurrenceStatus::cancelled;
+      } else {
+        item->status = OccurrenceStatus::moved;
+        item->target = *o->move_to;
+        moved.push_back(item);
+      }
+    }
+    // Moves take their starts once every cancel and move has released its old one.
+    for (Item* item : moved) {
+      if (held(item->target) || !taken.insert(item->target).second) {
+        throw OverlapError(override_path(defs_, *item->override_def) + ": moving " + series.id +
+                           " " + format_local_minute(item->original) + " to " +
+                           format_local_minute(item->target) +
+                           " would double a session of the series already held at that time");
+      }
+    }
+  }
+
+  // 4. Instants, the window, and the words.
   ZoneResolver resolver(zone);
-  auto emit = [&](Item& item, const OverrideDef* o) {
+  if (const std::size_t needed = out.size() + items.size() + outside.size();
+      needed > out.capacity()) {
+    out.reserve(std::max(needed, 2 * out.capacity()));  // keep growth geometric
+  }
+  auto emit = [&](const Item& item) {
     const bool live = item.status != OccurrenceStatus::skipped &&
                       item.status != OccurrenceStatus::cancelled;
     const LocalTime shown = live ? item.target : item.original;
     if (shown < window_begin || shown >= window_end) return;
-    Occurrence occ;
+    const OverrideDef* o = item.override_def;
+    Occurrence& occ = out.emplace_back();
     occ.community = &community;
     occ.series = &series;
     occ.original = item.original;
@@ -323,17 +348,42 @@ void Expander::expand_series(const CommunityDef& community, const SeriesDef& ser
       occ.local_start = item.target;
       occ.start = resolver.resolve(item.target);
       occ.end = *occ.start + (o && o->duration ? *o->duration : series.duration);
+      keys_.push_back(*occ.start);
+    } else {
+      keys_.push_back(resolver.resolve(item.original));
     }
-    if (item.holiday) occ.holiday = *item.holiday;
-    occ.reason = std::move(item.reason);
     occ.override_def = o;
-    out.push_back(std::move(occ));
+    if (item.holiday) occ.holiday = *item.holiday;
+    const LocalDay day = date::floor<date::days>(item.original);
+    switch (item.why) {
+      case Why::none:
+        break;
+      case Why::kept:
+        occ.reason = holiday_label(*item.holiday) + ": kept on the holiday";
+        break;
+      case Why::skipped:
+        occ.reason = holiday_label(*item.holiday) + ": skipped";
+        break;
+      case Why::shifted:
+        occ.reason = holiday_label(*item.holiday) + ": " +
+                     shift_phrase(series.on_holiday, day, date::floor<date::days>(item.target));
+        break;
+      case Why::no_target:
+        occ.reason = holiday_label(*item.holiday) + ": " + no_target_phrase(series.on_holiday);
+        break;
+      case Why::blocked:
+        occ.reason = holiday_label(*item.holiday) + ": skipped: " +
+                     format_day_long(date::floor<date::days>(item.target)) + " at " +
+                     format_local_minute(item.target).substr(11) +
+                     " already has a session of this series";
+        break;
+      case Why::override_def:
+        occ.reason = o->reason ? *o->reason : (o->cancel ? "cancelled" : "moved");
+        break;
+    }
   };
-  for (Item& item : items) {
-    auto o = overrides.find(item.original);
-    emit(item, o == overrides.end() ? nullptr : o->second);
-  }
-  for (auto& [item, o] : outside) emit(item, o);
+  for (const Item& item : items) emit(item);
+  for (const Item& item : outside) emit(item);
 }
 
 }  // namespace
@@ -362,38 +412,39 @@ std::vector<Occurrence> expand(const Definitions& definitions, Window window,
   }
   Expander expander(definitions, window);
   std::vector<Occurrence> out;
-  struct Key {
-    Instant at;
-    std::size_t community, series;
-  };
-  std::vector<std::pair<Key, std::size_t>> order;
+  // Emission order is community, series, then chronological within a series; the
+  // result is ordered by (start instant, community, series): a stable sort by instant.
   bool found = !options.series.has_value();
-  for (std::size_t c = 0; c < definitions.communities.size(); ++c) {
-    const CommunityDef& community = definitions.communities[c];
+  for (const CommunityDef& community : definitions.communities) {
     if (options.community && community.id != *options.community) continue;
-    for (std::size_t s = 0; s < community.series.size(); ++s) {
-      const SeriesDef& series = community.series[s];
+    for (const SeriesDef& series : community.series) {
       if (options.series && series.id != *options.series) continue;
       found = true;
-      const std::size_t first = out.size();
       expander.expand_series(community, series, out);
-      ZoneResolver resolver(community.zone);
-      for (std::size_t i = first; i < out.size(); ++i) {
-        const Occurrence& o = out[i];
-        order.push_back({Key{o.start ? *o.start : resolver.resolve(o.original), c, s}, i});
-      }
     }
   }
   if (!found) throw Error("no series \"" + *options.series + "\" in " + definitions.source);
-  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-    if (a.first.at != b.first.at) return a.first.at < b.first.at;
-    if (a.first.community != b.first.community) return a.first.community < b.first.community;
-    return a.first.series < b.first.series;
-  });
-  std::vector<Occurrence> sorted;
-  sorted.reserve(out.size());
-  for (const auto& entry : order) sorted.push_back(std::move(out[entry.second]));
-  return sorted;
+  const std::vector<Instant>& keys = expander.keys_;
+  if (std::is_sorted(keys.begin(), keys.end())) return out;
+  std::vector<std::uint32_t> order(out.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&keys](std::uint32_t a, std::uint32_t b) { return keys[a] < keys[b]; });
+  // Apply the permutation in place, cycle by cycle (no second vector of occurrences).
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (order[i] == i) continue;
+    Occurrence held = std::move(out[i]);
+    std::size_t j = i;
+    while (order[j] != i) {
+      const std::size_t next = order[j];
+      out[j] = std::move(out[next]);
+      order[j] = static_cast<std::uint32_t>(j);
+      j = next;
+    }
+    out[j] = std::move(held);
+    order[j] = static_cast<std::uint32_t>(j);
+  }
+  return out;
 }
 
 std::vector<Diagnostic> validate_schedule(const Definitions& definitions) {

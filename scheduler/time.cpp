@@ -113,27 +113,57 @@ std::optional<Seconds> parse_duration(std::string_view text) {
   return Seconds{icaldurationtype_as_int(duration)};
 }
 
+namespace {
+
+// Appends `value` as exactly `width` decimal digits (hot: used for every occurrence
+// printed, so no snprintf).
+void put_digits(std::string& out, unsigned value, int width) {
+  char buf[8];
+  for (int i = width - 1; i >= 0; --i) {
+    buf[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  out.append(buf, static_cast<std::size_t>(width));
+}
+
+void put_date(std::string& out, LocalDay day) {
+  const date::year_month_day ymd{day};
+  const int y = static_cast<int>(ymd.year());
+  if (y < 0 || y > 9999) {
+    out += std::to_string(y);
+  } else {
+    put_digits(out, static_cast<unsigned>(y), 4);
+  }
+  out += '-';
+  put_digits(out, static_cast<unsigned>(ymd.month()), 2);
+  out += '-';
+  put_digits(out, static_cast<unsigned>(ymd.day()), 2);
+}
+
+}  // namespace
+
 std::string format_local_minute(LocalTime local) {
   const auto day = date::floor<date::days>(local);
   const date::hh_mm_ss<Seconds> tod{local - day};
-  std::string out = format_date(day);
-  char buf[16];
+  std::string out;
+  out.reserve(19);
+  put_date(out, day);
+  out += 'T';
+  put_digits(out, static_cast<unsigned>(tod.hours().count()), 2);
+  out += ':';
+  put_digits(out, static_cast<unsigned>(tod.minutes().count()), 2);
   if (tod.seconds().count() != 0) {
-    std::snprintf(buf, sizeof buf, "T%02d:%02d:%02d", static_cast<int>(tod.hours().count()),
-                  static_cast<int>(tod.minutes().count()), static_cast<int>(tod.seconds().count()));
-  } else {
-    std::snprintf(buf, sizeof buf, "T%02d:%02d", static_cast<int>(tod.hours().count()),
-                  static_cast<int>(tod.minutes().count()));
+    out += ':';
+    put_digits(out, static_cast<unsigned>(tod.seconds().count()), 2);
   }
-  return out + buf;
+  return out;
 }
 
 std::string format_date(LocalDay day) {
-  const date::year_month_day ymd{day};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
+  std::string out;
+  out.reserve(10);
+  put_date(out, day);
+  return out;
 }
 
 std::string format_duration(Seconds duration) {

@@ -2,9 +2,15 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <sstream>
 #include <string>
+#include <unordered_map>
 
 #include <libical/ical.h>
+
+#include "internal/posix_tz.h"
 
 namespace convene {
 
@@ -33,6 +39,59 @@ Seconds offset_for(const date::local_info& info) {
   return info.first.offset;
 }
 
+// Past the last transition its TZif file lists (2037 in Debian's files), a zone follows
+// the POSIX TZ rule in the file's footer; date's OS database ignores the footer, so we
+// apply it here. `from` is the start of the table's last period.
+struct ZoneTail {
+  Instant from;
+  time_internal::PosixTz rule;
+};
+
+const ZoneTail* tail_of(const date::time_zone* zone) {
+  static std::mutex mutex;
+  static std::unordered_map<const date::time_zone*, std::optional<ZoneTail>> tails;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto [it, inserted] = tails.try_emplace(zone);
+  if (inserted) {
+    const char* dir = std::getenv("TZDIR");
+    std::ifstream in(std::string(dir && *dir ? dir : "/usr/share/zoneinfo") + "/" + zone->name(),
+                     std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    auto rule = time_internal::PosixTz::parse(time_internal::tzif_footer(content.str()));
+    if (rule && rule->dst_offset) {
+      const auto last = zone->get_info(date::sys_days{date::year{9000} / 1 / 1});
+      it->second = ZoneTail{last.begin, *rule};
+    }
+  }
+  return it->second ? &*it->second : nullptr;
+}
+
+// The UTC offset at an instant.
+Seconds offset_at(Instant at, const date::time_zone* zone) {
+  if (const ZoneTail* tail = tail_of(zone); tail && at >= tail->from) return tail->rule.offset_at(at);
+  return zone->get_info(at).offset;
+}
+
+// Is `local` far enough past the table's last transition that only the tail rule knows it?
+bool in_tail(LocalTime local, const ZoneTail* tail) {
+  return tail && local >= LocalTime{tail->from.time_since_epoch()} + date::days{2};
+}
+
+// RFC 5545 §3.3.5 by the tail rule (see resolve_local in time.h).
+Instant resolve_by_tail(LocalTime local, const ZoneTail& tail) {
+  const Seconds a = tail.rule.std_offset, b = *tail.rule.dst_offset;
+  const Instant by_a{local.time_since_epoch() - a}, by_b{local.time_since_epoch() - b};
+  const bool a_valid = tail.rule.offset_at(by_a) == a;
+  const bool b_valid = tail.rule.offset_at(by_b) == b;
+  if (a_valid && b_valid) return std::min(by_a, by_b);  // ambiguous: the first occurrence
+  if (a_valid) return by_a;
+  if (b_valid) return by_b;
+  // Nonexistent: the offset in force before the gap is the one at the earlier reading.
+  const Instant earlier = std::min(by_a, by_b);
+  return Instant{local.time_since_epoch() - tail.rule.offset_at(earlier)};
+}
+
 }  // namespace
 
 const date::time_zone* find_zone(std::string_view name) noexcept {
@@ -45,12 +104,15 @@ const date::time_zone* find_zone(std::string_view name) noexcept {
 }
 
 Instant resolve_local(LocalTime local, const date::time_zone* zone) {
+  if (const ZoneTail* tail = tail_of(zone); in_tail(local, tail)) return resolve_by_tail(local, *tail);
   const auto info = zone->get_info(local);
   return Instant{local.time_since_epoch() - offset_for(info)};
 }
 
 Instant ZoneResolver::resolve(LocalTime local) {
   if (local >= begin_ && local < end_) return Instant{local.time_since_epoch() - offset_};
+  const ZoneTail* tail = tail_of(zone_);
+  if (in_tail(local, tail)) return resolve_by_tail(local, *tail);
   const auto info = zone_->get_info(local);
   const Seconds offset = offset_for(info);
   if (info.result == date::local_info::unique) {
@@ -61,9 +123,11 @@ Instant ZoneResolver::resolve(LocalTime local) {
                                   ? LocalTime::min()
                                   : LocalTime{(info.first.begin + kMargin).time_since_epoch() +
                                               info.first.offset};
-    const auto period_end = info.first.end == date::sys_seconds::max()
+    // The table's last period ends where the tail rule takes over.
+    const auto table_end = tail ? std::min(info.first.end, tail->from) : info.first.end;
+    const auto period_end = table_end >= date::sys_days{date::year{9000} / 1 / 1}
                                 ? LocalTime::max()
-                                : LocalTime{(info.first.end - kMargin).time_since_epoch() +
+                                : LocalTime{(table_end - kMargin).time_since_epoch() +
                                             info.first.offset};
     if (period_begin < period_end) {
       begin_ = period_begin;
@@ -75,7 +139,7 @@ Instant ZoneResolver::resolve(LocalTime local) {
 }
 
 LocalTime to_local(Instant at, const date::time_zone* zone) {
-  return date::floor<Seconds>(zone->to_local(at));
+  return LocalTime{at.time_since_epoch() + offset_at(at, zone)};
 }
 
 std::optional<LocalDay> parse_date(std::string_view text) {
@@ -175,11 +239,11 @@ std::string format_duration(Seconds duration) {
 }
 
 std::string format_rfc3339(Instant at, const date::time_zone* zone) {
-  const auto info = zone->get_info(at);
-  const LocalTime local{at.time_since_epoch() + info.offset};
+  const Seconds offset = offset_at(at, zone);
+  const LocalTime local{at.time_since_epoch() + offset};
   const auto day = date::floor<date::days>(local);
   const date::hh_mm_ss<Seconds> tod{local - day};
-  const long offset_minutes = info.offset.count() / 60;
+  const long offset_minutes = offset.count() / 60;
   const long abs_minutes = offset_minutes < 0 ? -offset_minutes : offset_minutes;
   char buf[40];
   std::snprintf(buf, sizeof buf, "%sT%02d:%02d:%02d%c%02ld:%02ld", format_date(day).c_str(),

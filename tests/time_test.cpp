@@ -2,8 +2,11 @@
 #include "convene/time.h"
 
 #include <random>
+#include <sstream>
 
 #include <gtest/gtest.h>
+
+#include "test_support.h"
 
 namespace convene {
 namespace {
@@ -65,6 +68,59 @@ TEST(ZoneResolver, AgreesWithResolveLocal) {
       ASSERT_EQ(jumper.resolve(t), resolve_local(t, z)) << name << " " << format_local_minute(t);
     }
   }
+}
+
+// Past 2037, the last transition Debian's TZif files list, zones follow the POSIX rule
+// in the files' footer (date's OS database ignores it; convene applies it).
+TEST(ResolveLocal, FollowsTheZoneRuleAfter2037) {
+  EXPECT_EQ(resolved("2038-07-01T12:00", "America/New_York"), "2038-07-01T12:00:00-04:00");
+  EXPECT_EQ(resolved("2038-12-01T12:00", "America/New_York"), "2038-12-01T12:00:00-05:00");
+  // 2040-03-11 02:30 does not exist; 2040-11-04 01:30 happens twice.
+  EXPECT_EQ(resolved("2040-03-11T02:30", "America/New_York"), "2040-03-11T03:30:00-04:00");
+  EXPECT_EQ(resolved("2040-11-04T01:30", "America/New_York"), "2040-11-04T01:30:00-04:00");
+  EXPECT_EQ(resolved("2045-10-01T02:15", "Australia/Lord_Howe"), "2045-10-01T02:45:00+11:00");
+  EXPECT_EQ(resolved("2050-01-15T12:00", "America/Santiago"), "2050-01-15T12:00:00-03:00");
+  EXPECT_EQ(resolved("2050-07-15T12:00", "Asia/Tokyo"), "2050-07-15T12:00:00+09:00");
+  const auto* ny = zone("America/New_York");
+  EXPECT_EQ(format_local_minute(to_local(resolve_local(at("2039-08-01T09:00"), ny), ny)),
+            "2039-08-01T09:00");
+}
+
+// The same against Python's zoneinfo (which reads the footer too), hour by hour over
+// some years after 2037, in zones of both hemispheres.
+TEST(ResolveLocal, AgreesWithZoneinfoAfter2037) {
+  const char* script = R"(
+import sys, datetime as dt
+from zoneinfo import ZoneInfo
+for line in sys.stdin:
+    zone, text = line.split()
+    local = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M").replace(tzinfo=ZoneInfo(zone), fold=0)
+    print(int(local.timestamp()))
+)";
+  std::ostringstream input;
+  std::vector<std::pair<const date::time_zone*, LocalTime>> asked;
+  for (const char* name : {"America/New_York", "Europe/London", "Australia/Lord_Howe",
+                           "America/Santiago", "Europe/Dublin"}) {
+    for (LocalTime t = at("2037-10-01T00:00"); t < at("2042-01-01T00:00"); t += minutes{150}) {
+      input << name << ' ' << format_local_minute(t) << '\n';
+      asked.emplace_back(zone(name), t);
+    }
+  }
+  auto r = testing::run_python({"-c", script}, input.str());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::size_t i = 0;
+  ZoneResolver resolver(nullptr);
+  for (long long expected; lines >> expected; ++i) {
+    ASSERT_LT(i, asked.size());
+    const auto& [z, t] = asked[i];
+    ASSERT_EQ(resolve_local(t, z).time_since_epoch().count(), expected)
+        << z->name() << " " << format_local_minute(t);
+    if (resolver.zone() != z) resolver = ZoneResolver(z);
+    ASSERT_EQ(resolver.resolve(t).time_since_epoch().count(), expected)
+        << z->name() << " " << format_local_minute(t) << " (cached)";
+  }
+  EXPECT_EQ(i, asked.size());
 }
 
 TEST(ResolveLocal, ToLocalIsTheInverseForUniqueTimes) {

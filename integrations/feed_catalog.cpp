@@ -432,6 +432,7 @@ std::shared_ptr<const FeedResponse> FeedCatalog::get(const FeedPath& path) {
   auto gz = gzip_compress(response->body);
   if (gz.size() < response->body.size()) response->gzip = std::move(gz);
   response->etag = strong_etag(response->body);
+  response->gzip_etag = response->etag.substr(0, response->etag.size() - 1) + "-gz\"";
   response->last_modified = last_modified;
   response->last_modified_http = http_date(last_modified);
 

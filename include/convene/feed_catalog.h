@@ -100,6 +100,7 @@ struct FeedResponse {
   std::string body;
   std::string gzip;           // empty when gzip is not smaller
   std::string etag;           // strong: "\"<16 hex>\"", a hash of body
+  std::string gzip_etag;      // the gzip representation's: "\"<16 hex>-gz\""
   Instant last_modified{};    // the latest revision among the series it shows
   std::string last_modified_http;  // "Mon, 18 Jan 2027 16:00:00 GMT"
   std::size_t events = 0;

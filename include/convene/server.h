@@ -2,7 +2,10 @@
 //
 // Routes (GET and HEAD only; anything else is 405 with "Allow: GET, HEAD"):
 //   /                     the subscribe page (text/html)
-//   /healthz              "ok"
+//   /healthz              {"status":"ok","requests":N,"renders":N,"connections":N} (JSON):
+//                         requests served, feeds rendered since start (the catalog's
+//                         renders(): a feed served from cache does not move it), open
+//                         connections
 //   /feeds/...            the feeds of convene/feed_catalog.h (text/calendar; charset=utf-8)
 // Everything else is 404 with a short body that names nothing of the server.
 //
@@ -13,13 +16,20 @@
 // a repeated GET costs a look-up, not a render.
 //
 // Limits: a request's header block is at most `max_header_bytes` (431 otherwise); a
-// request must arrive within `request_timeout` and an idle keep-alive connection is
-// closed after it; at most `max_connections` connections are open (more are answered
-// 503 and closed). Member tokens are checked by the store (hashes compared in constant
+// request must arrive within `request_timeout` (a slow client gets 408 and is closed)
+// and an idle keep-alive connection is closed after it; at most `max_connections`
+// connections are open (more are answered 503 and closed). GET and HEAD take no body:
+// a request with one is 413 (405 for other methods) and the connection is closed.
+// Request targets are origin-form only ("/feeds/all.ics"); absolute-form is 400. Member tokens are checked by the store (hashes compared in constant
 // time) and never written to the access log ("/feeds/members/<token>.ics").
 //
-// Built on Boost.Beast (parsing) and Asio (connections), N threads over one
-// io_context; see docs/server.md for why (measured against cpp-httplib).
+// Built on Boost.Beast (parsing) and Asio (connections), one io_context per thread;
+// see docs/server.md for why (measured against cpp-httplib and nginx).
+//
+// Stopping (stop(), or SIGTERM/SIGINT with handle_signals): the listening socket closes,
+// connections with nothing of a request received close at once, and each connection
+// with a request under way (even one only partly received) gets its response, with
+// "Connection: close", before it closes; whatever is left at `drain_timeout` is cut off.
 //
 // How to use:
 //   convene::FeedCatalog catalog(convene::FeedSource::file("samples/x.json"), {});
@@ -55,6 +65,9 @@ struct ServerOptions {
   std::ostream* access_log = nullptr;
   // Base URL of the subscribe page's links; empty: "http://<Host header or listen address>".
   std::string base_url;
+  // Called once when a graceful stop begins (on the thread that handles it), before the
+  // idle connections are closed: the CLI prints "convene: stopping ..." from here.
+  std::function<void()> on_stop;
 };
 
 class Server {
@@ -71,8 +84,9 @@ class Server {
   unsigned short port() const;
   // Serves until stop(); returns once every connection is closed.
   void run();
-  // Graceful stop, from any thread or a signal: stops accepting, closes idle
-  // connections, lets requests in flight finish, then run() returns.
+  // Graceful stop, from any thread (not from a signal handler: use handle_signals):
+  // stops accepting, closes idle connections, lets requests in flight finish, then
+  // run() returns.
   void stop();
 
   // Counters (for tests and /healthz).

@@ -150,6 +150,7 @@ int run_serve(const FeedSourceOptions& source_options, const std::string& listen
     options.access_log = &log_file;
   }
   options.handle_signals = true;
+  options.on_stop = [] { std::cout << "convene: stopping: finishing the requests in flight" << std::endl; };
   Server server(*opened->catalog, options);
   if (auto error = server.listen()) return fail(*error);
   const std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
@@ -192,16 +193,25 @@ static Registrar feed_commands(30, [](CLI::App& app, Context& context) {
     auto options = std::make_shared<ServerOptions>();
     auto access_log = std::make_shared<std::string>("-");
     auto timeout_ms = std::make_shared<int>(10000);
+    auto drain_ms = std::make_shared<int>(10000);
     add_feed_source_options(*cmd, *source);
     cmd->add_option("--listen", *listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
     cmd->add_option("--threads", options->threads, "Worker threads (default 2)")->check(CLI::Range(1, 256));
-    cmd->add_option("--max-connections", options->max_connections, "Open connections at most (default 512)");
+    cmd->add_option("--max-connections", options->max_connections, "Open connections at most (default 512)")
+        ->check(CLI::Range(1, 1000000));
     cmd->add_option("--request-timeout-ms", *timeout_ms, "A request must arrive within this (default 10000)")
         ->check(CLI::Range(10, 3600000));
+    cmd->add_option("--drain-timeout-ms", *drain_ms,
+                    "On SIGTERM, how long requests in flight may take to finish (default 10000)")
+        ->check(CLI::Range(0, 3600000));
+    cmd->add_option("--max-header-bytes", options->max_header_bytes,
+                    "Largest request header block; larger gets 431 (default 8192)")
+        ->check(CLI::Range(256, 1048576));
     cmd->add_option("--access-log", *access_log, "File to append the access log to; - for stderr, off for none");
     cmd->add_option("--base-url", options->base_url, "Base URL for the subscribe page's links");
-    cmd->callback([&context, source, listen, options, access_log, timeout_ms] {
+    cmd->callback([&context, source, listen, options, access_log, timeout_ms, drain_ms] {
       options->request_timeout = std::chrono::milliseconds{*timeout_ms};
+      options->drain_timeout = std::chrono::milliseconds{*drain_ms};
       try {
         context.exit_code = run_serve(*source, *listen, *options, *access_log);
       } catch (const std::exception& e) {

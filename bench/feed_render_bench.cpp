@@ -27,7 +27,7 @@ using namespace convene;
 nlohmann::ordered_json generated_definitions(int communities, int per_community) {
   static const char* rules[] = {"FREQ=WEEKLY;BYDAY=MO", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH",
                                 "FREQ=MONTHLY;BYDAY=2WE", "FREQ=MONTHLY;BYDAY=-1FR", "FREQ=WEEKLY;BYDAY=WE"};
-  static const char* policies[] = {"following", "skip", "modified_following"};
+  static const char* policies[] = {"following", "skip", "modified-following"};
   static const char* zones[] = {"America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London"};
   nlohmann::ordered_json doc;
   doc["calendars"]["federal"] = {{"builtin", "us-federal"}};

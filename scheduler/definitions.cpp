@@ -138,7 +138,7 @@ const Keys kCommunityKeys{"id",       "name",     "description", "timezone",
 const Keys kSeriesKeys{"id",         "title",    "description", "start",     "duration",
                        "rrule",      "add",      "except",      "on_holiday", "observes",
                        "join_url",   "location", "organizer",   "presenter", "categories",
-                       "continues"};
+                       "reminders",  "continues"};
 const Keys kPersonKeys{"name", "email"};
 const Keys kOverrideKeys{"series",   "occurrence", "move_to",  "duration", "cancel",
                          "title",    "description", "join_url", "location", "presenter",
@@ -410,6 +410,7 @@ class Loader {
   std::vector<LocalTime> local_times_field(const Object& o, std::string_view key);
   std::vector<std::string> calendar_ids_field(const Object& o, std::string_view key);
   std::vector<std::string> strings_field(const Object& o, std::string_view key);
+  std::vector<Seconds> reminders_field(const Object& o, std::string_view key);
 
  private:
   void prepass(const Json& doc);
@@ -461,6 +462,35 @@ std::vector<std::string> Loader::strings_field(const Object& o, std::string_view
   if (!v || !array(*v, o.at(key))) return out;
   for (std::size_t i = 0; i < v->size(); ++i) {
     if (auto s = string((*v)[i], o.at(key) + "/" + std::to_string(i), true)) out.push_back(*s);
+  }
+  return out;
+}
+
+// Offsets before a session's start: RFC 5545 durations, zero or positive, each once.
+std::vector<Seconds> Loader::reminders_field(const Object& o, std::string_view key) {
+  std::vector<Seconds> out;
+  const Json* v = o.find(key);
+  if (!v || !array(*v, o.at(key))) return out;
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const std::string at = o.at(key) + "/" + std::to_string(i);
+    auto s = string((*v)[i], at, true);
+    if (!s) continue;
+    auto d = parse_duration(*s);
+    if (!d) {
+      error(at, quote(*s) + " is not an RFC 5545 duration; expected how long before the start, "
+                            "such as \"PT15M\" or \"P1D\"");
+      continue;
+    }
+    if (d->count() < 0) {
+      error(at, "the reminder " + quote(*s) + " is negative; write how long before the start, "
+                "without a sign (\"PT15M\")");
+      continue;
+    }
+    if (std::find(out.begin(), out.end(), *d) != out.end()) {
+      error(at, "the reminder " + quote(*s) + " is listed twice");
+      continue;
+    }
+    out.push_back(*d);
   }
   return out;
 }
@@ -921,6 +951,7 @@ std::optional<SeriesDef> Loader::series(const Json& v, const std::string& at) {
     def.organizer = p;
   }
   def.categories = strings_field(o, "categories");
+  def.reminders = reminders_field(o, "reminders");
   if (auto continues = string_field(o, "continues", Need::optional, true)) {
     if (*continues == def.id) {
       error(o.at("continues"), "a series cannot continue itself");
@@ -1283,6 +1314,11 @@ nlohmann::ordered_json to_json(const Definitions& definitions) {
         }
         if (s.presenter) sj["presenter"] = *s.presenter;
         if (!s.categories.empty()) sj["categories"] = s.categories;
+        if (!s.reminders.empty()) {
+          Json reminders = Json::array();
+          for (auto r : s.reminders) reminders.push_back(format_duration(r));
+          sj["reminders"] = std::move(reminders);
+        }
         if (s.continues) sj["continues"] = *s.continues;
         series.push_back(std::move(sj));
       }

@@ -711,6 +711,47 @@ TEST(Definitions, DiagnosticToString) {
   EXPECT_EQ(d.to_string(), "warning: samples/nurses.json: /communities/0/timezone: unknown time zone \"X\"");
 }
 
+
+// --- series reminders ("reminders": ["PT15M", "P1D"]) ---------------------------
+
+TEST(Definitions, SeriesRemindersAreOffsetsInFileOrder) {
+  const auto loaded = parse(series_with(R"("reminders": ["P1D", "PT15M", "PT0S"])"));
+  ASSERT_TRUE(loaded.ok()) << ::testing::PrintToString(messages(loaded));
+  EXPECT_THAT(loaded.definitions->communities[0].series[0].reminders,
+              ElementsAre(Seconds{86400}, Seconds{900}, Seconds{0}));
+}
+
+TEST(Definitions, SeriesRemindersRoundTripThroughToJson) {
+  const auto first = parse(series_with(R"("categories": ["a"], "reminders": ["PT15M", "PT24H"])"));
+  ASSERT_TRUE(first.ok()) << ::testing::PrintToString(messages(first));
+  const auto written = to_json(*first.definitions);
+  // Written as libical writes durations, after "categories".
+  EXPECT_EQ(written["communities"][0]["series"][0].dump(),
+            R"({"id":"mm","title":"Mentoring Monday","start":"2026-09-14T16:00","duration":"PT1H",)"
+            R"("categories":["a"],"reminders":["PT15M","P1D"]})");
+  const auto second = parse_definitions(written.dump(2), "written.json", data_dir().string());
+  ASSERT_TRUE(second.ok()) << ::testing::PrintToString(messages(second));
+  EXPECT_EQ(second.definitions->communities, first.definitions->communities);
+  // Without reminders, the key is omitted.
+  const auto none = parse(with_series(kSeries));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(to_json(*none.definitions)["communities"][0]["series"][0].contains("reminders"));
+}
+
+TEST(Definitions, SeriesRemindersErrorsNameTheElement) {
+  EXPECT_THAT(only_error(series_with(R"("reminders": ["PT15M", "15 minutes"])")),
+              AllOf(HasSubstr("/communities/0/series/0/reminders/1: \"15 minutes\" is not an RFC 5545 duration"),
+                    HasSubstr("\"PT15M\"")));
+  EXPECT_THAT(only_error(series_with(R"("reminders": ["-PT15M"])")),
+              AllOf(HasSubstr("/communities/0/series/0/reminders/0: "), HasSubstr("is negative")));
+  EXPECT_THAT(only_error(series_with(R"("reminders": ["PT15M", "PT900S"])")),
+              AllOf(HasSubstr("/communities/0/series/0/reminders/1: "), HasSubstr("listed twice")));
+  EXPECT_THAT(only_error(series_with(R"("reminders": "PT15M")")),
+              AllOf(HasSubstr("/communities/0/series/0/reminders: "), HasSubstr("expected an array")));
+  EXPECT_THAT(only_error(series_with(R"("reminders": [15])")),
+              HasSubstr("/communities/0/series/0/reminders/0: "));
+  EXPECT_THAT(only_error(series_with(R"("remiders": ["PT15M"])")), HasSubstr("did you mean \"reminders\"?"));
+}
 // --- the text helpers -----------------------------------------------------------
 
 TEST(DefinitionsText, EditDistanceCountsTranspositionsAsOne) {

@@ -47,6 +47,10 @@
 //     is one of HolidayCalendar::builtin_names(); an ICS file (relative to the definitions
 //     file's folder) loads (load_ics_closures);
 //   - a workweek lists at least one day, each once, as MO..SU;
+//   - a series' "reminders" are RFC 5545 durations before each session's start, each
+//     zero or positive and listed once: "reminders": ["PT15M", "P1D"] gives every
+//     session of the series, in every feed, one VALARM 15 minutes and one a day before
+//     (TRIGGER:-PT15M, TRIGGER:-P1D), beside any a feed adds for its readers;
 //   - no key appears twice in one object (JSON would keep only the last).
 // Every problem is reported, in file order; definitions are returned only when there is none.
 #pragma once
@@ -105,6 +109,9 @@ struct SeriesDef {
   std::optional<Person> organizer;
   std::optional<std::string> presenter;
   std::vector<std::string> categories;
+  // Reminders before each session's start ("reminders": ["PT15M", "P1D"]), in file
+  // order; feeds render one VALARM per offset.
+  std::vector<Seconds> reminders;
   // "this and all following" (convene split): the id of the series this one continues.
   std::optional<std::string> continues;
   friend bool operator==(const SeriesDef&, const SeriesDef&) = default;

@@ -62,8 +62,14 @@ void add_revision(icalcomponent* event, const Revision& revision) {
   add(event, icalproperty_new_sequence(sequence_of(revision)));
 }
 
-void add_alarms(icalcomponent* event, const std::vector<Seconds>& reminders,
+// One VALARM per reminder: the series' own ("reminders" in the definitions) first, then
+// the feed's (FeedOptions::reminders: --reminder, a member's preferences) that the series
+// does not already have, so an offset named by both rings once.
+void add_alarms(icalcomponent* event, const SeriesDef& series, const std::vector<Seconds>& extra,
                 const std::string& title) {
+  std::vector<Seconds> reminders = series.reminders;
+  for (Seconds before : extra)
+    if (std::find(reminders.begin(), reminders.end(), before) == reminders.end()) reminders.push_back(before);
   for (Seconds before : reminders) {
     icalcomponent* alarm = icalcomponent_new_valarm();
     add(alarm, icalproperty_new_action(ICAL_ACTION_DISPLAY));
@@ -76,13 +82,21 @@ void add_alarms(icalcomponent* event, const std::vector<Seconds>& reminders,
   }
 }
 
-// Start and end of a session: TZID wall times, or UTC at a zone edge.
+// The TZID of sessions at a zone edge: a zone whose offset is always 0 (its VTIMEZONE is
+// in the feed). Not "...Z" (UTC) values: X-WR-TIMEZONE readers rewrite those as wall times
+// of that zone (see kFixedTzid's use in render_feed).
+const char* const kFixedTzid = "Etc/GMT";
+
+// Start and end of a session: TZID wall times of the community's zone, or of Etc/GMT at a
+// zone edge (New York 2027-03-14 02:30 -> DTSTART;TZID=Etc/GMT:20270314T073000).
 void add_span(icalcomponent* event, LocalTime local_start, Instant start, Instant end,
               const CommunityDef& community) {
   const date::time_zone* zone = community.zone;
   if (at_zone_edge(local_start, start, end, zone)) {
-    add(event, icalproperty_new_dtstart(ical::utc(start)));
-    add(event, icalproperty_new_dtend(ical::utc(end)));
+    add(event, with_tzid(icalproperty_new_dtstart(ical::floating(LocalTime{start.time_since_epoch()})),
+                         kFixedTzid));
+    add(event, with_tzid(icalproperty_new_dtend(ical::floating(LocalTime{end.time_since_epoch()})),
+                         kFixedTzid));
   } else {
     add(event, with_tzid(icalproperty_new_dtstart(ical::floating(local_start)), community.timezone));
     add(event, with_tzid(icalproperty_new_dtend(ical::floating(to_local(end, zone))),
@@ -162,7 +176,7 @@ void add_details(icalcomponent* event, const SeriesDef& series, const Occurrence
     add(event, icalproperty_new_categories(category.c_str()));
   add(event, icalproperty_new_status(ICAL_STATUS_CONFIRMED));
   if (o) add(event, x_property("X-CONVENE-STATUS", std::string(to_string(o->status))));
-  add_alarms(event, options.reminders, title);
+  add_alarms(event, series, options.reminders, title);
 }
 
 std::string compact_local(LocalTime t) {
@@ -473,16 +487,21 @@ RenderedFeed render_feed(const Definitions& definitions, const FeedSelection& se
     add(cal, x_property("X-WR-CALNAME", options.name));
   }
   if (!options.description.empty()) add(cal, x_property("X-WR-CALDESC", options.description));
-  // X-WR-TIMEZONE makes some readers (Google's convention; python's x-wr-timezone with
-  // recurring-ical-events) turn UTC times into wall times of that zone, which loses
-  // which of the two 01:30s of a fall-back night a session is: left out then.
-  bool ambiguous = false;
-  for (const auto& plan : plans)
-    for (const auto& o : plan.occurrences)
-      if (o.local_start && plan.community->zone->get_info(*o.local_start).result == date::local_info::ambiguous)
-        ambiguous = true;
-  if (!selected.empty() && !ambiguous)
-    add(cal, x_property("X-WR-TIMEZONE", selected.front().first->timezone));
+  // X-WR-TIMEZONE, the zone of the first series (UTC for a feed with none), in every feed.
+  // Readers that honour it (Google's convention; python's x-wr-timezone, which
+  // recurring-ical-events applies) rewrite every UTC ("...Z") and floating DTSTART,
+  // DTEND, RDATE, EXDATE and RECURRENCE-ID as a wall time of that zone. That keeps the
+  // instant, but recurring-ical-events 2.0 then re-localises each start from its wall
+  // time with pytz's default is_dst=False, so a UTC start in the first hour of a
+  // fall-back overlap (New York 2026-11-01 05:30Z = 01:30 EDT) became 01:30 EST, an hour
+  // late; a Berlin or Lord Howe session in UTC can land in New York's overlap just the
+  // same. So the feed writes no event time in UTC: wall times carry the community's
+  // TZID, and sessions at a zone edge (gap, overlap, offset change) carry TZID=Etc/GMT,
+  // a zone with offset 0 whose VTIMEZONE the feed includes. Zoned (TZID) values are
+  // outside the X-WR-TIMEZONE convention, so every reader reads the same instants,
+  // with or without it (RRULE UNTIL stays UTC, as RFC 5545 requires; no reader
+  // rewrites it).
+  add(cal, x_property("X-WR-TIMEZONE", selected.empty() ? std::string("UTC") : selected.front().first->timezone));
   {
     icalproperty* p = icalproperty_new_refreshinterval(
         icaldurationtype_from_int(int(options.refresh_interval.count())));
@@ -508,6 +527,15 @@ RenderedFeed render_feed(const Definitions& definitions, const FeedSelection& se
     const auto* zone = find_zone(tzid);
     icalcomponent_add_component(
         cal, make_vtimezone(zone, tzid, spans[tzid].first, spans[tzid].second));
+  }
+  // Etc/GMT, when a session at a zone edge uses it (and no community already named it).
+  bool fixed_used = false;
+  for (const auto& plan : plans)
+    for (const auto& o : plan.occurrences)
+      if (o.live() && at_zone_edge(*o.local_start, *o.start, *o.end, plan.community->zone)) fixed_used = true;
+  if (fixed_used && !spans.count(kFixedTzid)) {
+    const LocalTime epoch{date::sys_days{date::year{1970} / 1 / 1}.time_since_epoch()};
+    icalcomponent_add_component(cal, make_vtimezone(find_zone(kFixedTzid), kFixedTzid, epoch, epoch));
   }
 
   for (const auto& plan : plans) {

@@ -345,11 +345,31 @@ TEST_F(FeedInterop, GeneratedCoversEveryPolicyOverrideAndDstCase) {
   EXPECT_EQ(statuses, (std::set<std::string>{"moved", "scheduled", "shifted"}));
   EXPECT_EQ(published_generated_->expected_rows.count("gap-daily"), 1u);
   const std::string all = read_file(published_generated_->dir / "feeds" / "all.ics");
-  // The session in New York's spring gap is written in UTC, as resolve_local() reads it:
-  // 2027-03-14 02:30 → 07:30Z (03:30 EDT).
+  // The session in New York's spring gap is written in Etc/GMT, as resolve_local() reads
+  // it: 2027-03-14 02:30 → 07:30 GMT (03:30 EDT).
   EXPECT_NE(all.find("RECURRENCE-ID;TZID=America/New_York:20270314T023000\r\n"), std::string::npos);
-  EXPECT_NE(all.find("DTSTART:20270314T073000Z\r\n"), std::string::npos);
+  EXPECT_NE(all.find("DTSTART;TZID=Etc/GMT:20270314T073000\r\n"), std::string::npos);
+  EXPECT_NE(all.find("BEGIN:VTIMEZONE\r\nTZID:Etc/GMT\r\n"), std::string::npos);
   EXPECT_NE(all.find("EXDATE;TZID=America/New_York;X-CONVENE-STATUS=cancelled:20270310T023000"), std::string::npos);
+}
+
+// Every feed names its zone (X-WR-TIMEZONE), also those with a session in a fall-back
+// overlap, and writes no event time in UTC: the readers above read these very files
+// (python through x-wr-timezone) and agree with the engine.
+TEST_F(FeedInterop, EveryFeedCarriesXWrTimezoneAndNoUtcEventTimes) {
+  const std::regex utc_time(R"((^|\n)(DTSTART|DTEND|RDATE|EXDATE|RECURRENCE-ID)(;[^:\r\n]*)?:[0-9T]+Z\r)");
+  for (const auto* published : {published_samples_, published_generated_}) {
+    for (const auto& file : published->files) {
+      const std::string text = read_file(file);
+      EXPECT_NE(text.find("\r\nX-WR-TIMEZONE:"), std::string::npos) << file;
+      EXPECT_FALSE(std::regex_search(text, utc_time)) << file;
+    }
+  }
+  const std::string overlap = read_file(published_generated_->dir / "feeds" / "series" / "overlap-daily.ics");
+  EXPECT_NE(overlap.find("X-WR-TIMEZONE:America/New_York\r\n"), std::string::npos);
+  // The first 01:30 of New York's fall-back night (EDT), as resolve_local() reads it.
+  EXPECT_NE(overlap.find("RECURRENCE-ID;TZID=America/New_York:20261101T013000\r\n"), std::string::npos);
+  EXPECT_NE(overlap.find("DTSTART;TZID=Etc/GMT:20261101T053000\r\n"), std::string::npos);
 }
 
 TEST_F(FeedInterop, GeneratedPythonReaderAgreesWithEngine) { run_python_reader(*generated_, *published_generated_); }

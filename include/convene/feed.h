@@ -18,11 +18,14 @@
 //     Jr. Day". X-CONVENE-STATUS names the engine's status (shifted, moved, scheduled).
 //   - a session whose local start does not exist or is ambiguous (a DST gap or
 //     overlap), or which spans an offset change, also gets an override, with DTSTART and
-//     DTEND in UTC: readers differ in how they read such wall times (RFC 5545 §3.3.5 vs
-//     each language's own rule), but never in how they read UTC. This is how readers
-//     agree with resolve_local(): New York 2027-03-14 02:30 → DTSTART:20270314T073000Z.
+//     DTEND as wall times of TZID=Etc/GMT (offset 0 at all times): readers differ in how
+//     they read such wall times of the community's zone (RFC 5545 §3.3.5 vs each
+//     language's own rule), but never in how they read a zone without transitions. This
+//     is how readers agree with resolve_local(): New York 2027-03-14 02:30 →
+//     DTSTART;TZID=Etc/GMT:20270314T073000. Not UTC ("...Z"): see X-WR-TIMEZONE below.
 //   - a VTIMEZONE per TZID, generated from the tz database (date/tz) with one
-//     STANDARD/DAYLIGHT observance per real transition in the span of the feed.
+//     STANDARD/DAYLIGHT observance per real transition in the span of the feed (and one
+//     for Etc/GMT when a session uses it).
 //
 // The horizon. A feed carries every session of a series from its first start to the
 // end of the horizon (feed_horizon: the end of the month two years after "now"). The
@@ -34,9 +37,11 @@
 // horizon into it are included: the master covers originals up to kFeedMargin days past
 // the horizon (more when an override moves a session further).
 //
-// X-WR-TIMEZONE names the zone of the first series, except in a feed with a session that
-// starts in a fall-back overlap: readers that honour it rewrite UTC times as wall times
-// and lose which of the two 01:30s the session is.
+// X-WR-TIMEZONE names the zone of the first series (UTC in a feed with none), in every
+// feed. Readers that honour it rewrite UTC and floating times as wall times of that zone,
+// and python's recurring-ical-events then re-reads such a wall time in a fall-back
+// overlap as the later of the two 01:30s; so no event time is written in UTC or floating
+// (only RRULE's UNTIL, which RFC 5545 requires in UTC and no reader rewrites).
 //
 // Revisions: SEQUENCE, DTSTAMP and LAST-MODIFIED of the master come from the series'
 // revision; of an override, from that occurrence's revision.
@@ -91,7 +96,9 @@ struct FeedOptions {
   std::string uid_domain = "convene";
   std::string prodid = "-//convene//convene feeds 0.1//EN";
   Seconds refresh_interval{3600};  // REFRESH-INTERVAL and X-PUBLISHED-TTL
-  // One VALARM (ACTION:DISPLAY) per offset before the start: {900s} = 15 minutes before.
+  // One VALARM (ACTION:DISPLAY, TRIGGER:-PT15M, DESCRIPTION: the title) per offset before
+  // the start: {900s} = 15 minutes before. Added to each series' own "reminders" (the
+  // definitions), without repeating an offset the series already has.
   std::vector<Seconds> reminders;
   bool expanded = false;
 };

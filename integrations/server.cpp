@@ -8,6 +8,7 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -179,7 +180,9 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::size_t> connections{0};
-  Steady::time_point drain_deadline{};
+  // When stopping, connections still open at this steady-clock count are cut off. Set
+  // before `stopping`, read by every worker's sweep.
+  std::atomic<Steady::rep> drain_deadline{std::numeric_limits<Steady::rep>::max()};
   std::mutex log_mutex;
   unsigned short bound_port = 0;
   std::size_t next_worker = 0;
@@ -520,7 +523,7 @@ void Server::Impl::Worker::arm_sweep() {
 
 void Server::Impl::Worker::on_sweep() {
   const auto now = Steady::now();
-  const bool drained = server.stopping && now >= server.drain_deadline;
+  const bool drained = server.stopping && now.time_since_epoch().count() >= server.drain_deadline.load();
   std::vector<std::shared_ptr<Session>> expired;
   for (Session* s : sessions) {
     if (drained || now >= s->deadline) {
@@ -574,8 +577,9 @@ void Server::Impl::accept() {
 }
 
 void Server::Impl::begin_stop() {
-  if (stopping.exchange(true)) return;
-  drain_deadline = Steady::now() + options.drain_timeout;
+  if (stopping) return;
+  drain_deadline = (Steady::now() + options.drain_timeout).time_since_epoch().count();
+  stopping = true;
   beast::error_code ec;
   acceptor->close(ec);
   signals->cancel(ec);

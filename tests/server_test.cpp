@@ -769,9 +769,13 @@ TEST(Server, StoreChangeIsVisibleInTheNextRequestAndUntouchedFeedsAreNotRerender
   EXPECT_NE(after.body, before.body);
   EXPECT_NE(after.body.find("X-CONVENE-STATUS=cancelled"), std::string::npos);
   EXPECT_EQ(before.body.find("X-CONVENE-STATUS=cancelled"), std::string::npos);
-  // What publish writes from the changed store, byte for byte.
+  // What publish writes from the changed store, byte for byte; with no FILE and no
+  // --db, publish (like every verb) reads the store that $CONVENE_DB names.
   TempDir out;
-  testing::run_cli({"publish", "--store", ss.db, "--out", out.path().string()}, "", kEnv);
+  auto env = kEnv;
+  env["CONVENE_DB"] = ss.db;
+  auto published = testing::run_cli({"publish", "--out", out.path().string()}, "", env);
+  ASSERT_EQ(published.exit_code, 0) << published.err;
   EXPECT_EQ(after.body, testing::read_file(out / "feeds/series/power-hour.ics"));
   // The other series: same bytes, same ETag, still 304, and not rendered again.
   auto still = http.fetch(untouched, {.headers = {"If-None-Match: " + other.header("etag")}});

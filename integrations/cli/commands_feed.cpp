@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "definitions_source.h"
 #include "convene/clock.h"
 #include "convene/feed_catalog.h"
 #include "convene/server.h"
@@ -23,8 +24,10 @@ struct FeedSourceOptions {
 };
 
 void add_feed_source_options(CLI::App& cmd, FeedSourceOptions& o) {
-  cmd.add_option("FILE", o.file, "Definitions file (JSON); or give --store");
-  cmd.add_option("--store", o.store, "A convene store (SQLite file) instead of FILE");
+  cmd.add_option("FILE", o.file, "Definitions file (JSON); default: the store");
+  cmd.add_option("--db,--store", o.store,
+                 "Store (SQLite file) to serve when no FILE is given; default $CONVENE_DB, else "
+                 "./convene.db");
   cmd.add_option("--reminder", o.reminders,
                  "A reminder (VALARM) this long before each session, e.g. PT15M; repeatable");
   cmd.add_option("--uid-domain", o.uid_domain, "The domain part of every UID (default: convene)");
@@ -49,9 +52,8 @@ struct OpenedSource {
 // Opens the source the options name, or prints why not and returns nullopt.
 std::optional<OpenedSource> open_source(const FeedSourceOptions& o) {
   OpenedSource out;
-  if (o.file.empty() == o.store.empty()) {
-    fail(o.file.empty() ? "give a definitions FILE or --store PATH"
-                        : "give either a definitions FILE or --store PATH, not both");
+  if (!o.file.empty() && !o.store.empty()) {
+    fail("give either a definitions FILE or --db PATH, not both");
     return std::nullopt;
   }
   FeedCatalogOptions options;
@@ -74,8 +76,8 @@ std::optional<OpenedSource> open_source(const FeedSourceOptions& o) {
     options.clock = out.clock.get();
   }
   std::unique_ptr<FeedSource> source;
-  if (!o.store.empty()) {
-    out.store = Store::open({.path = o.store, .clock = nullptr, .create = false});
+  if (o.file.empty()) {
+    out.store = Store::open({.path = store_path(o.store), .clock = nullptr, .create = false});
     source = FeedSource::store(*out.store);
   } else {
     source = FeedSource::file(o.file);

@@ -174,9 +174,10 @@ void add_details(icalcomponent* event, const SeriesDef& series, const Occurrence
   }
   for (const auto& category : series.categories)
     add(event, icalproperty_new_categories(category.c_str()));
-  add(event, icalproperty_new_status(ICAL_STATUS_CONFIRMED));
+  const bool live = !o || o->live();
+  add(event, icalproperty_new_status(live ? ICAL_STATUS_CONFIRMED : ICAL_STATUS_CANCELLED));
   if (o) add(event, x_property("X-CONVENE-STATUS", std::string(to_string(o->status))));
-  add_alarms(event, series, options.reminders, title);
+  if (live) add_alarms(event, series, options.reminders, title);
 }
 
 std::string compact_local(LocalTime t) {
@@ -411,16 +412,30 @@ void render_recurring(const SeriesPlan& plan, const RevisionSource& revisions,
   }
 }
 
+// A skipped or cancelled session is absent from an expanded feed while it has never
+// changed (revision 0: it was never published as taking place). Once a change took it
+// away (revision > 0: a cancel, a closure), it stays, at its original start, with
+// STATUS:CANCELLED and the raised SEQUENCE, so its UID is kept and a client that has it
+// learns it is off.
 void render_expanded(const SeriesPlan& plan, const RevisionSource& revisions,
                      const FeedOptions& options, icalcomponent* calendar, std::size_t& events) {
   const SeriesDef& series = *plan.series;
+  const date::time_zone* zone = plan.community->zone;
   for (const auto& o : plan.occurrences) {
-    if (!o.live()) continue;
+    const Revision revision = revisions.occurrence(series.id, o.original);
+    if (!o.live() && revision.sequence == 0) continue;
     icalcomponent* event = icalcomponent_new_vevent();
     const std::string uid = series.id + "-" + compact_local(o.original) + "@" + options.uid_domain;
     add(event, icalproperty_new_uid(uid.c_str()));
-    add_revision(event, revisions.occurrence(series.id, o.original));
-    add_span(event, *o.local_start, *o.start, *o.end, *plan.community);
+    add_revision(event, revision);
+    if (o.live()) {
+      add_span(event, *o.local_start, *o.start, *o.end, *plan.community);
+    } else {
+      const Instant start = resolve_local(o.original, zone);
+      const Seconds duration =
+          o.override_def && o.override_def->duration ? *o.override_def->duration : series.duration;
+      add_span(event, o.original, start, start + duration, *plan.community);
+    }
     add_details(event, series, &o, options);
     icalcomponent_add_component(calendar, event);
     ++events;

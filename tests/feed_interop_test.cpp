@@ -372,6 +372,36 @@ TEST_F(FeedInterop, EveryFeedCarriesXWrTimezoneAndNoUtcEventTimes) {
   EXPECT_NE(overlap.find("DTSTART;TZID=Etc/GMT:20261101T053000\r\n"), std::string::npos);
 }
 
+// A series' "reminders" give every event of it one VALARM per offset, beside the feed's
+// own (--reminder), an offset named by both once; other series get only the feed's.
+TEST_F(FeedInterop, SeriesRemindersBecomeOneValarmPerOffset) {
+  const TempDir dir;
+  write_file(dir / "defs.json", R"({"communities": [{"id": "c", "name": "C", "timezone": "America/New_York",
+      "series": [{"id": "a", "title": "A", "start": "2026-09-14T16:00", "duration": "PT1H",
+                  "rrule": "FREQ=WEEKLY;COUNT=3", "reminders": ["P1D", "PT15M"]},
+                 {"id": "b", "title": "B", "start": "2026-09-15T16:00", "duration": "PT1H"}]}]})");
+  auto r = run_cli({"publish", (dir / "defs.json").string(), "--out", (dir / "out").string(), "--reminder", "PT15M"},
+                   "", {{"CONVENE_TODAY", "2026-09-01"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = read_file(dir / "out" / "feeds" / "all.ics");
+  icalcomponent* calendar = icalparser_parse_string(text.c_str());
+  ASSERT_NE(calendar, nullptr);
+  std::map<std::string, std::vector<std::string>> triggers;  // UID -> TRIGGERs
+  for (icalcomponent* e = icalcomponent_get_first_component(calendar, ICAL_VEVENT_COMPONENT); e;
+       e = icalcomponent_get_next_component(calendar, ICAL_VEVENT_COMPONENT)) {
+    auto& list = triggers[icalcomponent_get_uid(e)];
+    for (icalcomponent* a = icalcomponent_get_first_component(e, ICAL_VALARM_COMPONENT); a;
+         a = icalcomponent_get_next_component(e, ICAL_VALARM_COMPONENT)) {
+      EXPECT_EQ(icalproperty_get_action(icalcomponent_get_first_property(a, ICAL_ACTION_PROPERTY)), ICAL_ACTION_DISPLAY);
+      EXPECT_NE(icalcomponent_get_first_property(a, ICAL_DESCRIPTION_PROPERTY), nullptr);
+      list.push_back(icalproperty_get_value_as_string(icalcomponent_get_first_property(a, ICAL_TRIGGER_PROPERTY)));
+    }
+  }
+  icalcomponent_free(calendar);
+  EXPECT_EQ(triggers["a@convene"], (std::vector<std::string>{"-P1D", "-PT15M"}));
+  EXPECT_EQ(triggers["b@convene"], (std::vector<std::string>{"-PT15M"}));
+}
+
 TEST_F(FeedInterop, GeneratedPythonReaderAgreesWithEngine) { run_python_reader(*generated_, *published_generated_); }
 TEST_F(FeedInterop, GeneratedIcalJsAgreesWithEngine) { run_icaljs_reader(*generated_, *published_generated_); }
 TEST_F(FeedInterop, GeneratedLibicalAgreesWithEngine) {

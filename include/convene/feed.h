@@ -48,7 +48,15 @@
 //
 // Expanded mode: no RRULE; one VEVENT per live session with its own stable UID
 // "<series>-<original local start, YYYYMMDDTHHMM>@<uid_domain>", for clients with
-// weak recurrence support. Skipped and cancelled sessions are absent.
+// weak recurrence support. Skipped and cancelled sessions are absent, unless a change
+// took them away (their revision is above 0): then they stay, at their original start,
+// with STATUS:CANCELLED, no VALARM and the raised SEQUENCE, so a re-published feed keeps
+// every UID it ever showed and clients learn the session is off.
+//
+// Re-publishing after a change (convene reschedule, cancel, close) keeps every UID and
+// changes exactly the VEVENTs whose revision rose: the master when its series' did (a new
+// EXDATE, say), an override or expanded event when its occurrence's did; every other
+// VEVENT keeps its bytes (tests/feed_republish_test.cpp).
 //
 // How to use:
 //   auto defs = convene::load_definitions("samples/communities.json").definitions;

@@ -15,6 +15,8 @@
 
 namespace convene {
 
+using store_internal::offsets_to_text;
+using store_internal::text_to_offsets;
 using store_internal::Transaction;
 
 namespace {
@@ -64,12 +66,6 @@ void check_reminders(const std::vector<Seconds>& offsets, const std::string& cha
   throw invalid("unknown reminder channel " + quote(channel) + " (one of " + names + ")");
 }
 
-std::string offsets_text(const std::vector<Seconds>& offsets) {
-  nlohmann::json j = nlohmann::json::array();
-  for (auto o : offsets) j.push_back(o.count());
-  return j.dump();
-}
-
 std::optional<Member> read_member(Impl& impl, std::string_view id) {
   auto q = impl.db->query(
       "SELECT m.id, m.name, m.email, m.timezone, m.reminder_offsets, m.reminder_channel, m.created, "
@@ -82,7 +78,7 @@ std::optional<Member> read_member(Impl& impl, std::string_view id) {
   m.email = q->text(2);
   m.timezone = q->optional_text(3);
   if (m.timezone) m.zone = find_zone(*m.timezone);
-  for (const auto& s : nlohmann::json::parse(q->text(4))) m.reminders.offsets.push_back(Seconds{s.get<std::int64_t>()});
+  m.reminders.offsets = text_to_offsets(q->text(4));
   m.reminders.channel = q->text(5);
   m.created = Instant{Seconds{q->int64(6)}};
   if (auto t = q->optional_int64(7)) m.token_created = Instant{Seconds{*t}};
@@ -180,7 +176,7 @@ IssuedToken Store::add_member(const MemberSpec& spec, const ChangeContext& conte
       "INSERT INTO members (id, name, email, timezone, reminder_offsets, reminder_channel, created) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   q->bind(1, spec.id).bind(2, spec.name.empty() ? spec.id : spec.name).bind(3, spec.email).bind(4, spec.timezone);
-  q->bind(5, offsets_text(spec.reminders.offsets)).bind(6, spec.reminders.channel).bind(7, unix_seconds(at));
+  q->bind(5, offsets_to_text(spec.reminders.offsets)).bind(6, spec.reminders.channel).bind(7, unix_seconds(at));
   q->run();
   IssuedToken issued;
   issued.token = issue_token(impl, spec.id, at);
@@ -225,7 +221,7 @@ Member Store::update_member(std::string_view id, const MemberUpdate& u, const Ch
       "UPDATE members SET name = ?2, email = ?3, timezone = ?4, reminder_offsets = ?5, "
       "reminder_channel = ?6 WHERE id = ?1");
   q->bind(1, id).bind(2, m.name).bind(3, m.email).bind(4, m.timezone);
-  q->bind(5, offsets_text(m.reminders.offsets)).bind(6, m.reminders.channel);
+  q->bind(5, offsets_to_text(m.reminders.offsets)).bind(6, m.reminders.channel);
   q->run();
   audit(impl, context, "member set", id, "changed member " + std::string(id), member_json(before),
         member_json(m), at);

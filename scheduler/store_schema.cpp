@@ -162,6 +162,10 @@ CREATE TABLE subscriptions (
 ALTER TABLE audit ADD COLUMN target TEXT;
 CREATE INDEX audit_target ON audit (target);
 )sql",
+    // --- 4: a series' reminders ------------------------------------------------------
+    R"sql(
+ALTER TABLE series ADD COLUMN reminders TEXT NOT NULL DEFAULT '[]';  -- JSON array of seconds
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,

@@ -37,6 +37,22 @@ std::vector<LocalTime> text_to_times(const std::string& text) {
   return out;
 }
 
+}  // namespace
+
+std::string offsets_to_text(const std::vector<Seconds>& offsets) {
+  nlohmann::json j = nlohmann::json::array();
+  for (auto o : offsets) j.push_back(o.count());
+  return j.dump();
+}
+
+std::vector<Seconds> text_to_offsets(const std::string& text) {
+  std::vector<Seconds> out;
+  for (const auto& s : nlohmann::json::parse(text)) out.push_back(Seconds{s.get<std::int64_t>()});
+  return out;
+}
+
+namespace {
+
 std::string resources_to_text(const std::vector<Resource>& resources) {
   nlohmann::json j = nlohmann::json::array();
   for (const auto& r : resources) j.push_back({{"title", r.title}, {"url", r.url}});
@@ -222,7 +238,7 @@ LoadedDefinitions read_definitions(Connection& db, const std::string& source) {
     auto q = db.query(
         "SELECT id, title, description, start, duration, rrule, add_starts, except_starts, "
         "on_holiday, observes, join_url, location, organizer_name, organizer_email, presenter, "
-        "categories, continues FROM series WHERE community = ?1 ORDER BY position");
+        "categories, continues, reminders FROM series WHERE community = ?1 ORDER BY position");
     q->bind(1, c.id);
     while (q->step()) {
       SeriesDef s;
@@ -259,6 +275,7 @@ LoadedDefinitions read_definitions(Connection& db, const std::string& source) {
       s.presenter = q->optional_text(14);
       s.categories = text_to_strings(q->text(15));
       s.continues = q->optional_text(16);
+      s.reminders = text_to_offsets(q->text(17));
       c.series.push_back(std::move(s));
     }
   }
@@ -324,13 +341,14 @@ void bind_series(Statement& q, const SeriesDef& s) {
   q.bind(17, s.presenter);
   q.bind(18, strings_to_text(s.categories));
   q.bind(19, s.continues);
+  q.bind(21, offsets_to_text(s.reminders));
 }
 
 constexpr const char* kUpsertSeries =
     "INSERT INTO series (id, community, position, title, description, start, duration, rrule, "
     "add_starts, except_starts, on_holiday, observes, join_url, location, organizer_name, "
-    "organizer_email, presenter, categories, continues, created) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) "
+    "organizer_email, presenter, categories, continues, created, reminders) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
     "ON CONFLICT (id) DO UPDATE SET community = excluded.community, position = excluded.position, "
     "title = excluded.title, description = excluded.description, start = excluded.start, "
     "duration = excluded.duration, rrule = excluded.rrule, add_starts = excluded.add_starts, "
@@ -338,7 +356,7 @@ constexpr const char* kUpsertSeries =
     "observes = excluded.observes, join_url = excluded.join_url, location = excluded.location, "
     "organizer_name = excluded.organizer_name, organizer_email = excluded.organizer_email, "
     "presenter = excluded.presenter, categories = excluded.categories, "
-    "continues = excluded.continues";
+    "continues = excluded.continues, reminders = excluded.reminders";
 
 void insert_rule(Connection& db, const std::string& calendar, std::int64_t position, const HolidayRule& rule) {
   auto q = db.query(
@@ -478,7 +496,8 @@ void update_series(Connection& db, const SeriesDef& s) {
       "UPDATE series SET title = ?4, description = ?5, start = ?6, duration = ?7, rrule = ?8, "
       "add_starts = ?9, except_starts = ?10, on_holiday = ?11, observes = ?12, join_url = ?13, "
       "location = ?14, organizer_name = ?15, organizer_email = ?16, presenter = ?17, "
-      "categories = ?18, continues = ?19 WHERE id = ?1 AND ?2 IS NULL AND ?3 IS NULL AND ?20 IS NULL");
+      "categories = ?18, continues = ?19, reminders = ?21 "
+      "WHERE id = ?1 AND ?2 IS NULL AND ?3 IS NULL AND ?20 IS NULL");
   bind_series(*q, s);
   q->bind_null(2).bind_null(3).bind_null(20);
   q->run();

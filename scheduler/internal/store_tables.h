@@ -39,6 +39,10 @@ void update_series(Connection& db, const SeriesDef& series);
 void insert_series_after(Connection& db, std::string_view community, std::string_view after,
                          const SeriesDef& series, Instant now);
 
+// Reminder offsets as stored: a JSON array of seconds before the start.
+std::string offsets_to_text(const std::vector<Seconds>& offsets);
+std::vector<Seconds> text_to_offsets(const std::string& text);
+
 // Appends a closure (written in the file's form) to a calendar.
 void add_closure(Connection& db, std::string_view calendar, const Closure& closure);
 

@@ -503,7 +503,11 @@ TEST(StoreMembers, TokensFindTheirMemberAndRotationRevokes) {
   EXPECT_NE(found->zone, nullptr);
   EXPECT_EQ(found->reminders.offsets, (std::vector<Seconds>{Seconds{900}, Seconds{86400}}));
   EXPECT_EQ(found->reminders.channel, "sms");
-  EXPECT_FALSE(store->find_member_by_token(issued.token.substr(0, 42) + "A"));
+  // A token one character off (regression: this test once appended "A", which was the
+  // token itself whenever its last character was already "A", one run in 64).
+  std::string off_by_one = issued.token;
+  off_by_one.back() = off_by_one.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(store->find_member_by_token(off_by_one));
   EXPECT_FALSE(store->find_member_by_token(""));
   // Only a hash is stored.
   EXPECT_EQ(sql_one(f.path, "SELECT count(*) FROM member_tokens WHERE instr(hash, '" + issued.token + "') > 0"), "0");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -1035,11 +1036,62 @@ ChangeResult Store::split(std::string_view series_id, const SplitSpec& spec, con
   return result;
 }
 
+namespace {
+
+std::string day_range(LocalDay from, LocalDay to) {
+  return from == to ? format_date(from) : format_date(from) + " to " + format_date(to);
+}
+
+// The calendar `id` of `defs`, or a refusal that suggests the nearest id.
+const CalendarDef& calendar_or_throw(const Definitions& defs, std::string_view id) {
+  if (const CalendarDef* calendar = defs.find_calendar(id)) return *calendar;
+  std::vector<std::string> ids;
+  for (const auto& c : defs.calendars) ids.push_back(c.id);
+  std::string message = "no calendar " + quote(id) + " in " + defs.source;
+  if (auto near = definitions_internal::nearest(id, ids)) message += "; did you mean " + quote(*near) + "?";
+  if (!ids.empty()) message += " (calendars: " + list_for_message(ids) + ")";
+  throw StoreError(StoreError::Kind::invalid, message);
+}
+
+// close and reopen: change a calendar's closures with `apply` (inside the caller's write
+// transaction), then record which sessions reacted, around the days [from, to].
+ChangeResult change_closures(Impl& impl, std::string_view calendar_id, LocalDay from, LocalDay to,
+                             const Definitions& before_defs, const std::function<void()>& apply,
+                             const char* action, const std::string& what,
+                             const ChangeContext& context, const nlohmann::ordered_json& after_json) {
+  const Instant at = impl.now();
+  apply();
+  const Definitions after_defs = load_or_throw(impl);
+  const Window window = around(from, to, 60, 60);
+  Signatures before, after;
+  try {
+    before = signatures(before_defs, window, {});
+    after = signatures(after_defs, window, {});
+  } catch (const Error& e) {
+    throw StoreError(StoreError::Kind::invalid, "cannot " + std::string(action) + " " +
+                                                    std::string(calendar_id) + " " +
+                                                    day_range(from, to) + ": " + e.what());
+  }
+  Impl::AuditEntry entry;
+  entry.actor = context.actor;
+  entry.action = action;
+  entry.target = std::string(calendar_id);
+  const Diff d = diff(before, after);
+  entry.summary = what + ": " + std::to_string(d.changed.size()) + " session(s) affected";
+  entry.reason = context.reason;
+  entry.after = after_json.dump();
+  const auto audit = impl.insert_audit(entry, at);
+  ChangeResult result = record_changes(impl, audit, at, d, {});
+  result.summary = entry.summary;
+  return result;
+}
+
+}  // namespace
+
 ChangeResult Store::close(std::string_view calendar_id, const Closure& closure, const ChangeContext& context) {
   std::lock_guard lock(impl_->mutex);
   Impl& impl = *impl_;
-  const std::string range = closure.from == closure.to ? format_date(closure.from)
-                                                        : format_date(closure.from) + " to " + format_date(closure.to);
+  const std::string range = day_range(closure.from, closure.to);
   impl.check_writable("close " + std::string(calendar_id));
   if (closure.name.empty()) throw StoreError(StoreError::Kind::invalid, "a closure needs a name (--name \"Snow day\")");
   if (closure.to < closure.from) {
@@ -1047,39 +1099,14 @@ ChangeResult Store::close(std::string_view calendar_id, const Closure& closure, 
                                                     format_date(closure.from));
   }
   Transaction tx(*impl.db, Transaction::Mode::write);
-  const Instant at = impl.now();
   const Definitions defs = load_or_throw(impl);
-  const CalendarDef* calendar = defs.find_calendar(calendar_id);
-  if (!calendar) {
-    std::vector<std::string> ids;
-    for (const auto& c : defs.calendars) ids.push_back(c.id);
-    std::string message = "no calendar " + quote(calendar_id) + " in " + defs.source;
-    if (auto near = definitions_internal::nearest(calendar_id, ids)) message += "; did you mean " + quote(*near) + "?";
-    if (!ids.empty()) message += " (calendars: " + list_for_message(ids) + ")";
-    throw StoreError(StoreError::Kind::invalid, message);
-  }
-  if (std::find(calendar->closures.begin(), calendar->closures.end(), closure) != calendar->closures.end()) {
+  const CalendarDef& calendar = calendar_or_throw(defs, calendar_id);
+  if (std::find(calendar.closures.begin(), calendar.closures.end(), closure) != calendar.closures.end()) {
     ChangeResult unchanged;
     unchanged.summary = std::string(calendar_id) + " is already closed " + range + " (" + closure.name +
                         "); nothing changed";
     return unchanged;
   }
-  Definitions after_defs = defs;
-  for (auto& c : after_defs.calendars) {
-    if (c.id != calendar_id) continue;
-    c.closures.push_back(closure);
-    c.calendar = c.calendar.with_closure(closure);
-  }
-  const Window window = around(closure.from, closure.to, 60, 60);
-  Signatures before, after;
-  try {
-    before = signatures(defs, window, {});
-    after = signatures(after_defs, window, {});
-  } catch (const Error& e) {
-    throw StoreError(StoreError::Kind::invalid, "cannot close " + std::string(calendar_id) + " " + range + ": " + e.what());
-  }
-  store_internal::add_closure(*impl.db, calendar_id, closure);
-
   nlohmann::ordered_json after_json;
   after_json["name"] = closure.name;
   if (closure.from == closure.to) {
@@ -1088,19 +1115,45 @@ ChangeResult Store::close(std::string_view calendar_id, const Closure& closure, 
     after_json["from"] = format_date(closure.from);
     after_json["to"] = format_date(closure.to);
   }
-  Impl::AuditEntry entry;
-  entry.actor = context.actor;
-  entry.action = "close";
-  entry.target = std::string(calendar_id);
-  const Diff d = diff(before, after);
-  entry.summary = "closed " + std::string(calendar_id) + " " + range + " (" + closure.name + "): " +
-                  std::to_string(d.changed.size()) + " session(s) affected";
-  entry.reason = context.reason;
-  entry.after = after_json.dump();
-  const auto audit = impl.insert_audit(entry, at);
-  ChangeResult result = record_changes(impl, audit, at, d, {});
+  ChangeResult result = change_closures(
+      impl, calendar_id, closure.from, closure.to, defs,
+      [&] { store_internal::add_closure(*impl.db, calendar_id, closure); }, "close",
+      "closed " + std::string(calendar_id) + " " + range + " (" + closure.name + ")", context,
+      after_json);
   tx.commit();
-  result.summary = entry.summary;
+  return result;
+}
+
+ChangeResult Store::reopen(std::string_view calendar_id, LocalDay from, LocalDay to,
+                           const ChangeContext& context) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& impl = *impl_;
+  const std::string range = day_range(from, to);
+  impl.check_writable("reopen " + std::string(calendar_id));
+  Transaction tx(*impl.db, Transaction::Mode::write);
+  const Definitions defs = load_or_throw(impl);
+  const CalendarDef& calendar = calendar_or_throw(defs, calendar_id);
+  std::vector<std::string> names, written;
+  for (const auto& c : calendar.closures) {
+    if (c.from == from && c.to == to) names.push_back(c.name);
+    written.push_back(day_range(c.from, c.to) + " (" + c.name + ")");
+  }
+  if (names.empty()) {
+    throw StoreError(StoreError::Kind::invalid,
+                     std::string(calendar_id) + " has no closure of exactly " + range +
+                         (written.empty() ? std::string(" (it has no closures written by hand)")
+                                          : " (its closures: " + list_for_message(written) + ")"));
+  }
+  nlohmann::ordered_json before_json;
+  before_json["from"] = format_date(from);
+  before_json["to"] = format_date(to);
+  before_json["names"] = names;
+  ChangeResult result = change_closures(
+      impl, calendar_id, from, to, defs,
+      [&] { store_internal::remove_closures(*impl.db, calendar_id, from, to); }, "reopen",
+      "reopened " + std::string(calendar_id) + " " + range + " (" + list_for_message(names) + ")",
+      context, before_json);
+  tx.commit();
   return result;
 }
 

@@ -522,6 +522,14 @@ void insert_series_after(Connection& db, std::string_view community, std::string
   q->run();
 }
 
+void remove_closures(Connection& db, std::string_view calendar, LocalDay from, LocalDay to) {
+  auto q = db.query(
+      "DELETE FROM calendar_closures WHERE calendar = ?1 AND origin = 'file' AND from_day = ?2 "
+      "AND to_day = ?3");
+  q->bind(1, calendar).bind(2, format_date(from)).bind(3, format_date(to));
+  q->run();
+}
+
 void add_closure(Connection& db, std::string_view calendar, const Closure& closure) {
   std::int64_t position = 0;
   {

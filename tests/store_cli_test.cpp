@@ -190,6 +190,14 @@ TEST(StoreCli, SnowDayClosesTheCalendarForEveryObservingSeries) {
       << preview.out;
   auto history = cli.run({"history", "--series", "power-hour"});
   EXPECT_NE(history.out.find("closed dc 2027-03-17 (Snow day)"), std::string::npos) << history.out;
+  // The snow day that was not: reopen, and the session is back.
+  auto reopened = cli.run({"reopen", "dc", "2027-03-17", "--as", "ben", "--reason", "Roads are clear"});
+  ASSERT_EQ(reopened.exit_code, 0) << reopened.err;
+  preview = cli.run({"preview", "--from", "2027-03-15", "--to", "2027-03-19"});
+  EXPECT_NE(preview.out.find("2027-03-17  Wed  15:00  scheduled"), std::string::npos) << preview.out;
+  history = cli.run({"history", "--series", "power-hour"});
+  EXPECT_NE(history.out.find("reopened dc 2027-03-17 (Snow day)"), std::string::npos) << history.out;
+  expect_refused(cli, {"reopen", "dc", "2027-03-17"}, "dc has no closure of exactly 2027-03-17");
 }
 
 TEST(StoreCli, MembersGetPrivateTokensThatRotate) {

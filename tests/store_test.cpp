@@ -375,6 +375,44 @@ TEST(Store, CloseAddsAClosureEveryObservingSeriesFollows) {
   EXPECT_EQ(store->history(HistoryQuery{std::string("power-hour"), std::nullopt}).back().action, "close");
 }
 
+TEST(Store, ReopenRemovesTheClosureAndTheSessionsReturn) {
+  Fixture f;
+  auto store = f.open();
+  store->import_definitions(fixture(), as("ana"));
+  const Window march{*parse_date("2027-03-01"), *parse_date("2027-03-31")};
+  const auto original = expand(*store->load().definitions, march);
+  Closure snow{"Snow day", *parse_date("2027-03-17"), *parse_date("2027-03-18")};
+  store->close("dc", snow, as("ana", "Snow emergency"));
+  const auto closed_revision = store->occurrence_revision("power-hour", lt("2027-03-17T15:00"));
+  // Only the exact range written can be reopened; the message lists what there is.
+  const auto message = message_of([&] {
+    store->reopen("dc", *parse_date("2027-03-17"), *parse_date("2027-03-17"), as("ben"));
+  });
+  EXPECT_NE(message.find("no closure of exactly 2027-03-17"), std::string::npos) << message;
+  EXPECT_NE(message.find("2027-03-17 to 2027-03-18 (Snow day)"), std::string::npos) << message;
+  auto r = store->reopen("dc", snow.from, snow.to, as("ben", "The roads are clear"));
+  ASSERT_TRUE(r.changed);
+  std::set<std::string> series;
+  for (const auto& a : r.affected) series.insert(a.series);
+  EXPECT_EQ(series, (std::set<std::string>{"bh-monthly", "power-hour"}));
+  // The season is as before the closure, and the sessions that moved twice are at a new
+  // revision (SEQUENCE only increases).
+  const auto reopened = expand(*store->load().definitions, march);
+  ASSERT_EQ(reopened.size(), original.size());
+  for (std::size_t i = 0; i < original.size(); ++i) {
+    EXPECT_EQ(reopened[i].original, original[i].original);
+    EXPECT_EQ(reopened[i].status, original[i].status);
+    EXPECT_EQ(reopened[i].start, original[i].start);
+  }
+  EXPECT_GT(store->occurrence_revision("power-hour", lt("2027-03-17T15:00")).sequence,
+            closed_revision.sequence);
+  const auto last = store->history().back();
+  EXPECT_EQ(last.action, "reopen");
+  EXPECT_EQ(last.actor, "ben");
+  EXPECT_EQ(kind_of([&] { store->reopen("dc", snow.from, snow.to, as("ben")); }), StoreError::Kind::invalid);
+  EXPECT_EQ(kind_of([&] { store->reopen("dcc", snow.from, snow.to, as("ben")); }), StoreError::Kind::invalid);
+}
+
 TEST(Store, SplitEndsTheSeriesAndContinuesItWithARelatedIdentity) {
   Fixture f;
   auto store = f.open();

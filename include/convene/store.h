@@ -268,6 +268,9 @@ class Store {
   ChangeResult split(std::string_view series, const SplitSpec& spec, const ChangeContext& context);
   // Adds a closure to a calendar; every series observing it reacts by its policy.
   ChangeResult close(std::string_view calendar, const Closure& closure, const ChangeContext& context);
+  // Removes the closure of a calendar written for exactly [from, to] ("we're open after
+  // all"); the series that reacted to it return to their schedule, at new revisions.
+  ChangeResult reopen(std::string_view calendar, LocalDay from, LocalDay to, const ChangeContext& context);
 
   std::vector<AuditRecord> history(const HistoryQuery& query = {}) const;
 

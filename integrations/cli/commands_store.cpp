@@ -431,6 +431,27 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       });
     });
   }
+  // --- reopen ------------------------------------------------------------------------------
+  {
+    auto* cmd = app.add_subcommand("reopen", "Remove a closure again (the snow day that was not); observing series return to their schedule");
+    auto o = std::make_shared<StoreVerbOptions>();
+    auto calendar = std::make_shared<std::string>();
+    auto day = std::make_shared<std::string>();
+    auto to = std::make_shared<std::string>();
+    cmd->add_option("CALENDAR", *calendar, "Calendar id")->required();
+    cmd->add_option("DATE", *day, "First day of the closure (YYYY-MM-DD)")->required();
+    cmd->add_option("--to", *to, "Last day of the closure, inclusive (default DATE)");
+    add_change_options(*cmd, *o);
+    cmd->callback([&context, o, calendar, day, to] {
+      guarded(context, [&] {
+        const LocalDay from = read_day(*day, "DATE");
+        const LocalDay last = to->empty() ? from : read_day(*to, "--to");
+        auto store = open_store(o->db, false);
+        const auto c = context_of(*o);
+        print_change(store->reopen(*calendar, from, last, c), c);
+      });
+    });
+  }
   // --- history -----------------------------------------------------------------------------
   {
     auto* cmd = app.add_subcommand("history", "The audit trail: who changed what, when and why");

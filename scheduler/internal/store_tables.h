@@ -45,5 +45,7 @@ std::vector<Seconds> text_to_offsets(const std::string& text);
 
 // Appends a closure (written in the file's form) to a calendar.
 void add_closure(Connection& db, std::string_view calendar, const Closure& closure);
+// Removes a calendar's written closures of exactly [from, to].
+void remove_closures(Connection& db, std::string_view calendar, LocalDay from, LocalDay to);
 
 }  // namespace convene::store_internal

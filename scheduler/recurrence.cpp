@@ -887,16 +887,18 @@ struct RecurrenceIterator::Impl {
       return LocalTime{Seconds{dtstart}};
     }
     if (count && emitted >= *count) return finish();
-    std::optional<std::int64_t> t;
-    if (lookahead) {
-      t = lookahead;
-      lookahead.reset();
-    } else {
-      t = next_raw();
-    }
+    const std::optional<std::int64_t> t = take_next();
     if (!t || beyond_until(*t)) return finish();
     ++emitted;
     return LocalTime{Seconds{*t}};
+  }
+
+  // The instance held back by seek(), else the next from the rule.
+  std::optional<std::int64_t> take_next() {
+    if (!lookahead) return next_raw();
+    const auto t = lookahead;
+    lookahead.reset();
+    return t;
   }
 
   std::optional<LocalTime> finish() {
@@ -916,13 +918,7 @@ struct RecurrenceIterator::Impl {
       // Every instance before `from` still counts towards COUNT.
       for (;;) {
         if (emitted >= *count) return static_cast<void>(finish());
-        std::optional<std::int64_t> t;
-        if (lookahead) {
-          t = lookahead;
-          lookahead.reset();
-        } else {
-          t = next_raw();
-        }
+        const std::optional<std::int64_t> t = take_next();
         if (!t || beyond_until(*t)) return static_cast<void>(finish());
         if (*t >= from) {
           lookahead = t;

@@ -406,49 +406,32 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       });
     });
   }
-  // --- close -------------------------------------------------------------------------------
-  {
-    auto* cmd = app.add_subcommand("close", "Add a closure (a snow day) to a calendar; observing series follow their policy");
+  // --- close and reopen --------------------------------------------------------------------
+  // Both name a calendar and a day range; close adds a closure (a snow day), reopen
+  // removes the closure of exactly that range.
+  for (const bool closing : {true, false}) {
+    auto* cmd = closing
+                    ? app.add_subcommand("close", "Add a closure (a snow day) to a calendar; observing series follow their policy")
+                    : app.add_subcommand("reopen", "Remove a closure again (the snow day that was not); observing series return to their schedule");
     auto o = std::make_shared<StoreVerbOptions>();
     auto calendar = std::make_shared<std::string>();
     auto day = std::make_shared<std::string>();
     auto to = std::make_shared<std::string>();
     auto name = std::make_shared<std::string>();
     cmd->add_option("CALENDAR", *calendar, "Calendar id")->required();
-    cmd->add_option("DATE", *day, "First closed day (YYYY-MM-DD)")->required();
-    cmd->add_option("--to", *to, "Last closed day, inclusive (default DATE)");
-    cmd->add_option("--name", *name, "What it is (\"Snow day\")")->required();
-    add_change_options(*cmd, *o);
-    cmd->callback([&context, o, calendar, day, to, name] {
-      guarded(context, [&] {
-        Closure closure;
-        closure.name = *name;
-        closure.from = read_day(*day, "DATE");
-        closure.to = to->empty() ? closure.from : read_day(*to, "--to");
-        auto store = open_store(o->db, false);
-        const auto c = context_of(*o);
-        print_change(store->close(*calendar, closure, c), c);
-      });
-    });
-  }
-  // --- reopen ------------------------------------------------------------------------------
-  {
-    auto* cmd = app.add_subcommand("reopen", "Remove a closure again (the snow day that was not); observing series return to their schedule");
-    auto o = std::make_shared<StoreVerbOptions>();
-    auto calendar = std::make_shared<std::string>();
-    auto day = std::make_shared<std::string>();
-    auto to = std::make_shared<std::string>();
-    cmd->add_option("CALENDAR", *calendar, "Calendar id")->required();
     cmd->add_option("DATE", *day, "First day of the closure (YYYY-MM-DD)")->required();
     cmd->add_option("--to", *to, "Last day of the closure, inclusive (default DATE)");
+    if (closing) cmd->add_option("--name", *name, "What it is (\"Snow day\")")->required();
     add_change_options(*cmd, *o);
-    cmd->callback([&context, o, calendar, day, to] {
+    cmd->callback([&context, closing, o, calendar, day, to, name] {
       guarded(context, [&] {
         const LocalDay from = read_day(*day, "DATE");
         const LocalDay last = to->empty() ? from : read_day(*to, "--to");
         auto store = open_store(o->db, false);
         const auto c = context_of(*o);
-        print_change(store->reopen(*calendar, from, last, c), c);
+        print_change(closing ? store->close(*calendar, Closure{*name, from, last}, c)
+                             : store->reopen(*calendar, from, last, c),
+                     c);
       });
     });
   }

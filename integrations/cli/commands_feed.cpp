@@ -143,14 +143,8 @@ int run_serve(const FeedSourceOptions& source_options, const std::string& listen
   }
   // Fail early, before listening, when the definitions or the store cannot be read.
   opened->catalog->get(FeedPath{});
-  std::ofstream log_file;
-  if (access_log == "-") {
-    options.access_log = &std::cerr;
-  } else if (access_log != "off") {
-    log_file.open(access_log, std::ios::app);
-    if (!log_file) return fail("--access-log " + access_log + ": cannot open for appending");
-    options.access_log = &log_file;
-  }
+  // The server opens the file (and reopens it on SIGHUP).
+  options.access_log = access_log == "off" ? "" : access_log;
   options.handle_signals = true;
   options.on_stop = [] { std::cout << "convene: stopping: finishing the requests in flight" << std::endl; };
   Server server(*opened->catalog, options);
@@ -209,7 +203,7 @@ static Registrar feed_commands(30, [](CLI::App& app, Context& context) {
     cmd->add_option("--max-header-bytes", options->max_header_bytes,
                     "Largest request header block; larger gets 431 (default 8192)")
         ->check(CLI::Range(256, 1048576));
-    cmd->add_option("--access-log", *access_log, "File to append the access log to; - for stderr, off for none");
+    cmd->add_option("--access-log", *access_log, "File to append the access log to (reopened on SIGHUP); - for standard output, off for none");
     cmd->add_option("--base-url", options->base_url, "Base URL for the subscribe page's links");
     cmd->callback([&context, source, listen, options, access_log, timeout_ms, drain_ms] {
       options->request_timeout = std::chrono::milliseconds{*timeout_ms};

@@ -1,8 +1,8 @@
-// Recurrence rules: parsing by libical, iteration of our own.
+// Recurrence rules: the iteration (parsing is recurrence_rule.cpp).
 //
-// The iterator follows python-dateutil's rrule._iter: the rule's time line is cut
-// into periods of its frequency (a year, a month, a week from WKST, a day, an hour,
-// a minute, a second), INTERVAL periods apart from DTSTART's. For each period it
+// The iterator follows python-dateutil's rrule._iter in its shape: the rule's time line
+// is cut into periods of its frequency (a year, a month, a week from WKST, a day, an
+// hour, a minute, a second), INTERVAL periods apart from DTSTART's. For each period it
 // takes the period's days that pass every day-level BYxxx part (BYMONTH, BYWEEKNO,
 // BYYEARDAY, BYMONTHDAY, BYDAY, read from a mask built once per year), crosses them
 // with the sorted time set (BYHOUR x BYMINUTE x BYSECOND, DTSTART's where a part is
@@ -11,24 +11,20 @@
 // expands the period (all its matching days or times), one at least as coarse limits
 // it (the period's own day or hour must match).
 //
-// Defaults from DTSTART, as RFC 5545 says and as dateutil does: without BYWEEKNO,
-// BYYEARDAY, BYMONTHDAY and BYDAY, a YEARLY rule takes DTSTART's month (unless
-// BYMONTH) and day of month, a MONTHLY rule DTSTART's day of month, a WEEKLY rule
-// DTSTART's weekday. A day that does not exist in a period (the 31st in April, the
-// 29th of February in 2027) is simply not among the period's days: it is skipped.
+// Where RFC 5545 leaves room, the semantics are RFC 8984 §4.3.3.1's (docs/recurrence.md):
+// the day-level parts a rule leaves to DTSTART are RecurrenceRule::with_implicit_parts',
+// and a YEARLY rule with BYWEEKNO has week-numbering years as its periods. A day that
+// does not exist in a period (the 31st in April, the 29th of February in 2027) is
+// simply not among the period's days: it is skipped.
 #include "convene/recurrence.h"
 
 #include <algorithm>
 #include <array>
 #include <bitset>
-#include <charconv>
 #include <climits>
-#include <cstdlib>
-#include <mutex>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
-
-#include <libical/ical.h>
 
 #include "internal/recurrence_calendar.h"
 
@@ -40,362 +36,11 @@ using namespace recurrence_internal;
 
 constexpr std::int64_t kSecondsPerDay = 86400;
 
-// ---------------------------------------------------------------------------
-// Parsing
-// ---------------------------------------------------------------------------
-
-// libical's error handling is process-wide state; parse under one lock, with the
-// errors that icalrecurrencetype_from_string may raise made non-fatal (no abort, no
-// message on stderr) for the duration.
-std::mutex& ical_mutex() {
-  static std::mutex mutex;
-  return mutex;
-}
-
-class NonFatalIcalErrors {
- public:
-  NonFatalIcalErrors() {
-    for (std::size_t i = 0; i < kErrors.size(); ++i) {
-      saved_[i] = icalerror_get_error_state(kErrors[i]);
-      icalerror_set_error_state(kErrors[i], ICAL_ERROR_NONFATAL);
-    }
-    icalerror_clear_errno();
-  }
-  ~NonFatalIcalErrors() {
-    for (std::size_t i = 0; i < kErrors.size(); ++i)
-      icalerror_set_error_state(kErrors[i], saved_[i]);
-    icalerror_clear_errno();
-  }
-  NonFatalIcalErrors(const NonFatalIcalErrors&) = delete;
-  NonFatalIcalErrors& operator=(const NonFatalIcalErrors&) = delete;
-
- private:
-  static constexpr std::array<icalerrorenum, 4> kErrors = {
-      ICAL_MALFORMEDDATA_ERROR, ICAL_BADARG_ERROR, ICAL_USAGE_ERROR, ICAL_NEWFAILED_ERROR};
-  std::array<icalerrorstate, 4> saved_{};
-};
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::vector<std::string_view> split(std::string_view text, char sep) {
-  std::vector<std::string_view> parts;
-  std::size_t begin = 0;
-  for (;;) {
-    const std::size_t end = text.find(sep, begin);
-    parts.push_back(text.substr(begin, end == std::string_view::npos ? text.npos : end - begin));
-    if (end == std::string_view::npos) break;
-    begin = end + 1;
-  }
-  return parts;
-}
-
-std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-// Problems libical lets through silently: an empty rule part (";;" makes libical drop
-// the part after it: "FREQ=DAILY;;COUNT=2" would lose its COUNT), a part without a
-// value ("BYMINUTE=" is read as no BYMINUTE), an empty list item ("1,,2").
-std::optional<std::string> lexical_problem(std::string_view body) {
-  if (body.empty()) return "it is empty (expected at least FREQ=...)";
-  auto parts = split(body, ';');
-  if (parts.size() > 1 && parts.back().empty()) parts.pop_back();  // a trailing ';'
-  for (const auto part : parts) {
-    if (part.empty()) return std::string("it has an empty rule part (\";;\")");
-    const auto eq = part.find('=');
-    if (eq == std::string_view::npos) return "rule part " + quoted(part) + " has no \"=value\"";
-    if (eq == 0) return "rule part " + quoted(part) + " has no name";
-    const auto value = part.substr(eq + 1);
-    if (value.empty()) return "rule part " + quoted(part) + " has an empty value";
-    for (const auto item : split(value, ',')) {
-      if (item.empty()) return "rule part " + quoted(part) + " has an empty list item";
-    }
-  }
-  return std::nullopt;
-}
-
-// The value of NAME=value in the rule text, if present.
-std::optional<std::string_view> part_value(std::string_view body, std::string_view name) {
-  for (const auto part : split(body, ';')) {
-    const auto eq = part.find('=');
-    if (eq != std::string_view::npos && iequals(part.substr(0, eq), name))
-      return part.substr(eq + 1);
-  }
-  return std::nullopt;
-}
-
-// libical parses `text`; true when it accepts it without complaint.
-bool libical_accepts(const std::string& text) {
-  icalerror_clear_errno();
-  icalrecurrencetype r = icalrecurrencetype_from_string(text.c_str());
-  const bool ok = icalerrno == ICAL_NO_ERROR && r.freq != ICAL_NO_RECURRENCE;
-  if (r.rscale) std::free(r.rscale);
-  icalerror_clear_errno();
-  return ok;
-}
-
-// The first rule part libical rejects on its own (beside the rule's FREQ), to point at it.
-std::optional<std::string_view> offending_part(std::string_view body) {
-  std::string freq = "FREQ=DAILY";
-  for (const auto part : split(body, ';')) {
-    const auto eq = part.find('=');
-    if (eq != std::string_view::npos && iequals(part.substr(0, eq), "FREQ")) {
-      if (!libical_accepts(std::string(part))) return part;
-      freq = std::string(part);
-    }
-  }
-  for (const auto part : split(body, ';')) {
-    const auto eq = part.find('=');
-    if (eq == std::string_view::npos || iequals(part.substr(0, eq), "FREQ")) continue;
-    if (!libical_accepts(freq + ";" + std::string(part))) return part;
-  }
-  return std::nullopt;
-}
-
-template <std::size_t N>
-std::vector<int> read_array(const short (&values)[N]) {
-  std::vector<int> out;
-  for (std::size_t i = 0; i < N && values[i] != ICAL_RECURRENCE_ARRAY_MAX; ++i)
-    out.push_back(values[i]);
-  return out;
-}
-
-template <std::size_t N>
-void write_array(short (&dest)[N], const std::vector<int>& values) {
-  std::size_t i = 0;
-  for (; i < values.size() && i < N; ++i) dest[i] = static_cast<short>(values[i]);
-  if (i < N) dest[i] = ICAL_RECURRENCE_ARRAY_MAX;
-}
-
-// date's weekday (Sunday = 0) from libical's (Sunday = 1) and back.
-date::weekday from_ical_weekday(icalrecurrencetype_weekday w) {
-  return date::weekday{static_cast<unsigned>(static_cast<int>(w) - 1)};
-}
-icalrecurrencetype_weekday to_ical_weekday(date::weekday w) {
-  return static_cast<icalrecurrencetype_weekday>(w.c_encoding() + 1);
-}
-
-const char* frequency_name(Frequency f) {
-  switch (f) {
-    case Frequency::secondly: return "SECONDLY";
-    case Frequency::minutely: return "MINUTELY";
-    case Frequency::hourly: return "HOURLY";
-    case Frequency::daily: return "DAILY";
-    case Frequency::weekly: return "WEEKLY";
-    case Frequency::monthly: return "MONTHLY";
-    case Frequency::yearly: return "YEARLY";
-  }
-  return "?";
-}
-
-// Range checks for a list part: every value in [lo, hi], and not 0 when `signed_`.
-std::optional<std::string> check_range(const char* name, const std::vector<int>& values, int lo,
-                                       int hi, bool signed_, const char* valid) {
-  for (const int v : values) {
-    const bool ok = signed_ ? (v != 0 && v >= -hi && v <= hi) : (v >= lo && v <= hi);
-    if (!ok) return std::string(name) + "=" + std::to_string(v) + " is out of range (" + valid + ")";
-  }
-  return std::nullopt;
-}
-
-// The checks RFC 5545 makes that libical 3.0.16 does not (or not all of).
-std::optional<std::string> semantic_problem(const RecurrenceRule& r) {
-  if (r.interval < 1) return "INTERVAL must be at least 1";
-  if (r.count && *r.count < 1) return "COUNT must be at least 1";
-  if (r.count && r.until) return std::string("COUNT and UNTIL must not both be given");
-  if (auto p = check_range("BYSECOND", r.by_second, 0, 59, false,
-                           "0 to 59; leap second 60 is not supported"))
-    return p;
-  if (auto p = check_range("BYMINUTE", r.by_minute, 0, 59, false, "0 to 59")) return p;
-  if (auto p = check_range("BYHOUR", r.by_hour, 0, 23, false, "0 to 23")) return p;
-  if (auto p = check_range("BYMONTHDAY", r.by_month_day, 1, 31, true, "1 to 31 or -31 to -1"))
-    return p;
-  if (auto p = check_range("BYYEARDAY", r.by_year_day, 1, 366, true, "1 to 366 or -366 to -1"))
-    return p;
-  if (auto p = check_range("BYWEEKNO", r.by_week_no, 1, 53, true, "1 to 53 or -53 to -1"))
-    return p;
-  if (auto p = check_range("BYMONTH", r.by_month, 1, 12, false, "1 to 12")) return p;
-  if (auto p = check_range("BYSETPOS", r.by_set_pos, 1, 366, true, "1 to 366 or -366 to -1"))
-    return p;
-  const bool monthly_or_yearly = r.freq == Frequency::monthly || r.freq == Frequency::yearly;
-  for (const auto& wd : r.by_day) {
-    if (wd.nth == 0) continue;
-    if (wd.nth < -53 || wd.nth > 53)
-      return "BYDAY ordinal " + std::to_string(wd.nth) + " is out of range (1 to 53 or -53 to -1)";
-    if (!monthly_or_yearly)
-      return std::string("BYDAY with an ordinal (such as 2MO) is only allowed with FREQ=MONTHLY "
-                         "or FREQ=YEARLY, not FREQ=") +
-             frequency_name(r.freq);
-    if (r.freq == Frequency::yearly && !r.by_week_no.empty())
-      return std::string("BYDAY with an ordinal must not be combined with BYWEEKNO");
-  }
-  if (!r.by_week_no.empty() && r.freq != Frequency::yearly)
-    return std::string("BYWEEKNO is only allowed with FREQ=YEARLY, not FREQ=") +
-           frequency_name(r.freq);
-  if (!r.by_year_day.empty() &&
-      (r.freq == Frequency::daily || r.freq == Frequency::weekly || r.freq == Frequency::monthly))
-    return std::string("BYYEARDAY is not allowed with FREQ=") + frequency_name(r.freq);
-  if (!r.by_month_day.empty() && r.freq == Frequency::weekly)
-    return std::string("BYMONTHDAY is not allowed with FREQ=WEEKLY");
-  if (!r.by_set_pos.empty() && r.by_second.empty() && r.by_minute.empty() && r.by_hour.empty() &&
-      r.by_day.empty() && r.by_month_day.empty() && r.by_year_day.empty() &&
-      r.by_week_no.empty() && r.by_month.empty())
-    return std::string("BYSETPOS must be used with another BYxxx rule part");
-  return std::nullopt;
-}
-
-icaltimetype until_to_ical(const Until& until) {
-  icaltimetype t = icaltime_null_time();
-  if (const auto* day = std::get_if<LocalDay>(&until)) {
-    const date::year_month_day ymd{*day};
-    t.year = static_cast<int>(ymd.year());
-    t.month = static_cast<int>(static_cast<unsigned>(ymd.month()));
-    t.day = static_cast<int>(static_cast<unsigned>(ymd.day()));
-    t.is_date = 1;
-    return t;
-  }
-  std::int64_t secs = 0;
-  if (const auto* local = std::get_if<LocalTime>(&until)) {
-    secs = local->time_since_epoch().count();
-  } else {
-    secs = std::get<Instant>(until).time_since_epoch().count();
-    t.zone = icaltimezone_get_utc_timezone();
-  }
-  const std::int64_t days = floor_div(secs, kSecondsPerDay);
-  const std::int64_t tod = secs - days * kSecondsPerDay;
-  const date::year_month_day ymd{date::sys_days{date::days{days}}};
-  t.year = static_cast<int>(ymd.year());
-  t.month = static_cast<int>(static_cast<unsigned>(ymd.month()));
-  t.day = static_cast<int>(static_cast<unsigned>(ymd.day()));
-  t.hour = static_cast<int>(tod / 3600);
-  t.minute = static_cast<int>(tod / 60 % 60);
-  t.second = static_cast<int>(tod % 60);
-  return t;
-}
+// The Gregorian calendar repeats every 400 years: 146097 days, exactly 20871 weeks,
+// 4800 months; in seconds, kCycleDays * kSecondsPerDay.
+constexpr std::int64_t kCycleDays = 146097;
 
 }  // namespace
-
-RecurrenceRule::Parsed RecurrenceRule::parse(std::string_view text) {
-  std::string_view body = text;
-  if (body.size() >= 6 && iequals(body.substr(0, 6), "RRULE:")) body.remove_prefix(6);
-  const auto fail = [&](const std::string& why) {
-    return Parsed::failure("invalid RRULE " + quoted(text) + ": " + why);
-  };
-  if (auto problem = lexical_problem(body)) return fail(*problem);
-  for (const char* unsupported : {"RSCALE", "SKIP"}) {
-    if (part_value(body, unsupported))
-      return fail(std::string(unsupported) + " (RFC 7529 calendar scales) is not supported");
-  }
-
-  const std::string copy(body);
-  std::lock_guard lock(ical_mutex());
-  NonFatalIcalErrors guard;
-  icalrecurrencetype r = icalrecurrencetype_from_string(copy.c_str());
-  const icalerrorenum err = icalerrno;
-  if (r.rscale) {
-    std::free(r.rscale);
-    r.rscale = nullptr;
-  }
-  if (err != ICAL_NO_ERROR || r.freq == ICAL_NO_RECURRENCE) {
-    if (err == ICAL_NO_ERROR && !part_value(body, "FREQ")) return fail("FREQ is missing");
-    std::string why = "libical rejects it";
-    if (auto part = offending_part(body)) why = "libical rejects " + std::string(*part);
-    why += " (";
-    why += icalerror_strerror(err == ICAL_NO_ERROR ? ICAL_MALFORMEDDATA_ERROR : err);
-    why += ")";
-    return fail(why);
-  }
-
-  RecurrenceRule rule;
-  rule.freq = static_cast<Frequency>(static_cast<int>(r.freq));
-  // libical stores INTERVAL in a short: INTERVAL=70000 would silently become 4464.
-  if (auto iv = part_value(body, "INTERVAL")) {
-    long long value = 0;
-    const auto res = std::from_chars(iv->data(), iv->data() + iv->size(), value);
-    if (res.ec != std::errc{} || res.ptr != iv->data() + iv->size() || value != r.interval)
-      return fail("INTERVAL=" + std::string(*iv) + " is out of range (1 to 32767)");
-  }
-  rule.interval = r.interval;
-  if (r.count > 0) rule.count = r.count;
-  if (!icaltime_is_null_time(r.until)) {
-    const icaltimetype u = r.until;
-    const date::year_month_day ymd{date::year{u.year}, date::month{static_cast<unsigned>(u.month)},
-                                   date::day{static_cast<unsigned>(u.day)}};
-    if (!ymd.ok()) return fail("UNTIL is not a valid date");
-    if (u.is_date) {
-      rule.until = LocalDay{ymd};
-    } else {
-      const Seconds tod{u.hour * 3600 + u.minute * 60 + u.second};
-      if (icaltime_is_utc(u)) {
-        rule.until = Instant{date::sys_days{ymd}} + tod;
-      } else {
-        rule.until = LocalTime{LocalDay{ymd}} + tod;
-      }
-    }
-  }
-  rule.by_second = read_array(r.by_second);
-  rule.by_minute = read_array(r.by_minute);
-  rule.by_hour = read_array(r.by_hour);
-  for (const int encoded : read_array(r.by_day)) {
-    const auto s = static_cast<short>(encoded);
-    rule.by_day.push_back(WeekdayNum{from_ical_weekday(icalrecurrencetype_day_day_of_week(s)),
-                                     icalrecurrencetype_day_position(s)});
-  }
-  rule.by_month_day = read_array(r.by_month_day);
-  rule.by_year_day = read_array(r.by_year_day);
-  rule.by_week_no = read_array(r.by_week_no);
-  for (const int encoded : read_array(r.by_month)) {
-    if (icalrecurrencetype_month_is_leap(static_cast<short>(encoded)))
-      return fail("leap months (BYMONTH=" + std::to_string(icalrecurrencetype_month_month(
-                                                static_cast<short>(encoded))) +
-                  "L, RFC 7529) are not supported");
-    rule.by_month.push_back(icalrecurrencetype_month_month(static_cast<short>(encoded)));
-  }
-  rule.by_set_pos = read_array(r.by_set_pos);
-  rule.wkst = from_ical_weekday(r.week_start);
-  if (auto problem = semantic_problem(rule)) return fail(*problem);
-  return rule;
-}
-
-std::string RecurrenceRule::to_string() const {
-  icalrecurrencetype r;
-  icalrecurrencetype_clear(&r);
-  r.freq = static_cast<icalrecurrencetype_frequency>(static_cast<int>(freq));
-  r.interval = static_cast<short>(interval);
-  r.count = count.value_or(0);
-  if (until) r.until = until_to_ical(*until);
-  r.week_start = to_ical_weekday(wkst);
-  write_array(r.by_second, by_second);
-  write_array(r.by_minute, by_minute);
-  write_array(r.by_hour, by_hour);
-  std::vector<int> days;
-  for (const auto& wd : by_day) {
-    const int base = static_cast<int>(to_ical_weekday(wd.weekday));
-    days.push_back(wd.nth < 0 ? -(8 * -wd.nth + base) : 8 * wd.nth + base);
-  }
-  write_array(r.by_day, days);
-  write_array(r.by_month_day, by_month_day);
-  write_array(r.by_year_day, by_year_day);
-  write_array(r.by_week_no, by_week_no);
-  write_array(r.by_month, by_month);
-  write_array(r.by_set_pos, by_set_pos);
-  std::lock_guard lock(ical_mutex());
-  char* text = icalrecurrencetype_as_string_r(&r);
-  std::string out = text ? text : "";
-  std::free(text);
-  return out;
-}
-
-// ---------------------------------------------------------------------------
-// Iteration
-// ---------------------------------------------------------------------------
 
 struct RecurrenceIterator::Impl {
   // A year's days that pass every day-level BYxxx part: ok[i] for day i (0 = 1 January).
@@ -416,40 +61,50 @@ struct RecurrenceIterator::Impl {
   // BYMONTHDAY=30 gives up after 4800 months (a fraction of a millisecond). Finer
   // rules stop at the end of year 9999 at the latest (as dateutil's MAXYEAR), skipping
   // whole days, hours or minutes that cannot match.
-  static std::int64_t cycle_periods(Frequency f) {
+  // Finer rules (HOURLY, MINUTELY, SECONDLY) on a grid of `step` seconds visit every
+  // place in the cycle they can reach within kCycleDays * 86400 / gcd(step, that)
+  // periods; they stop after that many periods without an instance, or at the end of
+  // year kLastRuleYear, whichever is sooner, skipping whole days, hours or minutes that
+  // cannot match (FREQ=HOURLY;INTERVAL=168;BYDAY=MO from a Tuesday gives up after
+  // 20871 periods).
+  static std::int64_t cycle_periods(Frequency f, std::int64_t step) {
     switch (f) {
       case Frequency::yearly: return 400;
       case Frequency::monthly: return 4800;
-      case Frequency::weekly: return 20871;
-      case Frequency::daily: return 146097;
-      default: return std::numeric_limits<std::int64_t>::max();
+      case Frequency::weekly: return kCycleDays / 7;
+      case Frequency::daily: return kCycleDays;
+      default: {
+        const std::int64_t cycle = kCycleDays * kSecondsPerDay;
+        return cycle / std::gcd(step, cycle);
+      }
     }
   }
 
   Impl(const RecurrenceRule& rule, LocalTime start, const date::time_zone* zone)
       : freq(rule.freq), interval(rule.interval), resolver(zone) {
-    if (rule.interval < 1)
-      throw std::invalid_argument("RecurrenceIterator: INTERVAL must be at least 1 (rule " +
+    if (rule.interval < 1 || rule.interval > kMaxRuleInterval)
+      throw std::invalid_argument("RecurrenceIterator: INTERVAL must be 1.." +
+                                  std::to_string(kMaxRuleInterval) + " (rule " +
                                   rule.to_string() + ")");
     dtstart = start.time_since_epoch().count();
     if (rule.count) count = *rule.count;
     if (rule.until) set_until(*rule.until);
     wkst = static_cast<int>(rule.wkst.c_encoding());
-    last_day = day_number(9999, 12, 31);
+    last_day = day_number(kLastRuleYear, 12, 31);
+    const RecurrenceRule full = rule.with_implicit_parts(start);
 
     const std::int64_t start_day = floor_div(dtstart, kSecondsPerDay);
     const std::int64_t tod = dtstart - start_day * kSecondsPerDay;
     const date::year_month_day ymd{date::sys_days{date::days{start_day}}};
     const int sy = static_cast<int>(ymd.year());
     const int sm = static_cast<int>(static_cast<unsigned>(ymd.month()));
-    const int sd = static_cast<int>(static_cast<unsigned>(ymd.day()));
 
-    // Day-level parts.
-    for (const int m : rule.by_month)
+    // Day-level parts, with those the rule leaves to DTSTART written out.
+    for (const int m : full.by_month)
       if (m >= 1 && m <= 12) month_bits |= static_cast<std::uint16_t>(1u << m);
-    bool any_month_part = !rule.by_month.empty();
-    has_byday = !rule.by_day.empty();
-    for (const auto& wd : rule.by_day) {
+    const bool any_month_part = !full.by_month.empty();
+    has_byday = !full.by_day.empty();
+    for (const auto& wd : full.by_day) {
       const int w = static_cast<int>(wd.weekday.c_encoding() % 7);
       // An ordinal only means something in a month or a year (RFC 5545); elsewhere it
       // is read as the plain weekday, as dateutil does (parse() rejects such rules).
@@ -459,37 +114,22 @@ struct RecurrenceIterator::Impl {
         nth.emplace_back(w, wd.nth);
       }
     }
-    for (const int d : rule.by_month_day) {
-      if (d >= 1 && d <= 31) mday_pos.set(d);
-      if (d <= -1 && d >= -31) mday_neg.set(-d);
+    for (const int d : full.by_month_day) {
+      if (d >= 1 && d <= 31) mday_pos.set(static_cast<std::size_t>(d));
+      if (d <= -1 && d >= -31) mday_neg.set(static_cast<std::size_t>(-d));
     }
-    has_mday = !rule.by_month_day.empty();
-    for (const int d : rule.by_year_day) {
-      if (d >= 1 && d <= 366) yday_pos.set(d);
-      if (d <= -1 && d >= -366) yday_neg.set(-d);
+    has_mday = !full.by_month_day.empty();
+    for (const int d : full.by_year_day) {
+      if (d >= 1 && d <= 366) yday_pos.set(static_cast<std::size_t>(d));
+      if (d <= -1 && d >= -366) yday_neg.set(static_cast<std::size_t>(-d));
     }
-    has_yday = !rule.by_year_day.empty();
-    for (const int w : rule.by_week_no) {
-      if (w >= 1 && w <= 53) weekno_pos.set(w);
-      if (w <= -1 && w >= -53) weekno_neg.set(-w);
+    has_yday = !full.by_year_day.empty();
+    for (const int w : full.by_week_no) {
+      if (w >= 1 && w <= 53) weekno_pos.set(static_cast<std::size_t>(w));
+      if (w <= -1 && w >= -53) weekno_neg.set(static_cast<std::size_t>(-w));
     }
-    has_weekno = !rule.by_week_no.empty();
-    if (!has_weekno && !has_yday && !has_mday && !has_byday) {
-      if (freq == Frequency::yearly) {
-        if (!any_month_part) {
-          month_bits = static_cast<std::uint16_t>(1u << sm);
-          any_month_part = true;
-        }
-        mday_pos.set(sd);
-        has_mday = true;
-      } else if (freq == Frequency::monthly) {
-        mday_pos.set(sd);
-        has_mday = true;
-      } else if (freq == Frequency::weekly) {
-        weekday_bits = static_cast<std::uint8_t>(1u << weekday_of(start_day));
-        has_byday = true;
-      }
-    }
+    has_weekno = !full.by_week_no.empty();
+    week_years = freq == Frequency::yearly && has_weekno;
     if (any_month_part && month_bits == 0) never = true;  // only invalid months given
     if (!any_month_part && !has_byday && !has_mday && !has_yday && !has_weekno) {
       day_filter = DayFilter::none;
@@ -562,7 +202,7 @@ struct RecurrenceIterator::Impl {
 
     // The period grid.
     switch (freq) {
-      case Frequency::yearly: origin = sy; break;
+      case Frequency::yearly: origin = week_years ? week_year_of(start_day, sy, wkst) : sy; break;
       case Frequency::monthly: origin = static_cast<std::int64_t>(sy) * 12 + (sm - 1); break;
       case Frequency::weekly:
         origin = start_day - floor_mod(weekday_of(start_day) - wkst, 7);
@@ -574,8 +214,8 @@ struct RecurrenceIterator::Impl {
         if (!sub_daily_reachable()) never = true;
         break;
     }
-    max_empty_run = cycle_periods(freq);
-    if (never) exhausted = true;
+    max_empty_run = cycle_periods(freq, step);
+    if (never) stop(End::no_match);
   }
 
   void set_until(const Until& until) {
@@ -738,17 +378,24 @@ struct RecurrenceIterator::Impl {
     switch (freq) {
       case Frequency::yearly: {
         const std::int64_t y = origin + k * interval;
-        if (y > 9999) return stop();
+        if (y > kLastRuleYear) return stop(End::horizon);
+        if (week_years) {
+          // Week-year y: from the first day of its week 1 to the day before next year's.
+          const std::int64_t end = std::min(week_one_start(static_cast<int>(y) + 1, wkst), last_day + 1);
+          for (std::int64_t d = week_one_start(static_cast<int>(y), wkst); d < end; ++d)
+            if (day_ok(d)) push_day(d);
+          break;
+        }
         const YearMask& m = year_mask(static_cast<int>(y));
         for (int i = 0; i < m.len; ++i)
-          if (m.ok[i]) push_day(m.first + i);
+          if (m.ok[static_cast<std::size_t>(i)]) push_day(m.first + i);
         break;
       }
       case Frequency::monthly: {
         const std::int64_t ms = origin + k * interval;
         const std::int64_t y = floor_div(ms, 12);
         const int mo = static_cast<int>(ms - y * 12) + 1;
-        if (y > 9999) return stop();
+        if (y > kLastRuleYear) return stop(End::horizon);
         const YearMask& m = year_mask(static_cast<int>(y));
         const std::int64_t first = day_number(static_cast<int>(y), mo, 1);
         const int ml = month_length(static_cast<int>(y), mo);
@@ -759,7 +406,7 @@ struct RecurrenceIterator::Impl {
       }
       case Frequency::weekly: {
         const std::int64_t w = origin + k * 7 * interval;
-        if (w > last_day) return stop();
+        if (w > last_day) return stop(End::horizon);
         if (day_filter == DayFilter::weekdays) {
           for (int j = 0; j < week_offset_count; ++j) push_day(w + week_offsets[j]);
         } else {
@@ -770,14 +417,14 @@ struct RecurrenceIterator::Impl {
       }
       case Frequency::daily: {
         const std::int64_t d = origin + k * interval;
-        if (d > last_day) return stop();
+        if (d > last_day) return stop(End::horizon);
         if (day_ok(d)) push_day(d);
         break;
       }
       default: {
         const std::int64_t p = origin + k * step;
         const std::int64_t day = floor_div(p, kSecondsPerDay);
-        if (day > last_day) return stop();
+        if (day > last_day) return stop(End::horizon);
         std::int64_t boundary = 0;  // where the failing part may pass again
         if (!day_ok(day)) {
           boundary = (day + 1) * kSecondsPerDay;
@@ -800,17 +447,21 @@ struct RecurrenceIterator::Impl {
         break;
       }
     }
+    // Periods without an instance since the last that had one (k may jump ahead).
+    const std::int64_t visited = k;
     k = next_k;
     begin_cursor();
     if (cursor == cursor_end) {
-      if (++empty_run >= max_empty_run) stop();
+      if (next_k - productive_k > max_empty_run) stop(End::no_match);
     } else {
-      empty_run = 0;
+      productive_k = visited;
     }
   }
 
-  void stop() {
+  // No further period is loaded; next() ends with `why` once the buffer is empty.
+  void stop(End why) {
     exhausted = true;
+    exhausted_why = why;
     nbases = 0;
     cursor = cursor_end = 0;
   }
@@ -865,7 +516,9 @@ struct RecurrenceIterator::Impl {
     switch (freq) {
       case Frequency::yearly: {
         const date::year_month_day ymd{date::sys_days{date::days{day}}};
-        return floor_div(static_cast<int>(ymd.year()) - origin, interval);
+        int y = static_cast<int>(ymd.year());
+        if (week_years) y = week_year_of(day, y, wkst);
+        return floor_div(y - origin, interval);
       }
       case Frequency::monthly: {
         const date::year_month_day ymd{date::sys_days{date::days{day}}};
@@ -886,9 +539,10 @@ struct RecurrenceIterator::Impl {
       ++emitted;
       return LocalTime{Seconds{dtstart}};
     }
-    if (count && emitted >= *count) return finish();
+    if (count && emitted >= *count) return finish(End::count);
     const std::optional<std::int64_t> t = take_next();
-    if (!t || beyond_until(*t)) return finish();
+    if (!t) return finish(exhausted_why);
+    if (beyond_until(*t)) return finish(End::until);
     ++emitted;
     return LocalTime{Seconds{*t}};
   }
@@ -901,7 +555,8 @@ struct RecurrenceIterator::Impl {
     return t;
   }
 
-  std::optional<LocalTime> finish() {
+  std::optional<LocalTime> finish(End why) {
+    if (!finished) end = why;
     finished = true;
     return std::nullopt;
   }
@@ -915,11 +570,12 @@ struct RecurrenceIterator::Impl {
     }
     if (lookahead && *lookahead >= from) return;
     if (count) {
-      // Every instance before `from` still counts towards COUNT.
+      // Every instance before `from` still counts towards COUNT (at most COUNT of them).
       for (;;) {
-        if (emitted >= *count) return static_cast<void>(finish());
+        if (emitted >= *count) return static_cast<void>(finish(End::count));
         const std::optional<std::int64_t> t = take_next();
-        if (!t || beyond_until(*t)) return static_cast<void>(finish());
+        if (!t) return static_cast<void>(finish(exhausted_why));
+        if (beyond_until(*t)) return static_cast<void>(finish(End::until));
         if (*t >= from) {
           lookahead = t;
           return;
@@ -928,13 +584,18 @@ struct RecurrenceIterator::Impl {
       }
     }
     lookahead.reset();
+    if (from > (last_day + 1) * kSecondsPerDay) {
+      // Past the last day any rule reaches (and past what period_of can compute).
+      stop(End::horizon);
+      return;
+    }
     floor = std::max(floor, from);
     const std::int64_t target = period_of(from);
     if (target > k && !exhausted) {
       k = target;
+      productive_k = target;
       nbases = 0;
       cursor = cursor_end = 0;
-      empty_run = 0;
     }
   }
 
@@ -960,6 +621,7 @@ struct RecurrenceIterator::Impl {
   bool has_yday = false;
   std::bitset<367> yday_pos, yday_neg;
   bool has_weekno = false;
+  bool week_years = false;  // YEARLY with BYWEEKNO: periods are week-numbering years
   std::bitset<54> weekno_pos, weekno_neg;
   std::array<int, 7> week_offsets{};
   int week_offset_count = 0;
@@ -973,18 +635,20 @@ struct RecurrenceIterator::Impl {
 
   std::int64_t origin = 0;  // year, month serial, week start day, day, or period start
   std::int64_t unit = kSecondsPerDay, step = 0;
-  std::int64_t max_empty_run = 0;
+  std::int64_t max_empty_run = 0;  // periods without an instance that prove there is none
 
   // --- the state ---
   std::int64_t dtstart = 0;
   bool dtstart_pending = true;
   std::int64_t emitted = 0;
   bool exhausted = false;
+  End exhausted_why = End::no_match;
   bool finished = false;
+  std::optional<End> end;
   std::int64_t floor = std::numeric_limits<std::int64_t>::min();
   std::optional<std::int64_t> lookahead;
   std::int64_t k = 0;
-  std::int64_t empty_run = 0;
+  std::int64_t productive_k = 0;  // the last period with an instance (or the first)
 
   std::array<std::int64_t, 372> bases{};  // local seconds of the period's days (or its start)
   std::int64_t nbases = 0;
@@ -1006,6 +670,8 @@ RecurrenceIterator& RecurrenceIterator::operator=(RecurrenceIterator&&) noexcept
 std::optional<LocalTime> RecurrenceIterator::next() { return impl_->next(); }
 
 void RecurrenceIterator::seek(LocalTime from) { impl_->seek(from.time_since_epoch().count()); }
+
+std::optional<RecurrenceIterator::End> RecurrenceIterator::end_reason() const { return impl_->end; }
 
 std::vector<LocalTime> expand_between(const RecurrenceRule& rule, LocalTime dtstart,
                                       const date::time_zone* zone, LocalTime from, LocalTime to,

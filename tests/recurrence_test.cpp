@@ -438,25 +438,26 @@ TEST(RecurrenceRule, InvalidRulesQuoteTheTextAndTheComplaint) {
     const char* says;
   };
   const std::vector<Bad> bad = {
-      {"FREQ=WEEKLY;BYDAY=XX", "libical rejects BYDAY=XX (MALFORMEDDATA"},
-      {"FREQ=FORTNIGHTLY", "libical rejects FREQ=FORTNIGHTLY (MALFORMEDDATA"},
-      {"FREQ=DAILY;FOO=BAR", "libical rejects FOO=BAR"},
-      {"FREQ=MONTHLY;BYMONTHDAY=0", "libical rejects BYMONTHDAY=0"},
-      {"FREQ=MONTHLY;BYMONTHDAY=32", "libical rejects BYMONTHDAY=32"},
-      {"FREQ=MONTHLY;BYDAY=MO;BYSETPOS=0", "libical rejects BYSETPOS=0"},
-      {"FREQ=DAILY;INTERVAL=0", "libical rejects INTERVAL=0"},
+      {"FREQ=WEEKLY;BYDAY=XX", "libical rejects \"BYDAY=XX\" (MALFORMEDDATA"},
+      {"FREQ=FORTNIGHTLY", "libical rejects \"FREQ=FORTNIGHTLY\" (MALFORMEDDATA"},
+      {"FREQ=DAILY;FOO=BAR", "libical rejects \"FOO=BAR\""},
+      {"FREQ=MONTHLY;BYMONTHDAY=0", "BYMONTHDAY must be 1..31 or -31..-1, not 0"},
+      {"FREQ=MONTHLY;BYMONTHDAY=32", "BYMONTHDAY must be 1..31 or -31..-1, not 32"},
+      {"FREQ=MONTHLY;BYDAY=MO;BYSETPOS=0", "BYSETPOS must be 1..366 or -366..-1, not 0"},
+      {"FREQ=DAILY;INTERVAL=0", "INTERVAL must be 1..32767, not 0"},
       {"FREQ=DAILY;COUNT=3;UNTIL=20270101T000000Z", "MALFORMEDDATA"},
       {"BYDAY=MO", "FREQ is missing"},
       {"", "it is empty"},
       {"FREQ=DAILY;;COUNT=2", "empty rule part"},
       {"FREQ=DAILY;BYMINUTE=", "has an empty value"},
       {"FREQ=DAILY;BYMINUTE=1,,2", "empty list item"},
-      {"FREQ=DAILY;INTERVAL=70000", "INTERVAL=70000 is out of range"},
-      {"FREQ=YEARLY;BYMONTH=13", "BYMONTH=13 is out of range (1 to 12)"},
-      {"FREQ=YEARLY;BYWEEKNO=54", "BYWEEKNO=54 is out of range"},
-      {"FREQ=YEARLY;BYYEARDAY=367", "BYYEARDAY=367 is out of range"},
-      {"FREQ=YEARLY;BYMONTH=1;BYSETPOS=367", "BYSETPOS=367 is out of range"},
-      {"FREQ=DAILY;BYSECOND=60", "leap second 60 is not supported"},
+      {"FREQ=DAILY;INTERVAL=70000", "INTERVAL must be 1..32767, not 70000"},
+      {"FREQ=YEARLY;BYMONTH=13", "BYMONTH must be 1..12, not 13"},
+      {"FREQ=YEARLY;BYWEEKNO=54", "BYWEEKNO must be 1..53 or -53..-1, not 54"},
+      {"FREQ=YEARLY;BYYEARDAY=367", "BYYEARDAY must be 1..366 or -366..-1, not 367"},
+      {"FREQ=YEARLY;BYMONTH=1;BYSETPOS=367", "BYSETPOS must be 1..366 or -366..-1, not 367"},
+      {"FREQ=DAILY;BYSECOND=60", "BYSECOND must be 0..59 (leap second 60 is not supported), not 60"},
+      {"FREQ=DAILY;COUNT=2;COUNT=5", "\"COUNT\" is given twice"},
       {"FREQ=WEEKLY;BYDAY=2MO", "only allowed with FREQ=MONTHLY or FREQ=YEARLY"},
       {"FREQ=YEARLY;BYWEEKNO=20;BYDAY=1MO", "must not be combined with BYWEEKNO"},
       {"FREQ=MONTHLY;BYWEEKNO=3", "BYWEEKNO is only allowed with FREQ=YEARLY"},
@@ -472,6 +473,220 @@ TEST(RecurrenceRule, InvalidRulesQuoteTheTextAndTheComplaint) {
     EXPECT_NE(parsed.error().find(std::string("invalid RRULE \"") + b.text + "\""), std::string::npos)
         << parsed.error();
     EXPECT_NE(parsed.error().find(b.says), std::string::npos) << b.text << ": " << parsed.error();
+  }
+}
+
+// --- issue 7: numbers in the rule ----------------------------------------------------
+
+std::string parse_error(const std::string& text) {
+  const auto parsed = RecurrenceRule::parse(text);
+  EXPECT_FALSE(parsed) << text;
+  return parsed ? std::string() : parsed.error();
+}
+
+// Issue 7: "COUNT=4294967298 gives 2 sessions". libical reads COUNT with atoi() into an
+// int, which wrapped 2^32 + 2 to 2, and every BYxxx value into a short (BYMONTHDAY=
+// 4294967297 became the 1st, BYDAY=4294967297MO the first Monday); convene took
+// libical's numbers. Every number is now read with checked 64-bit arithmetic and
+// refused outside its stated range, by name.
+TEST(RecurrenceRule, NumbersOutOfRangeAreRefusedByNameNeverWrapped) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"FREQ=DAILY;COUNT=4294967298", "COUNT must be 1..100000, not 4294967298"},
+      {"FREQ=DAILY;COUNT=100001", "COUNT must be 1..100000, not 100001"},
+      {"FREQ=DAILY;COUNT=0", "COUNT must be 1..100000, not 0"},
+      {"FREQ=DAILY;COUNT=-3", "COUNT=\"-3\" is not a whole number"},
+      {"FREQ=DAILY;COUNT=5x", "COUNT=\"5x\" is not a whole number"},
+      {"FREQ=DAILY;COUNT=1,2", "COUNT takes one number, not a list"},
+      {"FREQ=DAILY;COUNT=99999999999999999999999999", "COUNT must be 1..100000, not 99999999999999999999999999"},
+      {"FREQ=DAILY;INTERVAL=65537", "INTERVAL must be 1..32767, not 65537"},
+      {"FREQ=DAILY;INTERVAL=4294967297", "INTERVAL must be 1..32767, not 4294967297"},
+      {"FREQ=MONTHLY;BYMONTHDAY=4294967297", "BYMONTHDAY must be 1..31 or -31..-1, not 4294967297"},
+      {"FREQ=MONTHLY;BYMONTHDAY=-4294967297", "BYMONTHDAY must be 1..31 or -31..-1, not -4294967297"},
+      {"FREQ=YEARLY;BYYEARDAY=65537", "BYYEARDAY must be 1..366 or -366..-1, not 65537"},
+      {"FREQ=YEARLY;BYWEEKNO=65589;BYDAY=MO", "BYWEEKNO must be 1..53 or -53..-1, not 65589"},
+      {"FREQ=DAILY;BYHOUR=65545", "BYHOUR must be 0..23, not 65545"},
+      {"FREQ=DAILY;BYMINUTE=+5", "BYMINUTE=\"+5\" is not a whole number"},
+      {"FREQ=YEARLY;BYMONTH=4294967297", "BYMONTH must be 1..12, not 4294967297"},
+      {"FREQ=MONTHLY;BYDAY=MO;BYSETPOS=18446744073709551617", "BYSETPOS must be 1..366 or -366..-1"},
+      {"FREQ=YEARLY;BYDAY=4294967297MO", "BYDAY ordinal must be 1..53 or -53..-1, not 4294967297"},
+      {"FREQ=MONTHLY;BYDAY=0MO", "BYDAY ordinal must be 1..53 or -53..-1, not 0"},
+      {"FREQ=MONTHLY;BYDAY=xMO", "BYDAY=\"xMO\" is not an ordinal and a weekday"},
+      // 32 BYMONTHDAY values: libical holds 31 and would drop the last when writing it.
+      {"FREQ=MONTHLY;BYMONTHDAY=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,"
+       "28,29,30,31,-1",
+       "BYMONTHDAY lists 32 values; at most 31 are supported"},
+      // UNTIL: libical reads year 0000 as no UNTIL at all (a rule without end).
+      {"FREQ=DAILY;UNTIL=00000101", "UNTIL year must be 1..9999, not 0000"},
+      {"FREQ=DAILY;UNTIL=20270230", "UNTIL=\"20270230\" is not a valid date"},
+      {"FREQ=DAILY;UNTIL=20271301T000000Z", "is not a valid date"},
+      {"FREQ=DAILY;UNTIL=20270101T246000Z", "is not a valid time of day"},
+      {"FREQ=DAILY;UNTIL=2027-01-01", "is not a date (YYYYMMDD) or a date-time"},
+      {"FREQ=DAILY;UNTIL=123456789T000000Z", "is not a date (YYYYMMDD) or a date-time"},
+  };
+  for (const auto& [text, says] : cases) {
+    const std::string error = parse_error(text);
+    EXPECT_NE(error.find(says), std::string::npos) << text << ": " << error;
+  }
+}
+
+// The ends of each range are accepted and mean what they say.
+TEST(RecurrenceRule, NumbersAtTheEndsOfTheirRangesAreAccepted) {
+  EXPECT_EQ(rule("FREQ=SECONDLY;COUNT=100000").count, 100000);
+  EXPECT_EQ(rule("FREQ=DAILY;INTERVAL=32767").interval, 32767);
+  EXPECT_EQ(rule("FREQ=MONTHLY;BYMONTHDAY=-31,31;BYSETPOS=-366,366").by_set_pos,
+            (std::vector<int>{-366, 366}));
+  EXPECT_EQ(rule("FREQ=YEARLY;BYDAY=-53MO,+53FR").by_day,
+            (std::vector<WeekdayNum>{{date::Monday, -53}, {date::Friday, 53}}));
+  EXPECT_EQ(rule("FREQ=DAILY;UNTIL=00010101").until, Until{LocalDay{*parse_date("0001-01-01")}});
+  EXPECT_EQ(rule("FREQ=DAILY;UNTIL=99991231T235959Z").until,
+            Until{Instant{date::sys_days{date::year{9999} / 12 / 31}} + Seconds{86399}});
+  // 31 distinct month days (libical's capacity), duplicates of RFC 5545 allowed.
+  EXPECT_EQ(rule("FREQ=SECONDLY;BYSECOND=5,4,4;COUNT=3").by_second, (std::vector<int>{5, 4, 4}));
+}
+
+// Issue 7: "An 8 MB RRULE gives a 16 MB error; invalid UTF-8 and control bytes from the
+// input go straight to stderr." The rule's length is bounded and the message quotes at
+// most 80 characters of it, with control and non-ASCII bytes escaped.
+TEST(RecurrenceRule, HugeOrBinaryRulesGiveAShortEscapedMessage) {
+  const std::string huge = "FREQ=DAILY;BYHOUR=" + std::string(8 << 20, '1');
+  const std::string error = parse_error(huge);
+  EXPECT_NE(error.find("it is 8388626 characters long (at most 16384)"), std::string::npos) << error.substr(0, 300);
+  EXPECT_LT(error.size(), 300u);
+  const std::string binary = parse_error("FREQ=DAILY;BYHOUR=1\x1b[31m\xff");
+  EXPECT_EQ(binary.find('\x1b'), std::string::npos) << binary;
+  EXPECT_EQ(binary.find('\xff'), std::string::npos) << binary;
+  EXPECT_NE(binary.find("\\x1b[31m\\xff"), std::string::npos) << binary;
+}
+
+// No arithmetic of the iteration wraps: INTERVAL times the period, the years around
+// 9999, a seek to a distant time. Each ends at the calendar's end (year 9999).
+TEST(RecurrenceIterator, LargeIntervalsAndDistantDatesEndAtYear9999) {
+  RecurrenceIterator yearly(rule("FREQ=YEARLY;INTERVAL=32767"), at("2026-09-14T16:00"), new_york());
+  EXPECT_EQ(yearly.next(), at("2026-09-14T16:00"));
+  EXPECT_EQ(yearly.next(), std::nullopt);
+  EXPECT_EQ(yearly.end_reason(), RecurrenceIterator::End::horizon);
+  // 32767 months are 2730 years and 7 months; 32767 weeks 628 years less 3 days.
+  EXPECT_EQ(starts("FREQ=MONTHLY;INTERVAL=32767", "2026-09-14T16:00", 5),
+            (std::vector<std::string>{"2026-09-14T16:00", "4757-04-14T16:00", "7487-11-14T16:00"}));
+  EXPECT_EQ(starts("FREQ=WEEKLY;INTERVAL=32767", "2026-09-14T16:00", 20).size(), 13u);
+  EXPECT_EQ(starts("FREQ=SECONDLY;INTERVAL=32767;COUNT=3", "2026-09-14T16:00", 5),
+            (std::vector<std::string>{"2026-09-14T16:00", "2026-09-15T01:06:07", "2026-09-15T10:12:14"}));
+  EXPECT_EQ(starts("FREQ=DAILY;UNTIL=99991231T235959Z", "9999-12-29T16:00", 10, nullptr),
+            (std::vector<std::string>{"9999-12-29T16:00", "9999-12-30T16:00", "9999-12-31T16:00"}));
+  RecurrenceIterator hourly(rule("FREQ=HOURLY"), at("9999-12-31T23:00"), new_york());
+  EXPECT_EQ(hourly.next(), at("9999-12-31T23:00"));
+  EXPECT_EQ(hourly.next(), std::nullopt);
+  EXPECT_EQ(hourly.end_reason(), RecurrenceIterator::End::horizon);
+  // A seek far past any calendar (2^62 seconds from 1970) ends the iteration.
+  for (const char* text : {"FREQ=YEARLY", "FREQ=MONTHLY;BYDAY=-1FR", "FREQ=MINUTELY;INTERVAL=7"}) {
+    RecurrenceIterator it(rule(text), at("2026-09-14T16:00"), new_york());
+    it.seek(LocalTime{Seconds{std::int64_t{1} << 62}});
+    EXPECT_EQ(it.next(), std::nullopt) << text;
+    EXPECT_EQ(it.end_reason(), RecurrenceIterator::End::horizon) << text;
+  }
+}
+
+// A rule that can never match again ends after one 400-year Gregorian cycle without an
+// instance, whatever its frequency (a finer rule used to scan on to year 9999), and says
+// so; COUNT and UNTIL say so too.
+TEST(RecurrenceIterator, EndReasonSaysWhyTheRuleEnded) {
+  const auto reason = [](const char* text, const char* dtstart) {
+    RecurrenceIterator it(rule(text), at(dtstart), new_york());
+    int n = 0;
+    while (it.next()) ++n;
+    return std::make_pair(n, it.end_reason());
+  };
+  using End = RecurrenceIterator::End;
+  for (const char* never : {"FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30", "FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=31",
+                            "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "FREQ=HOURLY;INTERVAL=168;BYDAY=MO",
+                            "FREQ=HOURLY;INTERVAL=2;BYHOUR=3", "FREQ=MINUTELY;INTERVAL=10080;BYDAY=MO",
+                            "FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30", "FREQ=SECONDLY;INTERVAL=2;BYSECOND=1",
+                            "FREQ=WEEKLY;INTERVAL=2;BYMONTH=2;BYDAY=MO;BYSETPOS=5"}) {
+    EXPECT_EQ(reason(never, "2026-09-15T16:00"), std::make_pair(1, std::optional<End>(End::no_match))) << never;
+  }
+  EXPECT_EQ(reason("FREQ=WEEKLY;COUNT=3", "2026-09-14T16:00"), std::make_pair(3, std::optional<End>(End::count)));
+  EXPECT_EQ(reason("FREQ=WEEKLY;UNTIL=20261001", "2026-09-14T16:00"), std::make_pair(3, std::optional<End>(End::until)));
+  RecurrenceIterator open(rule("FREQ=DAILY"), at("2026-09-14T16:00"), new_york());
+  EXPECT_EQ(open.end_reason(), std::nullopt);
+}
+
+// --- issue 14: where the references disagree ------------------------------------------
+
+// Issue 14, first reproducer: RFC 5545 §3.3.10 takes what the rule does not give from
+// DTSTART, and RFC 8984 §4.3.3.1 writes it out: BYWEEKNO without BYDAY (or BYMONTHDAY)
+// takes DTSTART's weekday. convene gave every day of ISO weeks 1 and 2 (50 instances), as
+// python-dateutil does; libical gives the Tuesdays since its PR #455 (issue #438).
+TEST(RecurrenceIterator, ByWeekNoWithoutByDayTakesDtstartsWeekday) {
+  EXPECT_EQ(starts("FREQ=YEARLY;BYWEEKNO=1,2;UNTIL=20170101T000000Z", "2013-01-01T00:00", 100),
+            (std::vector<std::string>{"2013-01-01T00:00", "2013-01-08T00:00", "2013-12-31T00:00",
+                                      "2014-01-07T00:00", "2014-12-30T00:00", "2015-01-06T00:00",
+                                      "2016-01-05T00:00", "2016-01-12T00:00"}));
+  // From the last weeks: Tuesday 2013-12-24 is in week -1 of 2013, 2014-12-16 in week -2.
+  EXPECT_EQ(starts("FREQ=YEARLY;BYWEEKNO=-1,-2;COUNT=4", "2013-12-24T00:00", 100),
+            (std::vector<std::string>{"2013-12-24T00:00", "2014-12-16T00:00", "2014-12-23T00:00",
+                                      "2015-12-22T00:00"}));
+  // With weeks from Friday: Tuesday 2013-01-08 is in week 2 (week 1 is 4-10 January 2013).
+  EXPECT_EQ(starts("FREQ=YEARLY;BYWEEKNO=1,2;WKST=FR;COUNT=4", "2013-01-08T00:00", 100),
+            (std::vector<std::string>{"2013-01-08T00:00", "2013-01-15T00:00", "2014-01-07T00:00",
+                                      "2014-01-14T00:00"}));
+  // BYMONTH too is no day of the week: BYDAY is still DTSTART's.
+  EXPECT_EQ(starts("FREQ=YEARLY;BYMONTH=12;BYWEEKNO=1;COUNT=3", "2024-12-30T09:00", 100),
+            (std::vector<std::string>{"2024-12-30T09:00", "2025-12-29T09:00", "2029-12-31T09:00"}));
+}
+
+// Issue 14, second reproducer: the start (Saturday 2010-01-02) belongs to ISO week-year
+// 2009, so six years later is 2015, which has a week 53 (28 December 2015 to 3 January
+// 2016). convene counted calendar years (2010, 2016) and missed 2015-12-29. ical.net #776
+// and #657 count week-years, as RFC 8984's "the nth week of the year" reads.
+TEST(RecurrenceIterator, YearlyByWeekNoCountsIntervalInWeekYears) {
+  EXPECT_EQ(starts("FREQ=YEARLY;BYWEEKNO=53;BYDAY=TU,SA;INTERVAL=6;UNTIL=20170101T000000Z",
+                   "2010-01-02T00:00", 100),
+            (std::vector<std::string>{"2010-01-02T00:00", "2015-12-29T00:00", "2016-01-02T00:00"}));
+  // BYSETPOS counts in the week-year's days: the first day of each week 1 (a Monday).
+  EXPECT_EQ(starts("FREQ=YEARLY;BYWEEKNO=1;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYSETPOS=1;COUNT=3",
+                   "2025-12-29T09:00", 100),
+            (std::vector<std::string>{"2025-12-29T09:00", "2027-01-04T09:00", "2028-01-03T09:00"}));
+  // seek() finds the week-year of its target: 2015-12-29 is in week-year 2015.
+  RecurrenceIterator it(rule("FREQ=YEARLY;BYWEEKNO=53;BYDAY=TU,SA;INTERVAL=6"), at("2010-01-02T00:00"),
+                        new_york());
+  it.seek(at("2015-12-01T00:00"));
+  EXPECT_EQ(it.next(), at("2015-12-29T00:00"));
+  EXPECT_EQ(it.next(), at("2016-01-02T00:00"));
+  // 2021, 2027, ..., 2087 have 52 weeks; 2093 (from Thursday 1 January) has 53.
+  EXPECT_EQ(it.next(), at("2093-12-29T00:00"));
+}
+
+// RFC 8984 §4.3.3.1's implicit parts, written out: a YEARLY rule with BYMONTHDAY and no
+// BYMONTH is in DTSTART's month (once a year, as Google Calendar shows a birthday written
+// FREQ=YEARLY;BYMONTHDAY=14; python-dateutil gives every month's 14th).
+TEST(RecurrenceRule, WithImplicitPartsWritesWhatDtstartGives) {
+  const LocalTime start = at("2011-08-14T09:00");  // a Sunday
+  const auto completed = [&](const char* text) { return rule(text).with_implicit_parts(start).to_string(); };
+  EXPECT_EQ(completed("FREQ=WEEKLY"), "FREQ=WEEKLY;BYDAY=SU");
+  EXPECT_EQ(completed("FREQ=MONTHLY"), "FREQ=MONTHLY;BYMONTHDAY=14");
+  EXPECT_EQ(completed("FREQ=MONTHLY;BYDAY=2MO"), "FREQ=MONTHLY;BYDAY=2MO");
+  EXPECT_EQ(completed("FREQ=YEARLY"), "FREQ=YEARLY;BYMONTHDAY=14;BYMONTH=8");
+  EXPECT_EQ(completed("FREQ=YEARLY;BYMONTHDAY=14"), "FREQ=YEARLY;BYMONTHDAY=14;BYMONTH=8");
+  EXPECT_EQ(completed("FREQ=YEARLY;BYMONTHDAY=13;BYDAY=FR"), "FREQ=YEARLY;BYDAY=FR;BYMONTHDAY=13;BYMONTH=8");
+  EXPECT_EQ(completed("FREQ=YEARLY;BYDAY=FR"), "FREQ=YEARLY;BYDAY=FR");
+  EXPECT_EQ(completed("FREQ=YEARLY;BYMONTH=3"), "FREQ=YEARLY;BYMONTHDAY=14;BYMONTH=3");
+  EXPECT_EQ(completed("FREQ=YEARLY;BYWEEKNO=20"), "FREQ=YEARLY;BYDAY=SU;BYWEEKNO=20");
+  EXPECT_EQ(completed("FREQ=YEARLY;BYWEEKNO=20;BYMONTHDAY=14"), "FREQ=YEARLY;BYMONTHDAY=14;BYWEEKNO=20");
+  EXPECT_EQ(completed("FREQ=YEARLY;BYYEARDAY=100"), "FREQ=YEARLY;BYYEARDAY=100");
+  EXPECT_EQ(completed("FREQ=DAILY;BYMONTH=3"), "FREQ=DAILY;BYMONTH=3");
+  EXPECT_EQ(starts("FREQ=YEARLY;BYMONTHDAY=14;COUNT=3", "2011-08-14T09:00", 10),
+            (std::vector<std::string>{"2011-08-14T09:00", "2012-08-14T09:00", "2013-08-14T09:00"}));
+  // The completed rule gives the same instances as the rule.
+  for (const char* text : {"FREQ=YEARLY;BYWEEKNO=1,2,-1", "FREQ=YEARLY;BYMONTHDAY=-1,13;BYDAY=FR",
+                           "FREQ=MONTHLY;INTERVAL=3", "FREQ=WEEKLY;INTERVAL=2;BYMONTH=1,2"}) {
+    std::vector<std::string> a, b;
+    RecurrenceIterator plain(rule(text), start, new_york());
+    RecurrenceIterator full(rule(text).with_implicit_parts(start), start, new_york());
+    for (int i = 0; i < 40; ++i) {
+      a.push_back(format_local_minute(plain.next().value_or(LocalTime{})));
+      b.push_back(format_local_minute(full.next().value_or(LocalTime{})));
+    }
+    EXPECT_EQ(a, b) << text;
   }
 }
 

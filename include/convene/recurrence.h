@@ -1,9 +1,16 @@
 // convene/recurrence.h: RFC 5545 recurrence rules and their expansion.
 //
 // A rule is read from its RRULE text by libical (icalrecurrencetype_from_string), so
-// a rule means to convene what it means to every calendar client; the iteration is
-// our own, over civil-day arithmetic (date's year_month_day / sys_days), because
-// libical's iterator is slow, emits nonexistent local times and limits BYSETPOS.
+// a rule means to convene what it means to every calendar client, except its numbers,
+// which convene reads itself with checked 64-bit arithmetic against the ranges below
+// (libical wraps them: "COUNT=4294967298" would be COUNT=2). The iteration is our
+// own, over civil-day arithmetic (date's year_month_day / sys_days), because libical's
+// iterator is slow, emits nonexistent local times and limits BYSETPOS.
+//
+// Where RFC 5545's prose leaves room, the iteration follows RFC 8984 (JSCalendar)
+// §4.3.3.1, which writes the expansion out as an algorithm; docs/recurrence.md lists
+// every case where convene knowingly differs from python-dateutil, libical or ical.js,
+// with the reason.
 //
 // Iteration happens in civil (local) time: a weekly rule at 16:00 stays at 16:00
 // across DST. Instants come later, by resolve_local() in the series' zone. The one
@@ -30,6 +37,19 @@
 namespace convene {
 
 enum class Frequency { secondly, minutely, hourly, daily, weekly, monthly, yearly };
+
+// The ranges RecurrenceRule::parse accepts (each refused value gets a message naming its
+// part: "COUNT must be 1..100000, not 4294967298"). BYxxx values are RFC 5545's ranges
+// (BYMONTHDAY 1..31 or -31..-1, ...; BYSECOND 0..59: no leap second); these are ours:
+//   COUNT: at most the occurrences convene expands for a series (schedule.h's
+//     kMaxOccurrencesPerSeries);
+//   INTERVAL: what libical, which writes the rule into feeds, holds (a short);
+//   UNTIL: a year of the Gregorian calendar that the engine iterates (0001..9999; no
+//     rule produces an instance after 9999-12-31, as in python-dateutil).
+inline constexpr int kMaxRuleCount = 100000;
+inline constexpr int kMaxRuleInterval = 32767;
+inline constexpr int kFirstRuleYear = 1;
+inline constexpr int kLastRuleYear = 9999;
 
 // A BYDAY entry: a weekday, with an ordinal for MONTHLY/YEARLY rules
 // (2MO = second Monday, -1FR = last Friday; 0 = every such weekday).
@@ -66,6 +86,24 @@ struct RecurrenceRule {
   // The RRULE value as libical writes it.
   std::string to_string() const;
 
+  // The rule with the day-level parts it leaves to DTSTART written out, by RFC 8984
+  // §4.3.3.1 (RFC 5545 §3.3.10: "Information, not contained in the rule, necessary to
+  // determine the various recurrence instance start time and dates are derived from
+  // the Start Time"). The rule and its completed form give the same instances:
+  //   WEEKLY without BYDAY: BYDAY = DTSTART's weekday;
+  //   MONTHLY without BYDAY and BYMONTHDAY: BYMONTHDAY = DTSTART's day;
+  //   YEARLY without BYYEARDAY:
+  //     - without BYMONTH and BYWEEKNO, when there is BYMONTHDAY or no BYDAY:
+  //       BYMONTH = DTSTART's month (FREQ=YEARLY;BYMONTHDAY=14 from 14 August is every
+  //       14 August, as Google Calendar shows it; python-dateutil gives every 14th);
+  //     - without BYMONTHDAY, BYWEEKNO and BYDAY: BYMONTHDAY = DTSTART's day;
+  //     - with BYWEEKNO, without BYMONTHDAY and BYDAY: BYDAY = DTSTART's weekday
+  //       (FREQ=YEARLY;BYWEEKNO=1,2 from Tuesday 2013-01-01 is the Tuesdays of ISO weeks
+  //       1 and 2, as libical since its PR #455; python-dateutil gives every day).
+  // Time parts (BYHOUR, BYMINUTE, BYSECOND) are left as they are: DTSTART's time of day
+  // fills them in the iteration, as every reader agrees.
+  RecurrenceRule with_implicit_parts(LocalTime dtstart) const;
+
   friend bool operator==(const RecurrenceRule&, const RecurrenceRule&) = default;
 };
 
@@ -98,6 +136,16 @@ class RecurrenceRule::Parsed {
 //     the 29th of February in 2027) produces nothing for that period; a rule whose
 //     DTSTART is on the 31st with no BYMONTHDAY skips short months the same way;
 //   - BYSETPOS applies to every frequency (libical only allows MONTHLY/YEARLY);
+//   - the parts the rule leaves to DTSTART are RecurrenceRule::with_implicit_parts';
+//   - a YEARLY rule with BYWEEKNO counts INTERVAL in week-numbering years (ISO 8601
+//     with WKST as the first day of the week), starting from DTSTART's: from Saturday
+//     2010-01-02 (in week 53 of 2009), FREQ=YEARLY;INTERVAL=6;BYWEEKNO=53;BYDAY=TU,SA
+//     gives 2015-12-29 and 2016-01-02 (week 53 of 2015) next, and BYSETPOS counts in
+//     the week-year's days;
+//   - iteration ends at the end of year kLastRuleYear, and, for a rule that can never
+//     match again, as soon as a whole 400-year Gregorian cycle has passed without an
+//     instance (FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30 stops after 4800 empty months, a
+//     fraction of a millisecond): end_reason() says which;
 //   - UNTIL bounds inclusively: a DATE by the local day, a local DATE-TIME by local
 //     time, a UTC DATE-TIME by the instant resolve_local() gives in `zone`.
 // Nonexistent local times (DST gaps) are produced as the civil times they are;
@@ -117,6 +165,15 @@ class RecurrenceIterator {
   // than calling next() repeatedly, except that a rule with COUNT must still count
   // the instances before `from`.
   void seek(LocalTime from);
+
+  // Why next() returned nullopt, once it has.
+  enum class End {
+    count,     // COUNT instances were given
+    until,     // the next instance would be after UNTIL
+    no_match,  // no instance is possible any more (a 400-year cycle passed without one)
+    horizon,   // the end of year kLastRuleYear
+  };
+  std::optional<End> end_reason() const;
 
  private:
   struct Impl;

@@ -48,4 +48,12 @@ inline std::int64_t week_one_start(int year, int wkst) {
   return jan4 - floor_mod(weekday_of(jan4) - wkst, 7);
 }
 
+// The week-numbering year that `day` belongs to, for weeks starting on `wkst`: Saturday
+// 2010-01-02 is in week 53 of 2009, Monday 2025-12-29 in week 1 of 2026 (WKST=MO).
+inline int week_year_of(std::int64_t day, int calendar_year, int wkst) {
+  if (day < week_one_start(calendar_year, wkst)) return calendar_year - 1;
+  if (day >= week_one_start(calendar_year + 1, wkst)) return calendar_year + 1;
+  return calendar_year;
+}
+
 }  // namespace convene::recurrence_internal

@@ -18,166 +18,29 @@
 #include <gtest/gtest.h>
 
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <libical/ical.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <regex>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "servers.h"
 #include "test_support.h"
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 using namespace convene::testing;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// --- Radicale, as a child process ----------------------------------------------------
-
-// Milliseconds left until `deadline` (0 when past), for poll().
-int remaining_ms(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left > 0 ? int(left) : 0;
-}
-
-class Radicale {
- public:
-  // Starts Radicale over `dir` (config and storage there) and waits, with a deadline,
-  // until it logs that it listens. On failure, `error` says why (with Radicale's log).
-  static std::unique_ptr<Radicale> start(const fs::path& dir, std::string& error) {
-    const fs::path config = dir / "config";
-    write_file(config,
-               "[server]\nhosts = 127.0.0.1:0\n"
-               "[auth]\ntype = none\n"
-               "[rights]\ntype = owner_only\n"
-               "[storage]\nfilesystem_folder = " + (dir / "collections").string() + "\n"
-               "[web]\ntype = none\n"
-               "[logging]\nlevel = info\n");
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) != 0) {
-      error = "pipe2 failed";
-      return nullptr;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 2);
-    std::vector<std::string> args = {"/usr/bin/python3", "-m", "radicale", "--config", config.string()};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    if (rc != 0) {
-      ::close(out[0]);
-      error = "cannot run /usr/bin/python3 -m radicale";
-      return nullptr;
-    }
-    std::unique_ptr<Radicale> server(new Radicale(pid, out[0]));
-    // Read its log until "Listening on '127.0.0.1:PORT'" and "ready", or EOF, or the deadline.
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
-    const std::regex listening(R"(Listening on '\[?127\.0\.0\.1\]?:(\d+))");
-    std::string log;
-    while (true) {
-      std::smatch m;
-      if (server->port_ == 0 && std::regex_search(log, m, listening)) server->port_ = std::stoi(m[1]);
-      if (server->port_ != 0 && log.find("Radicale server ready") != std::string::npos) break;
-      pollfd p{server->fd_, POLLIN, 0};
-      const int ready = ::poll(&p, 1, remaining_ms(deadline));
-      if (ready == 0) {
-        error = "Radicale did not say it listens within 60 s; its log:\n" + log;
-        return nullptr;  // the destructor stops it
-      }
-      char buf[4096];
-      const ssize_t n = ::read(server->fd_, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        error = "Radicale exited before listening; its log:\n" + log;
-        return nullptr;
-      }
-      log.append(buf, std::size_t(n));
-    }
-    server->log_ = log;
-    // From now on, a thread keeps the pipe drained (and the log's tail for messages).
-    server->drain_ = std::thread([s = server.get()] { s->drain(); });
-    return server;
-  }
-
-  ~Radicale() { stop(); }
-
-  int port() const { return port_; }
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
-  std::string log_tail() const {
-    std::lock_guard lock(mutex_);
-    return log_.size() > 4000 ? log_.substr(log_.size() - 4000) : log_;
-  }
-
- private:
-  Radicale(pid_t pid, int fd) : pid_(pid), fd_(fd) {}
-
-  void drain() {
-    char buf[4096];
-    while (true) {
-      const ssize_t n = ::read(fd_, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;
-      std::lock_guard lock(mutex_);
-      log_.append(buf, std::size_t(n));
-      if (log_.size() > 256 * 1024) log_.erase(0, log_.size() - 64 * 1024);
-    }
-  }
-
-  // SIGTERM, then SIGKILL if it has not exited within 20 s (watched through a pidfd).
-  void stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      const int pidfd = int(::syscall(SYS_pidfd_open, pid_, 0));
-      bool exited = false;
-      if (pidfd >= 0) {
-        pollfd p{pidfd, POLLIN, 0};
-        exited = ::poll(&p, 1, 20000) == 1;
-        ::close(pidfd);
-      }
-      if (!exited) ::kill(pid_, SIGKILL);
-      int status = 0;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-      pid_ = -1;
-    }
-    if (drain_.joinable()) drain_.join();
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  int port_ = 0;
-  std::thread drain_;
-  mutable std::mutex mutex_;
-  std::string log_;
-};
+// Radicale, as a child process on 127.0.0.1 (tests/support/servers.h).
+using Radicale = RadicaleServer;
 
 // --- HTTP through libcurl --------------------------------------------------------------
 

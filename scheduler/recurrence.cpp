@@ -129,6 +129,12 @@ struct RecurrenceIterator::Impl {
       if (w <= -1 && w >= -53) weekno_neg.set(static_cast<std::size_t>(-w));
     }
     has_weekno = !full.by_week_no.empty();
+    // RFC 5545: an ordinal BYDAY of a YEARLY rule counts in the month "when the BYMONTH
+    // rule part is present", in the year otherwise; a BYMONTH taken from DTSTART does not
+    // make it count in the month (FREQ=YEARLY;BYMONTHDAY=1,8;BYDAY=22MO from Monday
+    // 2026-06-01, the 22nd Monday of 2026, is the 22nd Monday when it falls on 1 or 8 June,
+    // as ical.net reads it).
+    nth_in_month = freq == Frequency::monthly || (freq == Frequency::yearly && !rule.by_month.empty());
     week_years = freq == Frequency::yearly && has_weekno;
     if (any_month_part && month_bits == 0) never = true;  // only invalid months given
     if (!any_month_part && !has_byday && !has_mday && !has_yday && !has_weekno) {
@@ -343,7 +349,7 @@ struct RecurrenceIterator::Impl {
         }
       };
       if (!nth.empty()) {
-        if (freq == Frequency::monthly || (freq == Frequency::yearly && month_bits)) {
+        if (nth_in_month) {
           for (int mo = 1; mo <= 12; ++mo)
             if (!month_bits || (month_bits >> mo & 1))
               mark(month_start[mo - 1], month_start[mo] - 1);
@@ -621,7 +627,8 @@ struct RecurrenceIterator::Impl {
   bool has_yday = false;
   std::bitset<367> yday_pos, yday_neg;
   bool has_weekno = false;
-  bool week_years = false;  // YEARLY with BYWEEKNO: periods are week-numbering years
+  bool week_years = false;
+  bool nth_in_month = false;  // ordinal BYDAY counts in the month (else in the year)  // YEARLY with BYWEEKNO: periods are week-numbering years
   std::bitset<54> weekno_pos, weekno_neg;
   std::array<int, 7> week_offsets{};
   int week_offset_count = 0;

@@ -525,6 +525,53 @@ RecurrenceRule RecurrenceRule::with_implicit_parts(LocalTime dtstart) const {
   return r;
 }
 
+PortableRule portable_rule(const RecurrenceRule& rule, LocalTime dtstart) {
+  const auto rdates = [](const char* why) { return PortableRule{std::nullopt, why}; };
+  const auto has_negative = [](const std::vector<int>& v) {
+    return std::any_of(v.begin(), v.end(), [](int x) { return x < 0; });
+  };
+  bool ordinal = false, plain = false;
+  for (const auto& wd : rule.by_day) (wd.nth == 0 ? plain : ordinal) = true;
+  if (!rule.by_week_no.empty())
+    return rdates("#byweekno-readers: ical.js 2.2 ignores BYWEEKNO; dateutil and libical misread "
+                  "weeks 52, 53 and negative weeks and count INTERVAL in calendar years");
+  if (!rule.by_set_pos.empty()) {
+    if (rule.freq != Frequency::monthly && rule.freq != Frequency::yearly)
+      return rdates("#bysetpos-readers: libical ignores BYSETPOS outside MONTHLY and YEARLY");
+    if (rule.by_hour.size() > 1 || rule.by_minute.size() > 1 || rule.by_second.size() > 1)
+      return rdates("#bysetpos-readers: libical applies BYSETPOS to the days only");
+    if (has_negative(rule.by_month_day))
+      return rdates("#bysetpos-readers: libical applies BYSETPOS to negative month days unsorted");
+  }
+  if (ordinal && plain)
+    return rdates("#mixed-byday: dateutil intersects plain and ordinal BYDAY");
+  if (has_negative(rule.by_month_day) && rule.freq < Frequency::monthly)
+    return rdates("#negative-days-readers: libical misreads a negative BYMONTHDAY below MONTHLY "
+                  "(ical.js 2.2 never returns)");
+  if (has_negative(rule.by_year_day) && rule.freq < Frequency::daily)
+    return rdates("#negative-days-readers: libical skips negative BYYEARDAY below DAILY");
+  const bool own_unit_part = (rule.freq == Frequency::hourly && !rule.by_hour.empty()) ||
+                             (rule.freq == Frequency::minutely && !rule.by_minute.empty()) ||
+                             (rule.freq == Frequency::secondly && !rule.by_second.empty());
+  const bool coarser_part_with_interval =
+      rule.interval > 1 && ((rule.freq == Frequency::minutely && !rule.by_hour.empty()) ||
+                            (rule.freq == Frequency::secondly &&
+                             (!rule.by_hour.empty() || !rule.by_minute.empty())));
+  if (own_unit_part || coarser_part_with_interval)
+    return rdates("#sub-daily-readers: libical leaves the INTERVAL grid of a finer rule");
+  if (rule.freq == Frequency::yearly && ordinal && !rule.by_month_day.empty() &&
+      rule.by_month.empty() && rule.by_year_day.empty())
+    return rdates("#yearly-bymonthday-without-bymonth: ordinals count in the year, which a "
+                  "written BYMONTH would change");
+  // The disputed implicit parts, written out; the others are left as they are (every
+  // reader takes them from DTSTART alike).
+  RecurrenceRule out = rule;
+  const RecurrenceRule full = rule.with_implicit_parts(dtstart);
+  if (rule.freq == Frequency::yearly && rule.by_month.empty() && !rule.by_month_day.empty())
+    out.by_month = full.by_month;
+  return PortableRule{out, {}};
+}
+
 std::string RecurrenceRule::to_string() const {
   icalrecurrencetype r;
   icalrecurrencetype_clear(&r);

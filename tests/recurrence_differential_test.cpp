@@ -43,29 +43,35 @@ const char* const kDays[] = {"SU", "MO", "TU", "WE", "TH", "FR", "SA"};
 const char* const kFreqs[] = {"SECONDLY", "MINUTELY", "HOURLY", "DAILY",
                               "WEEKLY",   "MONTHLY",  "YEARLY"};
 
-// Named classes of cases an oracle cannot judge. Each has its reason.
+// Named classes of cases an oracle cannot judge. Each has its reason, and its section in
+// docs/recurrence.md (the anchor after "docs/recurrence.md#").
 //
 // dateutil 2.8.2 reads a BYDAY list that mixes plain weekdays and ordinals (MONTHLY
 // BYDAY=MO,2TU) as the intersection of both filters, so it yields nothing; RFC 5545 and
 // libical take the union (every Monday and the second Tuesday). Such rules are compared
 // with libical only, and their starts are found with the ordinal-free part of the rule.
+// docs/recurrence.md#mixed-byday
 constexpr const char* kDateutilMixedByday = "dateutil: mixed plain and ordinal BYDAY";
 // libical 3.0.16 applies BYSETPOS only to MONTHLY and YEARLY rules and ignores it for
-// every other frequency; convene applies it to all (RFC 5545).
+// every other frequency; convene applies it to all (RFC 5545). docs/recurrence.md#bysetpos-readers
 constexpr const char* kLibicalSetpos = "libical: BYSETPOS outside MONTHLY/YEARLY";
 // libical 3.0.16 compares a floating DTSTART with a UTC UNTIL as if both were local,
 // and a DATE UNTIL with midnight of that day. It is given the rule without UNTIL and
 // its sequence is compared on the occurrences convene gives, the next one of libical's
 // having to lie past the UNTIL (the bound itself is checked against dateutil).
+// docs/recurrence.md#libical-until
 constexpr const char* kLibicalUntilAdapted = "libical: UTC or DATE UNTIL compared by prefix";
 // libical 3.0.16 applies BYSETPOS to the period's days only, not to its days x times:
 // FREQ=YEARLY;BYMONTHDAY=4,14;BYDAY=MO,TU;BYHOUR=9,21;BYSETPOS=1 gives two a year.
+// docs/recurrence.md#bysetpos-readers
 constexpr const char* kLibicalSetposTimes = "libical: BYSETPOS with several times a day";
 // libical 3.0.16 mishandles a negative BYMONTHDAY below MONTHLY:
 // FREQ=DAILY;BYMONTHDAY=-16 from 2014-11-01 gives the 1st of every month.
+// docs/recurrence.md#negative-days-readers
 constexpr const char* kLibicalNegativeMonthday = "libical: negative BYMONTHDAY below MONTHLY";
 // libical 3.0.16 gives BYWEEKNO=53 in years of 52 weeks, taking week 1 of the next year
 // for it (FREQ=YEARLY;BYWEEKNO=53;BYDAY=MO gives Monday 2031-12-29; 2031 has 52 weeks).
+// docs/recurrence.md#byweekno-readers
 constexpr const char* kLibicalWeekno53 = "libical: BYWEEKNO=53 in 52-week years";
 // libical 3.0.16, for HOURLY, MINUTELY and SECONDLY rules with a BYxxx part of their
 // own unit (BYHOUR, BYMINUTE, BYSECOND), ignores INTERVAL and may give DTSTART twice:
@@ -73,32 +79,37 @@ constexpr const char* kLibicalWeekno53 = "libical: BYWEEKNO=53 in 52-week years"
 // With INTERVAL > 1 and a coarser limit (BYHOUR for MINUTELY, BYHOUR or BYMINUTE for
 // SECONDLY) it leaves the INTERVAL grid: FREQ=SECONDLY;INTERVAL=87;BYMINUTE=... from
 // 23:45:00 gives 23:46:24 first (RFC: 23:45:00 + 87 s = 23:46:27).
+// docs/recurrence.md#sub-daily-readers
 constexpr const char* kLibicalSubDailyOwnLevel = "libical: sub-daily with BYHOUR/BYMINUTE/BYSECOND";
 // dateutil 2.8.2 expands a YEARLY rule with BYMONTHDAY but no BYMONTH (nor BYYEARDAY,
 // BYWEEKNO) to every month: FREQ=YEARLY;BYMONTHDAY=4 from 2033-11-04 gives every 4th.
 // convene, as libical, keeps DTSTART's month (every 4 November): RFC 8984 §4.3.3.1 adds
 // BYMONTH from DTSTART (docs/recurrence.md, "YEARLY with BYMONTHDAY and no BYMONTH").
-// Compared with libical only.
+// Compared with libical only. docs/recurrence.md#yearly-bymonthday-without-bymonth
 constexpr const char* kDateutilYearlyMonthday = "dateutil: YEARLY BYMONTHDAY without BYMONTH";
 // libical 3.0.16 miscounts negative BYWEEKNO: FREQ=YEARLY;WKST=TU;BYWEEKNO=-2;BYDAY=SU
 // gives 2015-12-27 (week -1 with WKST=TU); FREQ=YEARLY;BYWEEKNO=-1;BYDAY=SU misses
 // Sunday 2007-12-30 (the last day of ISO week 52 of 2007, its last week).
+// docs/recurrence.md#byweekno-readers
 constexpr const char* kLibicalNegativeWeeknoWkst = "libical: negative BYWEEKNO";
 // libical 3.0.16 applies BYSETPOS to a BYMONTHDAY set with negative days unsorted:
 // FREQ=MONTHLY;BYMONTHDAY=-23,-21,9;BYSETPOS=-2 gives the 11th of May 2010 (the set is
-// the 9th and the 11th: -2 is the 9th).
+// the 9th and the 11th: -2 is the 9th). docs/recurrence.md#bysetpos-readers
 constexpr const char* kLibicalSetposNegativeMonthday = "libical: BYSETPOS over negative BYMONTHDAY";
 // dateutil 2.8.2 computes the number of weeks of the previous year as 52 + (days % 7) / 4
 // (rrule._iterinfo.rebuild, lnumweeks), which says 53 for 2021: with BYWEEKNO=53 it
 // gives Sunday 2022-01-02 (ISO week 52 of 2021), and with 52 it would miss such days.
 // Compared with libical where libical can (not 53, see above); BYWEEKNO=53 is pinned
 // in recurrence_test.cpp against Python's date.isocalendar().
+// docs/recurrence.md#dateutil-weeks-of-previous-year
 constexpr const char* kDateutilWeekno52 = "dateutil: BYWEEKNO=52 or 53 (previous year's weeks)";
 // libical 3.0.16 skips the days a negative BYYEARDAY names in HOURLY, MINUTELY and
 // SECONDLY rules: FREQ=HOURLY;BYYEARDAY=-36 misses 2006-11-26 (day 330 of 365).
+// docs/recurrence.md#negative-days-readers
 constexpr const char* kLibicalNegativeYeardaySubDaily = "libical: negative BYYEARDAY below DAILY";
 // libical 3.0.16 gives no occurrence after the year 2582 (its time_t horizon). Its
 // sequence is compared with convene's occurrences up to that year.
+// docs/recurrence.md#libical-until
 constexpr const char* kLibicalYear2582 = "libical: nothing after 2582 (compared up to it)";
 // Instants after 2037 are compared too: Debian's libdate-tz ignores the POSIX rule at the
 // end of the TZif files (no DST after 2037), and convene's time layer applies it
@@ -108,7 +119,7 @@ constexpr const char* kLibicalYear2582 = "libical: nothing after 2582 (compared 
 // of the weeks; libical 3.0.16, which means to take the weekday (its PR #455), builds the
 // week mask wrongly (FREQ=YEARLY;BYWEEKNO=20 from a Monday of week 20 gives days in
 // January; its PR #941). Neither oracle judges these: recurrence_test.cpp and the
-// external suites (recurrence_suites_test.cpp) pin them.
+// external suites (recurrence_suites_test.cpp) pin them. docs/recurrence.md#byweekno-without-byday
 constexpr const char* kWeeknoNoByday = "dateutil and libical: BYWEEKNO without BYDAY";
 
 struct Case {

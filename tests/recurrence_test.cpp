@@ -690,5 +690,43 @@ TEST(RecurrenceRule, WithImplicitPartsWritesWhatDtstartGives) {
   }
 }
 
+// The form a feed writes: the rule, with the parts readers fill in differently written out,
+// or RDATEs where no RRULE is read alike (docs/recurrence.md#feeds).
+TEST(RecurrenceRule, PortableRuleWritesDisputedPartsOrGivesUpOnTheRule) {
+  const LocalTime start = at("2011-08-14T09:00");  // a Sunday
+  const auto form = [&](const char* text) { return portable_rule(rule(text), start); };
+  // Agreed by every reader: unchanged.
+  for (const char* text : {"FREQ=WEEKLY;BYDAY=MO", "FREQ=MONTHLY;BYDAY=2MO", "FREQ=YEARLY",
+                           "FREQ=MONTHLY;BYDAY=TU,WE,TH;BYSETPOS=3", "FREQ=DAILY;COUNT=14",
+                           "FREQ=MONTHLY;BYMONTHDAY=-1", "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU"}) {
+    const auto f = form(text);
+    ASSERT_TRUE(f.rule) << text << ": " << f.why;
+    EXPECT_EQ(*f.rule, rule(text)) << text;
+  }
+  // dateutil expands YEARLY;BYMONTHDAY to every month: BYMONTH is written.
+  EXPECT_EQ(form("FREQ=YEARLY;BYMONTHDAY=14").rule->to_string(), "FREQ=YEARLY;BYMONTHDAY=14;BYMONTH=8");
+  EXPECT_EQ(form("FREQ=YEARLY;BYMONTHDAY=13;BYDAY=FR").rule->to_string(),
+            "FREQ=YEARLY;BYDAY=FR;BYMONTHDAY=13;BYMONTH=8");
+  // Disputed: RDATEs, with the section that says why.
+  const std::vector<std::pair<const char*, const char*>> disputed = {
+      {"FREQ=YEARLY;BYWEEKNO=1,2", "#byweekno-readers"},
+      {"FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO", "#byweekno-readers"},
+      {"FREQ=WEEKLY;BYDAY=MO,WE,FR;BYSETPOS=-1", "#bysetpos-readers"},
+      {"FREQ=MONTHLY;BYDAY=MO,TU;BYHOUR=9,17;BYSETPOS=1", "#bysetpos-readers"},
+      {"FREQ=MONTHLY;BYMONTHDAY=-23,-21,9;BYSETPOS=-2", "#bysetpos-readers"},
+      {"FREQ=MONTHLY;BYDAY=MO,1TU", "#mixed-byday"},
+      {"FREQ=DAILY;BYMONTHDAY=-1", "#negative-days-readers"},
+      {"FREQ=HOURLY;BYYEARDAY=-36", "#negative-days-readers"},
+      {"FREQ=HOURLY;INTERVAL=2;BYHOUR=3,9", "#sub-daily-readers"},
+      {"FREQ=SECONDLY;INTERVAL=7;BYMINUTE=5", "#sub-daily-readers"},
+      {"FREQ=YEARLY;BYMONTHDAY=1,8;BYDAY=22MO", "#yearly-bymonthday-without-bymonth"},
+  };
+  for (const auto& [text, why] : disputed) {
+    const auto f = form(text);
+    EXPECT_FALSE(f.rule) << text;
+    EXPECT_EQ(f.why.rfind(why, 0), 0u) << text << ": " << f.why;
+  }
+}
+
 }  // namespace
 }  // namespace convene

@@ -100,6 +100,10 @@ struct RecurrenceRule {
   //     - with BYWEEKNO, without BYMONTHDAY and BYDAY: BYDAY = DTSTART's weekday
   //       (FREQ=YEARLY;BYWEEKNO=1,2 from Tuesday 2013-01-01 is the Tuesdays of ISO weeks
   //       1 and 2, as libical since its PR #455; python-dateutil gives every day).
+  // An ordinal BYDAY of a YEARLY rule still counts in the year when the BYMONTH written
+  // here came from DTSTART (RFC 5545 scopes it to the month only when the rule has
+  // BYMONTH), so for such rules (ordinal BYDAY and BYMONTHDAY, no BYMONTH) the completed
+  // rule is not the same rule: portable_rule() gives no RRULE for them.
   // Time parts (BYHOUR, BYMINUTE, BYSECOND) are left as they are: DTSTART's time of day
   // fills them in the iteration, as every reader agrees.
   RecurrenceRule with_implicit_parts(LocalTime dtstart) const;
@@ -126,6 +130,28 @@ class RecurrenceRule::Parsed {
   std::string error_;
   bool ok_ = true;
 };
+
+// How a feed writes a series' rule so that the readers that matter, python-dateutil (and
+// recurring-ical-events), libical 3.0 (Evolution, ...) and ical.js 2.2 (Thunderbird),
+// expand it to the instances convene gives:
+//   - `rule`: the rule itself, with the parts those readers would fill in differently
+//     from DTSTART written out (BYMONTH for a YEARLY rule with BYMONTHDAY and no BYMONTH,
+//     which dateutil expands to every month);
+//   - no `rule`: no RRULE is read alike by all of them (`why` names the section of
+//     docs/recurrence.md); the feed writes each instance as an RDATE instead.
+// Such rules are those whose expansion the readers dispute: any BYWEEKNO (ical.js ignores
+// it; dateutil and libical misread weeks 52, 53 and negative weeks); BYSETPOS outside
+// MONTHLY and YEARLY, over several times a day, or over negative month days (libical,
+// ical.js); a BYDAY list that mixes plain weekdays and ordinals (dateutil intersects
+// them); a negative BYMONTHDAY below MONTHLY or BYYEARDAY below DAILY (libical); BYHOUR,
+// BYMINUTE or BYSECOND at a finer rule's own unit, or coarser with an INTERVAL (libical,
+// ical.js leave the INTERVAL grid); a YEARLY rule with ordinal BYDAY and BYMONTHDAY but no
+// BYMONTH (a written BYMONTH would scope the ordinals to the month).
+struct PortableRule {
+  std::optional<RecurrenceRule> rule;
+  std::string why;  // when there is no rule: "#anchor" of docs/recurrence.md and a sentence
+};
+PortableRule portable_rule(const RecurrenceRule& rule, LocalTime dtstart);
 
 // Produces the local starts of a recurrence in chronological order.
 //

@@ -28,7 +28,7 @@ Two adaptations, each the product's rule said in dateutil's terms:
 UNTIL as a DATE: convene (by the product's rule) includes the whole local day, while
 dateutil compares every occurrence with midnight of that day; dateutil is given
 23:59:59 of the day instead.
-WEEKLY with BYSETPOS: dateutil 2.8.2 builds the first week's set from DTSTART on
+WEEKLY with BYSETPOS (docs/recurrence.md#weekly-bysetpos-first-week): dateutil 2.8.2 builds the first week's set from DTSTART on
 (rrule._iterinfo.wdayset starts at DTSTART's day), so BYSETPOS counts a partial first
 week: FREQ=WEEKLY;BYDAY=MO,TU,TH;BYSETPOS=3 from Thursday 1999-07-15 skips that
 Thursday. RFC 5545's set is the whole week from WKST; dateutil is run from the start of

@@ -170,7 +170,7 @@ void print_preview(const Definitions& defs, const std::vector<Occurrence>& occur
 int print_diagnostics(const std::vector<Diagnostic>& diagnostics) {
   int errors = 0;
   for (const auto& d : diagnostics) {
-    std::cerr << d.to_string() << '\n';
+    report(d);
     if (d.severity == Diagnostic::Severity::error) ++errors;
   }
   return errors;
@@ -187,7 +187,7 @@ void run_expansion(Context& context, const SourceOptions& source, const WindowOp
     context.exit_code = 1;
     return;
   }
-  auto loaded = load_source(source);
+  auto loaded = load_source(source, context);
   if (!loaded.ok()) {
     print_diagnostics(loaded.diagnostics);
     context.exit_code = 1;
@@ -214,7 +214,7 @@ static Registrar engine_commands(10, [](CLI::App& app, Context& context) {
     auto source = std::make_shared<SourceOptions>();
     add_source_options(*cmd, *source);
     cmd->callback([&context, source] {
-      auto loaded = load_source(*source);
+      auto loaded = load_source(*source, context);
       if (!loaded.ok()) {
         print_diagnostics(loaded.diagnostics);
         context.exit_code = 1;

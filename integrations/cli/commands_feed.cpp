@@ -17,17 +17,13 @@ namespace {
 namespace fs = std::filesystem;
 
 struct FeedSourceOptions {
-  std::string file;   // a definitions file
-  std::string store;  // or a store
+  std::string file;   // a definitions file; empty: the store (the global --db)
   std::vector<std::string> reminders;  // "PT15M", ...
   std::string uid_domain = "convene";
 };
 
 void add_feed_source_options(CLI::App& cmd, FeedSourceOptions& o) {
-  cmd.add_option("FILE", o.file, "Definitions file (JSON); default: the store");
-  cmd.add_option("--db,--store", o.store,
-                 "Store (SQLite file) to serve when no FILE is given; default $CONVENE_DB, else "
-                 "./convene.db");
+  cmd.add_option("FILE", o.file, "Definitions file (JSON); default: the store (--db)");
   cmd.add_option("--reminder", o.reminders,
                  "A reminder (VALARM) this long before each session, e.g. PT15M; repeatable");
   cmd.add_option("--uid-domain", o.uid_domain, "The domain part of every UID (default: convene)");
@@ -50,9 +46,9 @@ struct OpenedSource {
 };
 
 // Opens the source the options name, or prints why not and returns nullopt.
-std::optional<OpenedSource> open_source(const FeedSourceOptions& o) {
+std::optional<OpenedSource> open_source(const FeedSourceOptions& o, Context& context) {
   OpenedSource out;
-  if (!o.file.empty() && !o.store.empty()) {
+  if (!o.file.empty() && !context.global.db.empty()) {
     fail("give either a definitions FILE or --db PATH, not both");
     return std::nullopt;
   }
@@ -77,7 +73,7 @@ std::optional<OpenedSource> open_source(const FeedSourceOptions& o) {
   }
   std::unique_ptr<FeedSource> source;
   if (o.file.empty()) {
-    out.store = Store::open({.path = store_path(o.store), .clock = nullptr, .create = false});
+    out.store = Store::open({.path = context.store_path(), .clock = nullptr, .create = false});
     source = FeedSource::store(*out.store);
   } else {
     source = FeedSource::file(o.file);
@@ -98,11 +94,10 @@ void write_atomically(const fs::path& path, const std::string& content) {
   fs::rename(tmp, path);
 }
 
-int run_publish(const FeedSourceOptions& source_options, const std::string& out_dir,
-                std::string base_url) {
-  auto opened = open_source(source_options);
+int run_publish(const FeedSourceOptions& source_options, const std::string& out_dir, Context& context) {
+  auto opened = open_source(source_options, context);
   if (!opened) return 1;
-  while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
+  const std::string base_url = context.base_url();
   FeedCatalog& catalog = *opened->catalog;
   // Render everything first: an error leaves the folder as it was.
   std::vector<std::pair<std::string, std::string>> files;
@@ -124,11 +119,14 @@ int run_publish(const FeedSourceOptions& source_options, const std::string& out_
   return 0;
 }
 
-int run_serve(const FeedSourceOptions& source_options, const std::string& listen,
-              const ServerOptions& base, const std::string& access_log) {
-  auto opened = open_source(source_options);
+int run_serve(const FeedSourceOptions& source_options, const std::string& listen_flag,
+              const ServerOptions& base, const std::string& access_log_flag, Context& context) {
+  auto opened = open_source(source_options, context);
   if (!opened) return 1;
+  const std::string listen = context.settings().value(Setting::listen, listen_flag);
+  const std::string access_log = context.settings().value(Setting::access_log, access_log_flag);
   ServerOptions options = base;
+  options.base_url = context.base_url();
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return fail("--listen \"" + listen + "\" is not HOST:PORT");
   options.host = listen.substr(0, colon);
@@ -168,14 +166,13 @@ static Registrar feed_commands(30, [](CLI::App& app, Context& context) {
     auto* cmd = app.add_subcommand("publish", "Write every feed and a subscribe page as static files");
     auto source = std::make_shared<FeedSourceOptions>();
     auto out = std::make_shared<std::string>();
-    auto base_url = std::make_shared<std::string>();
     add_feed_source_options(*cmd, *source);
-    cmd->add_option("--out", *out, "Folder to write into (created if missing)")->required();
-    cmd->add_option("--base-url", *base_url,
-                    "Where the folder will be served from, e.g. https://example.org/cop");
-    cmd->callback([&context, source, out, base_url] {
+    cmd->add_option("--out", *out, "Folder to write into (created if missing); the global --base-url says "
+                                   "where it will be served from (https://example.org/cop)")
+        ->required();
+    cmd->callback([&context, source, out] {
       try {
-        context.exit_code = run_publish(*source, *out, *base_url);
+        context.exit_code = run_publish(*source, *out, context);
       } catch (const std::exception& e) {
         context.exit_code = fail(e.what());
       }
@@ -185,13 +182,15 @@ static Registrar feed_commands(30, [](CLI::App& app, Context& context) {
   {
     auto* cmd = app.add_subcommand("serve", "Serve the feeds and a subscribe page over HTTP");
     auto source = std::make_shared<FeedSourceOptions>();
-    auto listen = std::make_shared<std::string>("127.0.0.1:8080");
+    auto listen = std::make_shared<std::string>();
     auto options = std::make_shared<ServerOptions>();
-    auto access_log = std::make_shared<std::string>("-");
+    auto access_log = std::make_shared<std::string>();
     auto timeout_ms = std::make_shared<int>(10000);
     auto drain_ms = std::make_shared<int>(10000);
     add_feed_source_options(*cmd, *source);
-    cmd->add_option("--listen", *listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+    cmd->add_option("--listen", *listen,
+                    "HOST:PORT to listen on; default $CONVENE_LISTEN, else the configuration's listen, else "
+                    "127.0.0.1:8080");
     cmd->add_option("--threads", options->threads, "Worker threads (default 2)")->check(CLI::Range(1, 256));
     cmd->add_option("--max-connections", options->max_connections, "Open connections at most (default 512)")
         ->check(CLI::Range(1, 1000000));
@@ -203,13 +202,14 @@ static Registrar feed_commands(30, [](CLI::App& app, Context& context) {
     cmd->add_option("--max-header-bytes", options->max_header_bytes,
                     "Largest request header block; larger gets 431 (default 8192)")
         ->check(CLI::Range(256, 1048576));
-    cmd->add_option("--access-log", *access_log, "File to append the access log to (reopened on SIGHUP); - for standard output, off for none");
-    cmd->add_option("--base-url", options->base_url, "Base URL for the subscribe page's links");
+    cmd->add_option("--access-log", *access_log,
+                    "File to append the access log to (reopened on SIGHUP), - for standard output, off for "
+                    "none; default $CONVENE_ACCESS_LOG, else the configuration's access_log, else -");
     cmd->callback([&context, source, listen, options, access_log, timeout_ms, drain_ms] {
       options->request_timeout = std::chrono::milliseconds{*timeout_ms};
       options->drain_timeout = std::chrono::milliseconds{*drain_ms};
       try {
-        context.exit_code = run_serve(*source, *listen, *options, *access_log);
+        context.exit_code = run_serve(*source, *listen, *options, *access_log, context);
       } catch (const std::exception& e) {
         context.exit_code = fail(e.what());
       }

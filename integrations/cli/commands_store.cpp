@@ -1,8 +1,9 @@
 // convene import | export | reschedule | cancel | restore | edit | split | close |
 // history | revision | member ... | subscribe | unsubscribe: the store's verbs.
 //
-// Every verb takes --db PATH (default $CONVENE_DB, else ./convene.db); every change
-// takes --as NAME (default: the OS user) and records one audit entry. Results go to
+// Every verb works on the store (the global --db PATH, see Context::store_path()); every
+// change records one audit entry of who (the global --as NAME, default: the OS user) and
+// why (--reason). Results go to
 // standard output; errors to standard error as "convene: error: ...", with nothing on
 // standard output and a non-zero exit. CONVENE_NOW=YYYY-MM-DDTHH:MM:SSZ pins the clock
 // (tests, demos).
@@ -59,30 +60,27 @@ std::string os_user() {
 }
 
 struct StoreVerbOptions {
-  std::string db;
-  std::string actor;
   std::string reason;
   std::optional<std::uint64_t> expect_revision;
 };
 
+// --reason (and, with the global --as, who): what every change records.
 void add_change_options(CLI::App& cmd, StoreVerbOptions& o, bool reason = true) {
-  add_db_option(cmd, o.db);
-  cmd.add_option("--as", o.actor, "Who makes the change (default: the OS user)");
   if (reason) cmd.add_option("--reason", o.reason, "Why (shown in preview and history)");
 }
 
-ChangeContext context_of(const StoreVerbOptions& o) {
+ChangeContext context_of(const StoreVerbOptions& o, const Context& context) {
   ChangeContext c;
-  c.actor = o.actor.empty() ? os_user() : o.actor;
+  c.actor = context.global.actor.empty() ? os_user() : context.global.actor;
   if (!o.reason.empty()) c.reason = o.reason;
   c.expect_revision = o.expect_revision;
   return c;
 }
 
-std::unique_ptr<Store> open_store(const std::string& db, bool create) {
+std::unique_ptr<Store> open_store(Context& context, bool create) {
   if (!cli_clock().error().empty()) throw StoreError(StoreError::Kind::invalid, cli_clock().error());
   StoreOptions options;
-  options.path = store_path(db);
+  options.path = context.store_path();
   options.clock = &cli_clock();
   options.create = create;
   if (const char* ms = std::getenv("CONVENE_BUSY_TIMEOUT_MS"); ms && *ms) {
@@ -104,9 +102,7 @@ template <class Body>
 void guarded(Context& context, Body body) {
   try {
     body();
-  } catch (const StoreError& e) {
-    context.exit_code = fail(e.what());
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // StoreError, SettingsError, ...
     context.exit_code = fail(e.what());
   }
 }
@@ -237,13 +233,13 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       guarded(context, [&] {
         auto loaded = load_definitions(*file);
         if (!loaded.ok()) {
-          for (const auto& d : loaded.diagnostics) std::cerr << d.to_string() << '\n';
+          for (const auto& d : loaded.diagnostics) report(d);
           context.exit_code = fail(*file + " was not imported: it has errors (nothing was changed)");
           return;
         }
-        for (const auto& d : loaded.diagnostics) std::cerr << d.to_string() << '\n';
-        auto store = open_store(o->db, true);
-        const auto c = context_of(*o);
+        for (const auto& d : loaded.diagnostics) report(d);
+        auto store = open_store(context, true);
+        const auto c = context_of(*o, context);
         print_change(store->import_definitions(*loaded.definitions, c), c);
       });
     });
@@ -251,11 +247,9 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
   // --- export ------------------------------------------------------------------------
   {
     auto* cmd = app.add_subcommand("export", "Write the store's definitions in the definitions format");
-    auto db = std::make_shared<std::string>();
-    add_db_option(*cmd, *db);
-    cmd->callback([&context, db] {
+    cmd->callback([&context] {
       guarded(context, [&] {
-        auto store = open_store(*db, false);
+        auto store = open_store(context, false);
         const std::string text = store->export_json().dump(2) + "\n";
         std::cout << text;
       });
@@ -277,7 +271,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
     add_change_options(*cmd, *o);
     cmd->callback([&context, o, series, occurrence, to, duration] {
       guarded(context, [&] {
-        auto store = open_store(o->db, false);
+        auto store = open_store(context, false);
         const LocalTime original = read_occurrence(*store, *series, *occurrence);
         LocalTime target;
         if (auto t = parse_local_minute(*to)) {
@@ -287,7 +281,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         } else {
           refuse("--to \"" + *to + "\" is not a local start (YYYY-MM-DDTHH:MM) or a date that exists");
         }
-        const auto c = context_of(*o);
+        const auto c = context_of(*o, context);
         print_change(store->reschedule(*series, original, target, read_duration(*duration, "--duration"), c), c);
       });
     });
@@ -305,9 +299,9 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
     add_change_options(*cmd, *o);
     cmd->callback([&context, o, series, occurrence, cancel] {
       guarded(context, [&] {
-        auto store = open_store(o->db, false);
+        auto store = open_store(context, false);
         const LocalTime original = read_occurrence(*store, *series, *occurrence);
-        const auto c = context_of(*o);
+        const auto c = context_of(*o, context);
         print_change(cancel ? store->cancel(*series, original, c) : store->restore(*series, original, c), c);
       });
     });
@@ -358,9 +352,9 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           }
           e.resources = std::move(list);
         }
-        auto store = open_store(o->db, false);
+        auto store = open_store(context, false);
         const LocalTime original = read_occurrence(*store, *series, *occurrence);
-        const auto c = context_of(*o);
+        const auto c = context_of(*o, context);
         print_change(store->edit(*series, original, e, c), c);
       });
     });
@@ -400,8 +394,8 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         if (!f->rrule.empty()) spec.rrule = f->rrule;
         if (!f->id.empty()) spec.new_id = f->id;
         if (!f->title.empty()) spec.title = f->title;
-        auto store = open_store(o->db, false);
-        const auto c = context_of(*o);
+        auto store = open_store(context, false);
+        const auto c = context_of(*o, context);
         print_change(store->split(*series, spec, c), c);
       });
     });
@@ -427,8 +421,8 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       guarded(context, [&] {
         const LocalDay from = read_day(*day, "DATE");
         const LocalDay last = to->empty() ? from : read_day(*to, "--to");
-        auto store = open_store(o->db, false);
-        const auto c = context_of(*o);
+        auto store = open_store(context, false);
+        const auto c = context_of(*o, context);
         print_change(closing ? store->close(*calendar, Closure{*name, from, last}, c)
                              : store->reopen(*calendar, from, last, c),
                      c);
@@ -438,17 +432,15 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
   // --- history -----------------------------------------------------------------------------
   {
     auto* cmd = app.add_subcommand("history", "The audit trail: who changed what, when and why");
-    auto db = std::make_shared<std::string>();
     auto series = std::make_shared<std::string>();
     auto format = std::make_shared<std::string>("table");
     auto limit = std::make_shared<std::size_t>(0);
-    add_db_option(*cmd, *db);
     cmd->add_option("--series", *series, "Only changes that touched this series");
     cmd->add_option("--limit", *limit, "Only the most recent N");
     cmd->add_option("--format", *format, "table or json")->check(CLI::IsMember({"table", "json"}));
-    cmd->callback([&context, db, series, format, limit] {
+    cmd->callback([&context, series, format, limit] {
       guarded(context, [&] {
-        auto store = open_store(*db, false);
+        auto store = open_store(context, false);
         HistoryQuery q;
         if (!series->empty()) q.series = *series;
         if (*limit) q.limit = *limit;
@@ -508,15 +500,13 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
   // --- revision ------------------------------------------------------------------------------
   {
     auto* cmd = app.add_subcommand("revision", "Show the revision of a series or one session (for --expect-revision)");
-    auto db = std::make_shared<std::string>();
     auto series = std::make_shared<std::string>();
     auto occurrence = std::make_shared<std::string>();
-    add_db_option(*cmd, *db);
     cmd->add_option("SERIES", *series, "Series id")->required();
     cmd->add_option("OCCURRENCE", *occurrence, "Occurrence id or date");
-    cmd->callback([&context, db, series, occurrence] {
+    cmd->callback([&context, series, occurrence] {
       guarded(context, [&] {
-        auto store = open_store(*db, false);
+        auto store = open_store(context, false);
         auto loaded = store->load();
         if (loaded.ok() && !loaded.definitions->find_series(*series).second)
           refuse("no series \"" + *series + "\" in store " + store->path());
@@ -562,8 +552,8 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           if (!f->timezone.empty()) spec.timezone = f->timezone;
           spec.reminders.offsets = read_offsets(f->remind);
           spec.reminders.channel = f->channel;
-          auto store = open_store(o->db, true);
-          const auto issued = store->add_member(spec, context_of(*o));
+          auto store = open_store(context, true);
+          const auto issued = store->add_member(spec, context_of(*o, context));
           std::cout << "added member " << issued.member.id << " <" << issued.member.email << ">\n"
                     << "private feed token (shown only now; keep it secret): " << issued.token << "\n";
         });
@@ -577,8 +567,8 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       add_change_options(*cmd, *o, false);
       cmd->callback([&context, o, id] {
         guarded(context, [&] {
-          auto store = open_store(o->db, false);
-          store->remove_member(*id, context_of(*o));
+          auto store = open_store(context, false);
+          store->remove_member(*id, context_of(*o, context));
           std::cout << "removed member " << *id << "\n";
         });
       });
@@ -591,8 +581,8 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       add_change_options(*cmd, *o, false);
       cmd->callback([&context, o, id] {
         guarded(context, [&] {
-          auto store = open_store(o->db, false);
-          const auto issued = store->rotate_token(*id, context_of(*o));
+          auto store = open_store(context, false);
+          const auto issued = store->rotate_token(*id, context_of(*o, context));
           std::cout << "new private feed token for " << *id << " (shown only now; the old one no longer works): "
                     << issued.token << "\n";
         });
@@ -617,8 +607,8 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           if (tz->count()) u.timezone = f->timezone.empty() ? std::optional<std::string>() : f->timezone;
           if (remind->count()) u.reminder_offsets = read_offsets(f->remind);
           if (channel->count()) u.reminder_channel = f->channel;
-          auto store = open_store(o->db, false);
-          const Member m = store->update_member(f->id, u, context_of(*o));
+          auto store = open_store(context, false);
+          const Member m = store->update_member(f->id, u, context_of(*o, context));
           std::cout << m.id << " <" << m.email << ">: time zone " << m.timezone.value_or("(each series' own)")
                     << ", reminders " << reminders_text(m.reminders) << "\n";
         });
@@ -626,11 +616,9 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
     }
     {
       auto* cmd = member->add_subcommand("list", "List the members");
-      auto db = std::make_shared<std::string>();
-      add_db_option(*cmd, *db);
-      cmd->callback([&context, db] {
+      cmd->callback([&context] {
         guarded(context, [&] {
-          auto store = open_store(*db, false);
+          auto store = open_store(context, false);
           std::ostringstream out;
           for (const auto& m : store->members()) {
             out << m.id << "  " << m.name << " <" << m.email << ">  " << m.timezone.value_or("-") << "  reminders "
@@ -646,13 +634,11 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
     }
     {
       auto* cmd = member->add_subcommand("show", "Show a member, their subscriptions and series");
-      auto db = std::make_shared<std::string>();
       auto id = std::make_shared<std::string>();
-      add_db_option(*cmd, *db);
       cmd->add_option("ID", *id, "Member id")->required();
-      cmd->callback([&context, db, id] {
+      cmd->callback([&context, id] {
         guarded(context, [&] {
-          auto store = open_store(*db, false);
+          auto store = open_store(context, false);
           auto m = store->member(*id);
           if (!m) refuse("no member \"" + *id + "\" in " + store->path());
           std::ostringstream out;
@@ -685,15 +671,15 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
     add_change_options(*cmd, *o, false);
     cmd->callback([&context, o, id, target, add] {
       guarded(context, [&] {
-        auto store = open_store(o->db, false);
+        auto store = open_store(context, false);
         const Subscription s = read_target(*target, *store);
         const char* kind = s.kind == Subscription::Kind::series ? "series" : "community";
         if (add) {
-          const bool changed = store->subscribe(*id, s, context_of(*o));
+          const bool changed = store->subscribe(*id, s, context_of(*o, context));
           std::cout << *id << (changed ? " subscribed to " : " already subscribes to ") << kind << " " << s.target
                     << (changed ? "" : "; nothing changed") << "\n";
         } else {
-          const bool changed = store->unsubscribe(*id, s, context_of(*o));
+          const bool changed = store->unsubscribe(*id, s, context_of(*o, context));
           std::cout << *id << (changed ? " unsubscribed from " : " does not subscribe to ") << kind << " "
                     << s.target << (changed ? "" : "; nothing changed") << "\n";
         }

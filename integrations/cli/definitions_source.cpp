@@ -1,29 +1,16 @@
 #include "definitions_source.h"
 
-#include <cstdlib>
-
 #include "convene/store.h"
 
 namespace convene::cli {
 
 void add_source_options(CLI::App& command, SourceOptions& options) {
-  command.add_option("FILE", options.file, "Definitions file (JSON); default: the store");
-  add_db_option(command, options.db);
+  command.add_option("FILE", options.file, "Definitions file (JSON); default: the store (--db)");
 }
 
-void add_db_option(CLI::App& command, std::string& db) {
-  command.add_option("--db", db, "Store (SQLite file); default $CONVENE_DB, else ./convene.db");
-}
-
-std::string store_path(const std::string& db_option) {
-  if (!db_option.empty()) return db_option;
-  if (const char* env = std::getenv("CONVENE_DB"); env && *env) return env;
-  return "./convene.db";
-}
-
-LoadedDefinitions load_source(const SourceOptions& options) {
+LoadedDefinitions load_source(const SourceOptions& options, Context& context) {
   if (!options.file.empty()) return load_definitions(options.file);
-  const std::string path = store_path(options.db);
+  const std::string path = context.store_path();
   try {
     StoreOptions store_options;
     store_options.path = path;

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "convene/fault_points.h"
 #include "convene/schedule.h"
 #include "internal/definitions_text.h"
 #include "internal/store_impl.h"
@@ -227,17 +228,6 @@ const Clock& Clock::real() {
 namespace store_internal {
 
 std::string format_utc(Instant at) { return date::format("%Y-%m-%dT%H:%M:%SZ", at); }
-
-void pause_before_write_for_tests() {
-  const char* fifo = std::getenv("CONVENE_TEST_PAUSE_BEFORE_WRITE");
-  if (!fifo || !*fifo) return;
-  const int fd = ::open(fifo, O_RDONLY);
-  if (fd < 0) return;
-  char byte;
-  while (::read(fd, &byte, 1) < 0) {
-  }
-  ::close(fd);
-}
 
 }  // namespace store_internal
 
@@ -655,7 +645,7 @@ ChangeResult change_occurrence(Impl& impl, std::string_view series, LocalTime or
     auto row = revision_row(impl, series, occurrence_id);
     expected = row ? row->sequence : 0;
   }
-  store_internal::pause_before_write_for_tests();
+  fault_point("store.before-write");
 
   Transaction tx(*impl.db, Transaction::Mode::write);
   check_unchanged(impl, series, occurrence_id, expected, what);
@@ -871,7 +861,7 @@ ChangeResult Store::split(std::string_view series_id, const SplitSpec& spec, con
     auto row = revision_row(impl, series_id, "");
     expected = row ? row->sequence : 0;
   }
-  store_internal::pause_before_write_for_tests();
+  fault_point("store.before-write");
 
   Transaction tx(*impl.db, Transaction::Mode::write);
   check_unchanged(impl, series_id, "", expected, "series " + quote(series_id));

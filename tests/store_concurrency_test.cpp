@@ -1,7 +1,7 @@
 // Two processes writing the store at once lose no update, and a concurrent edit of the
 // same occurrence is refused with a clear message rather than silently overwritten.
 // Real concurrent CLI processes; no sleeps: where an interleaving must be exact, the
-// CLI waits on a FIFO (CONVENE_TEST_PAUSE_BEFORE_WRITE) between its read and its write.
+// CLI (its test build, convene-testing) waits on a FIFO (CONVENE_TEST_PAUSE_BEFORE_WRITE) between its read and its write.
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -30,7 +30,9 @@ struct Db {
     args.push_back("--db");
     args.push_back(path);
     for (const auto& kv : env) extra.insert(kv);
-    return testing::run_cli(args, "", extra);
+    // The pause hook (CONVENE_TEST_PAUSE_BEFORE_WRITE) exists only in the test build.
+    return extra.count("CONVENE_TEST_PAUSE_BEFORE_WRITE") ? testing::run_cli_testing(args, "", extra)
+                                                          : testing::run_cli(args, "", extra);
   }
   Db() {
     auto r = run({"import", (testing::source_dir() / "tests/data/store/definitions.json").string()});

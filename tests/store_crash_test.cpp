@@ -1,9 +1,10 @@
 // kill -9 of an import or an operation at random points leaves the store as it was
 // before or after the change, never between, and PRAGMA integrity_check passes.
 //
-// The CLI kills itself with SIGKILL at its N-th storage step when CONVENE_TEST_CRASH_AFTER=N
-// (a step is a statement step or a write, sync, truncate or delete of a database, journal
-// or WAL file, through a VFS shim: crashes land inside SQLite's commit too). N is drawn
+// The test build of the CLI, convene-testing, kills itself with SIGKILL at its N-th storage
+// step when CONVENE_TEST_CRASH_AFTER=N (a step is a fault point of convene/fault_points.h:
+// a statement step, or a write, sync, truncate or delete of a database, journal or WAL
+// file, through its VFS shim: crashes land inside SQLite's commit too). N is drawn
 // from a seeded generator over the steps a whole run takes, so every trial is a real
 // SIGKILL at a reproducible point.
 #include <gtest/gtest.h>
@@ -79,7 +80,7 @@ TEST(StoreCrash, KillNineLeavesTheStoreBeforeOrAfterNeverBetween) {
     args.push_back("--db");
     args.push_back(db);
     for (const auto& kv : kEnv) env.insert(kv);
-    return testing::run_cli(args, "", env);
+    return testing::run_cli_testing(args, "", env);
   };
   ASSERT_EQ(cli(templ, {"import", defs}).exit_code, 0);
   ASSERT_FALSE(std::filesystem::exists(templ + "-wal"));

@@ -44,10 +44,6 @@ struct Store::Impl {
 namespace store_internal {
 // "2027-02-01T09:00:00Z"
 std::string format_utc(Instant at);
-// The test hook CONVENE_TEST_PAUSE_BEFORE_WRITE=FIFO: the process reads one byte from
-// FIFO between reading what it will change and taking the write lock, so a test can
-// make another writer land in between, deterministically.
-void pause_before_write_for_tests();
 }  // namespace store_internal
 
 }  // namespace convene

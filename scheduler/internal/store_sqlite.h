@@ -116,12 +116,5 @@ class Transaction {
 // The StoreError kind a SQLite result code means.
 StoreError::Kind error_kind(int rc);
 
-// Test hook: with CONVENE_TEST_CRASH_AFTER=N in the environment, the process kills
-// itself with SIGKILL at its N-th storage step: a statement step, or a write, sync or
-// truncate of a database, journal or WAL file (through a VFS shim, so that crashes land
-// inside SQLite's commit too). Installed once per process, before the first open.
-void install_crash_hook_from_environment();
-// Counts one step (and dies when the hook says so).
-void crash_point();
 
 }  // namespace convene::store_internal

@@ -21,6 +21,7 @@ namespace convene::testing {
 std::filesystem::path source_dir() { return CONVENE_SOURCE_DIR; }
 std::filesystem::path binary_dir() { return CONVENE_BINARY_DIR; }
 std::filesystem::path cli_path() { return CONVENE_CLI; }
+std::filesystem::path cli_testing_path() { return CONVENE_CLI_TESTING; }
 
 TempDir::TempDir() {
   std::random_device rd;
@@ -148,6 +149,13 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input,
 RunResult run_cli(const std::vector<std::string>& args, const std::string& input,
                   const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv{cli_path().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, input, env);
+}
+
+RunResult run_cli_testing(const std::vector<std::string>& args, const std::string& input,
+                          const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv{cli_testing_path().string()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, input, env);
 }

@@ -13,6 +13,9 @@ namespace convene::testing {
 std::filesystem::path source_dir();
 std::filesystem::path binary_dir();
 std::filesystem::path cli_path();
+// `convene-testing`: the same CLI with the test hooks of convene/fault_points.h
+// (CONVENE_TEST_CRASH_AFTER, ...), for the kill -9 and concurrency tests.
+std::filesystem::path cli_testing_path();
 
 // A fresh folder under the system temp dir, removed with everything in it at scope end.
 class TempDir {
@@ -44,6 +47,9 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input = "
 // Runs the convene CLI with `args`.
 RunResult run_cli(const std::vector<std::string>& args, const std::string& input = "",
                   const std::map<std::string, std::string>& env = {});
+// Runs convene-testing with `args`.
+RunResult run_cli_testing(const std::vector<std::string>& args, const std::string& input = "",
+                          const std::map<std::string, std::string>& env = {});
 // Runs Debian's /usr/bin/python3 (which has python3-dateutil, -holidays, -icalendar).
 RunResult run_python(const std::vector<std::string>& args, const std::string& input = "");
 

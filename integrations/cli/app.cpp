@@ -164,6 +164,14 @@ void warn(const std::string& message) { std::cerr << "convene: warning: " << mes
 
 void report(const Diagnostic& diagnostic) { std::cerr << "convene: " << diagnostic.to_string() << '\n'; }
 
+void add_format_option(CLI::App& command, std::string& format, const std::vector<std::string>& choices) {
+  format = choices.front();
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+  command.add_option("--format", format, "Output: " + list + " (default " + choices.front() + ")")
+      ->check(CLI::IsMember(choices));
+}
+
 const Settings& Context::settings() {
   if (!settings_) settings_ = std::make_shared<const Settings>(Settings::load(global.config));
   return *settings_;

@@ -29,11 +29,15 @@
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "convene/clock.h"
 #include "convene/definitions.h"
+#include "convene/time.h"
 #include "settings.h"
 
 namespace convene::cli {
@@ -78,6 +82,20 @@ struct Registrar {
 // Parses the command line and runs the verb; returns the exit status. Both mains
 // (`convene`, and `convene-testing` with the test hooks) call it.
 int run(int argc, char** argv);
+
+// Adds --format with these choices; the first is the default.
+void add_format_option(CLI::App& command, std::string& format, const std::vector<std::string>& choices);
+
+// --- time, as the CLI sees it (environment.cpp) ---
+// The CLI's clock: the system's, unless CONVENE_NOW=YYYY-MM-DDTHH:MM:SSZ pins it (tests,
+// demos, the README's examples). A malformed CONVENE_NOW throws std::runtime_error when used.
+const Clock& cli_clock();
+// The local zone: $TZ when it names a zone of the tz database (":America/Chicago" too),
+// else /etc/localtime, else UTC.
+const date::time_zone* local_zone();
+// Today in `zone` (nullptr: the local zone): CONVENE_TODAY=YYYY-MM-DD if set, else the
+// date of cli_clock()'s now there. On a malformed CONVENE_TODAY prints why and returns nullopt.
+std::optional<LocalDay> today(const date::time_zone* zone);
 
 // Prints "convene: error: <message>" on standard error and returns `code`.
 int fail(const std::string& message, int code = kExitRefused);

@@ -18,40 +18,13 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "convene/change_warnings.h"
 #include "convene/store.h"
+#include "convene/views.h"
 #include "definitions_source.h"
 
 namespace convene::cli {
 namespace {
-
-// The clock of the CLI: the system's, unless CONVENE_NOW pins it.
-class CliClock final : public Clock {
- public:
-  CliClock() {
-    if (const char* pinned = std::getenv("CONVENE_NOW"); pinned && *pinned) {
-      const std::string text = pinned;
-      const auto local = text.size() > 1 && text.back() == 'Z'
-                             ? parse_local_minute(std::string_view(text).substr(0, text.size() - 1))
-                             : std::nullopt;
-      if (!local) {
-        error_ = "CONVENE_NOW=\"" + text + "\" is not an instant (YYYY-MM-DDTHH:MM:SSZ)";
-      } else {
-        pinned_ = Instant{local->time_since_epoch()};
-      }
-    }
-  }
-  Instant now() const override { return pinned_ ? *pinned_ : Clock::real().now(); }
-  const std::string& error() const { return error_; }
-
- private:
-  std::optional<Instant> pinned_;
-  std::string error_;
-};
-
-const CliClock& cli_clock() {
-  static const CliClock clock;
-  return clock;
-}
 
 std::string os_user() {
   if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
@@ -61,12 +34,15 @@ std::string os_user() {
 
 struct StoreVerbOptions {
   std::string reason;
+  std::string format;  // text or json
   std::optional<std::uint64_t> expect_revision;
 };
 
-// --reason (and, with the global --as, who): what every change records.
-void add_change_options(CLI::App& cmd, StoreVerbOptions& o, bool reason = true) {
+// --reason (and, with the global --as, who): what every change records; --format of
+// what it prints.
+void add_change_options(CLI::App& cmd, StoreVerbOptions& o, bool reason = true, bool format = true) {
   if (reason) cmd.add_option("--reason", o.reason, "Why (shown in preview and history)");
+  if (format) add_format_option(cmd, o.format, {"text", "json"});
 }
 
 ChangeContext context_of(const StoreVerbOptions& o, const Context& context) {
@@ -78,7 +54,7 @@ ChangeContext context_of(const StoreVerbOptions& o, const Context& context) {
 }
 
 std::unique_ptr<Store> open_store(Context& context, bool create) {
-  if (!cli_clock().error().empty()) throw StoreError(StoreError::Kind::invalid, cli_clock().error());
+  cli_clock().now();  // a malformed CONVENE_NOW is said before anything else
   StoreOptions options;
   options.path = context.store_path();
   options.clock = &cli_clock();
@@ -150,38 +126,13 @@ LocalTime read_occurrence(Store& store, const std::string& series, const std::st
   return LocalTime{*day};
 }
 
-void print_change(const ChangeResult& r, const ChangeContext& c) {
-  std::cout << r.summary << "\n";
-  if (!r.changed) return;
-  std::cout << "  change #" << r.audit_id << " by " << c.actor;
-  if (r.affected.empty()) {
-    std::cout << "\n";
-    return;
-  }
-  std::cout << "; " << r.affected.size() << " session" << (r.affected.size() == 1 ? "" : "s")
-            << " at a new revision:\n";
-  std::size_t shown = 0;
-  for (const auto& a : r.affected) {
-    if (++shown > 12) {
-      std::cout << "    ... and " << (r.affected.size() - 12) << " more\n";
-      break;
-    }
-    std::cout << "    " << a.series << " " << format_local_minute(a.original) << " → revision "
-              << a.sequence << "\n";
-  }
+void print_change(const ChangeResult& r, const ChangeContext& c, const StoreVerbOptions& o) {
+  std::cout << (o.format == "json" ? views::change_json(r, c, false).dump(2) + "\n" : views::change_text(r, c, false));
 }
 
 std::optional<std::string> optional_arg(const std::string& value, bool given) {
   if (!given) return std::nullopt;
   return value;
-}
-
-std::string format_at(Instant at) { return date::format("%Y-%m-%d %H:%MZ", at); }
-
-std::string reminders_text(const ReminderPreferences& r) {
-  std::string text;
-  for (auto o : r.offsets) text += (text.empty() ? "" : ",") + format_duration(o);
-  return (text.empty() ? "none" : text) + " by " + r.channel;
 }
 
 Subscription read_target(const std::string& text, Store& store) {
@@ -211,12 +162,65 @@ std::vector<Seconds> read_offsets(const std::vector<std::string>& texts) {
   return out;
 }
 
-nlohmann::ordered_json parse_or_null(const std::string& text) {
-  try {
-    return nlohmann::ordered_json::parse(text);
-  } catch (const std::exception&) {
-    return text;
+// The days a change's warnings look at: around `first` and `last` (the dates it touches)
+// and today, by kChangeWarningWindow.
+Window warning_window(LocalDay first, LocalDay last) {
+  const LocalDay today{date::floor<date::days>(cli_clock().now()).time_since_epoch()};
+  return {std::min(first, today) - kChangeWarningWindow.before, std::max(last, today) + kChangeWarningWindow.after};
+}
+
+// The series a change touched: `series`, and any the change added (a split's new one).
+std::vector<std::string> touched_series(const Definitions& before, const Definitions& after, const std::string& series) {
+  std::vector<std::string> ids{series};
+  for (const auto& c : after.communities)
+    for (const auto& s : c.series)
+      if (!before.find_series(s.id).second) ids.push_back(s.id);
+  return ids;
+}
+
+// Prints what the store accepted but a facilitator should hear (change_warnings.h), on
+// standard error after the result.
+// At most this many warnings are printed one by one; the rest are counted.
+constexpr std::size_t kWarningsShown = 5;
+
+void warn_about(const Definitions& before, const Definitions& after, const std::string& series, Window window) {
+  std::cout.flush();  // the result first, then its warnings, also when both go to one pipe
+  const auto warnings = change_warnings(before, after, touched_series(before, after, series), cli_clock().now(), window);
+  for (std::size_t i = 0; i < warnings.size() && i < kWarningsShown; ++i) warn(warnings[i].message);
+  if (warnings.size() > kWarningsShown) {
+    warn("... and " + std::to_string(warnings.size() - kWarningsShown) +
+         " more like these (convene preview shows every session)");
   }
+}
+
+// Runs a change to `series` and prints its result, then its warnings.
+template <class Change>
+void change_with_warnings(Store& store, const std::string& series, Window window, const ChangeContext& c,
+                          const StoreVerbOptions& o, Change change) {
+  const auto before = store.load();
+  const ChangeResult result = change();
+  print_change(result, c, o);
+  if (!result.changed || !before.ok()) return;
+  const auto after = store.load();
+  if (after.ok()) warn_about(*before.definitions, *after.definitions, series, window);
+}
+
+views::MemberView member_view(const Store& store, const Member& m) {
+  return {m, store.subscriptions(m.id), store.subscribed_series(m.id)};
+}
+
+// The links of a member's feed need the public base URL; without one, only the path.
+std::optional<std::string> base_links(Context& context) {
+  const std::string base = context.base_url();
+  return base.empty() ? std::nullopt : std::optional(base);
+}
+
+void print_token(const IssuedToken& issued, const std::optional<std::string>& base, bool rotated,
+                 const StoreVerbOptions& o) {
+  std::optional<views::FeedLinks> links;
+  if (base) links = views::feed_links(*base, FeedPath{FeedPath::Kind::member, issued.token, false});
+  std::cout << (o.format == "json" ? views::issued_token_json(issued, links).dump(2) + "\n"
+                                   : views::issued_token_text(issued, links, rotated));
 }
 
 }  // namespace
@@ -240,7 +244,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         for (const auto& d : loaded.diagnostics) report(d);
         auto store = open_store(context, true);
         const auto c = context_of(*o, context);
-        print_change(store->import_definitions(*loaded.definitions, c), c);
+        print_change(store->import_definitions(*loaded.definitions, c), c, *o);
       });
     });
   }
@@ -282,7 +286,11 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           refuse("--to \"" + *to + "\" is not a local start (YYYY-MM-DDTHH:MM) or a date that exists");
         }
         const auto c = context_of(*o, context);
-        print_change(store->reschedule(*series, original, target, read_duration(*duration, "--duration"), c), c);
+        const auto length = read_duration(*duration, "--duration");
+        const Window window = warning_window(date::floor<date::days>(std::min(original, target)),
+                                             date::floor<date::days>(std::max(original, target)));
+        change_with_warnings(*store, *series, window, c, *o,
+                             [&] { return store->reschedule(*series, original, target, length, c); });
       });
     });
   }
@@ -302,7 +310,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         auto store = open_store(context, false);
         const LocalTime original = read_occurrence(*store, *series, *occurrence);
         const auto c = context_of(*o, context);
-        print_change(cancel ? store->cancel(*series, original, c) : store->restore(*series, original, c), c);
+        print_change(cancel ? store->cancel(*series, original, c) : store->restore(*series, original, c), c, *o);
       });
     });
   }
@@ -355,7 +363,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         auto store = open_store(context, false);
         const LocalTime original = read_occurrence(*store, *series, *occurrence);
         const auto c = context_of(*o, context);
-        print_change(store->edit(*series, original, e, c), c);
+        print_change(store->edit(*series, original, e, c), c, *o);
       });
     });
   }
@@ -396,7 +404,9 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         if (!f->title.empty()) spec.title = f->title;
         auto store = open_store(context, false);
         const auto c = context_of(*o, context);
-        print_change(store->split(*series, spec, c), c);
+        const LocalDay first = spec.start ? date::floor<date::days>(*spec.start) : spec.from;
+        change_with_warnings(*store, *series, warning_window(std::min(first, spec.from), std::max(first, spec.from)), c,
+                             *o, [&] { return store->split(*series, spec, c); });
       });
     });
   }
@@ -425,7 +435,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         const auto c = context_of(*o, context);
         print_change(closing ? store->close(*calendar, Closure{*name, from, last}, c)
                              : store->reopen(*calendar, from, last, c),
-                     c);
+                     c, *o);
       });
     });
   }
@@ -433,11 +443,11 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
   {
     auto* cmd = app.add_subcommand("history", "The audit trail: who changed what, when and why");
     auto series = std::make_shared<std::string>();
-    auto format = std::make_shared<std::string>("table");
+    auto format = std::make_shared<std::string>();
     auto limit = std::make_shared<std::size_t>(0);
     cmd->add_option("--series", *series, "Only changes that touched this series");
     cmd->add_option("--limit", *limit, "Only the most recent N");
-    cmd->add_option("--format", *format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    add_format_option(*cmd, *format, {"text", "json"});
     cmd->callback([&context, series, format, limit] {
       guarded(context, [&] {
         auto store = open_store(context, false);
@@ -445,55 +455,8 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         if (!series->empty()) q.series = *series;
         if (*limit) q.limit = *limit;
         const auto records = store->history(q);
-        std::ostringstream out;
-        if (*format == "json") {
-          nlohmann::ordered_json array = nlohmann::ordered_json::array();
-          for (const auto& r : records) {
-            nlohmann::ordered_json j;
-            j["id"] = r.id;
-            j["at"] = date::format("%Y-%m-%dT%H:%M:%SZ", r.at);
-            j["actor"] = r.actor;
-            j["action"] = r.action;
-            j["series"] = r.series ? nlohmann::ordered_json(*r.series) : nullptr;
-            j["occurrence"] = r.occurrence ? nlohmann::ordered_json(format_local_minute(*r.occurrence)) : nullptr;
-            j["target"] = r.target ? nlohmann::ordered_json(*r.target) : nullptr;
-            j["summary"] = r.summary;
-            j["reason"] = r.reason ? nlohmann::ordered_json(*r.reason) : nullptr;
-            j["before"] = parse_or_null(r.before);
-            j["after"] = parse_or_null(r.after);
-            nlohmann::ordered_json affected = nlohmann::ordered_json::array();
-            for (const auto& a : r.affected) {
-              affected.push_back({{"series", a.series},
-                                  {"occurrence", format_local_minute(a.original)},
-                                  {"revision", a.sequence}});
-            }
-            j["affected"] = std::move(affected);
-            array.push_back(std::move(j));
-          }
-          out << array.dump(2) << "\n";
-        } else if (records.empty()) {
-          out << "No changes recorded" << (series->empty() ? "" : " for " + *series) << ".\n";
-        } else {
-          std::size_t who = 3, what = 4;
-          for (const auto& r : records) {
-            who = std::max(who, r.actor.size());
-            what = std::max(what, r.action.size());
-          }
-          out << std::left << std::setw(5) << "#" << "  " << std::setw(17) << "When (UTC)" << "  "
-              << std::setw(static_cast<int>(who)) << "Who" << "  " << std::setw(static_cast<int>(what))
-              << "What" << "  Change · Why\n";
-          for (const auto& r : records) {
-            out << std::left << std::setw(5) << r.id << "  " << std::setw(17) << format_at(r.at) << "  "
-                << std::setw(static_cast<int>(who)) << r.actor << "  " << std::setw(static_cast<int>(what))
-                << r.action << "  " << r.summary;
-            if (r.reason) out << " · " << *r.reason;
-            if (!r.affected.empty()) {
-              out << " [" << r.affected.size() << " session" << (r.affected.size() == 1 ? "" : "s") << "]";
-            }
-            out << "\n";
-          }
-        }
-        std::cout << out.str();
+        std::cout << (*format == "json" ? views::history_json(records).dump(2) + "\n"
+                                        : views::history_text(records, q.series));
       });
     });
   }
@@ -502,23 +465,21 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
     auto* cmd = app.add_subcommand("revision", "Show the revision of a series or one session (for --expect-revision)");
     auto series = std::make_shared<std::string>();
     auto occurrence = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>();
     cmd->add_option("SERIES", *series, "Series id")->required();
     cmd->add_option("OCCURRENCE", *occurrence, "Occurrence id or date");
-    cmd->callback([&context, series, occurrence] {
+    add_format_option(*cmd, *format, {"text", "json"});
+    cmd->callback([&context, series, occurrence, format] {
       guarded(context, [&] {
         auto store = open_store(context, false);
         auto loaded = store->load();
         if (loaded.ok() && !loaded.definitions->find_series(*series).second)
           refuse("no series \"" + *series + "\" in store " + store->path());
-        if (occurrence->empty()) {
-          const Revision r = store->series_revision(*series);
-          std::cout << *series << ": revision " << r.sequence << ", modified " << format_at(r.modified) << "\n";
-        } else {
-          const LocalTime original = read_occurrence(*store, *series, *occurrence);
-          const Revision r = store->occurrence_revision(*series, original);
-          std::cout << *series << " " << format_local_minute(original) << ": revision " << r.sequence
-                    << ", modified " << format_at(r.modified) << "\n";
-        }
+        std::optional<LocalTime> original;
+        if (!occurrence->empty()) original = read_occurrence(*store, *series, *occurrence);
+        const Revision r = original ? store->occurrence_revision(*series, *original) : store->series_revision(*series);
+        std::cout << (*format == "json" ? views::revision_json(*series, original, r).dump(2) + "\n"
+                                        : views::revision_text(*series, original, r));
       });
     });
   }
@@ -532,7 +493,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       bool clear_timezone = false;
     };
     {
-      auto* cmd = member->add_subcommand("add", "Add a member; prints their private feed token once");
+      auto* cmd = member->add_subcommand("add", "Add a member; prints their private feed link once");
       auto o = std::make_shared<StoreVerbOptions>();
       auto f = std::make_shared<Fields>();
       f->channel = "email";
@@ -552,10 +513,9 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           if (!f->timezone.empty()) spec.timezone = f->timezone;
           spec.reminders.offsets = read_offsets(f->remind);
           spec.reminders.channel = f->channel;
+          const auto links = base_links(context);  // a bad base URL refuses before anything is written
           auto store = open_store(context, true);
-          const auto issued = store->add_member(spec, context_of(*o, context));
-          std::cout << "added member " << issued.member.id << " <" << issued.member.email << ">\n"
-                    << "private feed token (shown only now; keep it secret): " << issued.token << "\n";
+          print_token(store->add_member(spec, context_of(*o, context)), links, false, *o);
         });
       });
     }
@@ -564,7 +524,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       auto o = std::make_shared<StoreVerbOptions>();
       auto id = std::make_shared<std::string>();
       cmd->add_option("ID", *id, "Member id")->required();
-      add_change_options(*cmd, *o, false);
+      cmd->add_option("--reason", o->reason, "Why (shown in history)");
       cmd->callback([&context, o, id] {
         guarded(context, [&] {
           auto store = open_store(context, false);
@@ -574,17 +534,16 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       });
     }
     {
-      auto* cmd = member->add_subcommand("rotate-token", "Issue a new private feed token; the old one stops working");
+      auto* cmd = member->add_subcommand("rotate-token", "Issue a new private feed link; the old one stops working");
       auto o = std::make_shared<StoreVerbOptions>();
       auto id = std::make_shared<std::string>();
       cmd->add_option("ID", *id, "Member id")->required();
       add_change_options(*cmd, *o, false);
       cmd->callback([&context, o, id] {
         guarded(context, [&] {
+          const auto links = base_links(context);
           auto store = open_store(context, false);
-          const auto issued = store->rotate_token(*id, context_of(*o, context));
-          std::cout << "new private feed token for " << *id << " (shown only now; the old one no longer works): "
-                    << issued.token << "\n";
+          print_token(store->rotate_token(*id, context_of(*o, context)), links, true, *o);
         });
       });
     }
@@ -609,51 +568,37 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           if (channel->count()) u.reminder_channel = f->channel;
           auto store = open_store(context, false);
           const Member m = store->update_member(f->id, u, context_of(*o, context));
-          std::cout << m.id << " <" << m.email << ">: time zone " << m.timezone.value_or("(each series' own)")
-                    << ", reminders " << reminders_text(m.reminders) << "\n";
+          const auto view = member_view(*store, m);
+          std::cout << (o->format == "json" ? views::member_json(view).dump(2) + "\n" : views::member_text(view));
         });
       });
     }
     {
       auto* cmd = member->add_subcommand("list", "List the members");
-      cmd->callback([&context] {
+      auto format = std::make_shared<std::string>();
+      add_format_option(*cmd, *format, {"text", "json"});
+      cmd->callback([&context, format] {
         guarded(context, [&] {
           auto store = open_store(context, false);
-          std::ostringstream out;
-          for (const auto& m : store->members()) {
-            out << m.id << "  " << m.name << " <" << m.email << ">  " << m.timezone.value_or("-") << "  reminders "
-                << reminders_text(m.reminders) << "  series: ";
-            const auto series = store->subscribed_series(m.id);
-            for (std::size_t i = 0; i < series.size(); ++i) out << (i ? ", " : "") << series[i];
-            if (series.empty()) out << "(none)";
-            out << "\n";
-          }
-          std::cout << out.str();
+          std::vector<views::MemberView> list;
+          for (const auto& m : store->members()) list.push_back(member_view(*store, m));
+          std::cout << (*format == "json" ? views::members_json(list).dump(2) + "\n" : views::members_text(list));
         });
       });
     }
     {
       auto* cmd = member->add_subcommand("show", "Show a member, their subscriptions and series");
       auto id = std::make_shared<std::string>();
+      auto format = std::make_shared<std::string>();
       cmd->add_option("ID", *id, "Member id")->required();
-      cmd->callback([&context, id] {
+      add_format_option(*cmd, *format, {"text", "json"});
+      cmd->callback([&context, id, format] {
         guarded(context, [&] {
           auto store = open_store(context, false);
           auto m = store->member(*id);
           if (!m) refuse("no member \"" + *id + "\" in " + store->path());
-          std::ostringstream out;
-          out << m->id << ": " << m->name << " <" << m->email << ">\n"
-              << "  time zone: " << m->timezone.value_or("(each series' own)") << "\n"
-              << "  reminders: " << reminders_text(m->reminders) << "\n"
-              << "  token issued: " << format_at(m->token_created) << "\n  subscribes to:";
-          const auto subs = store->subscriptions(*id);
-          for (const auto& s : subs)
-            out << " " << (s.kind == Subscription::Kind::series ? "series:" : "community:") << s.target;
-          if (subs.empty()) out << " (nothing)";
-          out << "\n  series:";
-          for (const auto& s : store->subscribed_series(*id)) out << " " << s;
-          out << "\n";
-          std::cout << out.str();
+          const auto view = member_view(*store, *m);
+          std::cout << (*format == "json" ? views::member_json(view).dump(2) + "\n" : views::member_text(view));
         });
       });
     }
@@ -668,7 +613,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
     auto target = std::make_shared<std::string>();
     cmd->add_option("MEMBER", *id, "Member id")->required();
     cmd->add_option("TARGET", *target, "Series or community id (series:ID / community:ID if both exist)")->required();
-    add_change_options(*cmd, *o, false);
+    add_change_options(*cmd, *o, false, false);
     cmd->callback([&context, o, id, target, add] {
       guarded(context, [&] {
         auto store = open_store(context, false);

@@ -1,0 +1,117 @@
+// convene/views.h: what convene shows of its data, as text, JSON and CSV, in one place
+// for every front end (the CLI prints these; the web pages and the JSON API will serve
+// the same JSON). A view takes library values (occurrences, audit records, members,
+// change results) and returns text or an nlohmann::ordered_json whose keys come in the
+// documented order; it reads nothing and writes nothing.
+//
+// The JSON field names are a contract for scripts (docs/cli.md lists them): fields are
+// never renamed or removed, new ones may be added. Times are RFC 3339 with the offset of
+// the zone they are shown in; local times are "YYYY-MM-DDTHH:MM"; instants of the store
+// (audit records, revisions) are UTC "YYYY-MM-DDTHH:MM:SSZ"; absent values are null.
+//
+// How to use:
+//   auto occurrences = convene::expand(defs, window);
+//   std::cout << convene::views::occurrences_json(occurrences).dump(2) << "\n";
+//   std::cout << convene::views::preview_text(defs, occurrences, window, std::nullopt);
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "convene/agenda.h"
+#include "convene/definitions.h"
+#include "convene/feed_catalog.h"
+#include "convene/schedule.h"
+#include "convene/store.h"
+
+namespace convene::views {
+
+using Json = nlohmann::ordered_json;
+
+// --- occurrences (expand, preview) -------------------------------------------------
+
+// {community, series, title, occurrence_id, start, end, local_start, timezone, status,
+//  reason, holiday: {name, calendar, date} | null}; start/end in the community's zone.
+Json occurrence_json(const Occurrence& occurrence);
+Json occurrences_json(const std::vector<Occurrence>& occurrences);
+// The same fields as CSV (RFC 4180, CRLF), holiday as two columns (holiday, holiday_calendar).
+std::string occurrences_csv(const std::vector<Occurrence>& occurrences);
+
+// One season table per series: date, weekday, local time, status and why.
+std::string preview_text(const Definitions& definitions, const std::vector<Occurrence>& occurrences,
+                         Window window, const std::optional<std::string>& only_series);
+// {from, to, series: [{id, title, community, timezone, time, duration, rrule, on_holiday,
+//  sessions, live, occurrences: [occurrence_json...]}]}
+Json preview_json(const Definitions& definitions, const std::vector<Occurrence>& occurrences, Window window,
+                  const std::optional<std::string>& only_series);
+
+// --- check ---------------------------------------------------------------------------
+
+// "FILE: ok: 3 calendars, 3 communities, 7 series, 3 overrides (1 warning)"
+std::string check_text(const Definitions& definitions, std::size_t warnings);
+// {source, ok: true, calendars, communities, series, overrides,
+//  warnings: [{where, message}]}
+Json check_json(const Definitions& definitions, const std::vector<Diagnostic>& warnings);
+
+// --- the agenda ------------------------------------------------------------------------
+
+// A table in the viewer's zone: date, weekday, time, series, community, status, why.
+std::string agenda_text(const Agenda& agenda);
+// {from, to, timezone, sessions: [occurrence_json + {viewer_start, viewer_end, at}]}:
+// viewer_start/viewer_end are the start and end in the viewer's zone (null when skipped
+// or cancelled), `at` the instant the agenda places the session at (its start, or its
+// original start when it does not take place), in the viewer's zone.
+Json agenda_json(const Agenda& agenda);
+
+// --- the store: history, revisions, changes ----------------------------------------------
+
+// [{id, at, actor, action, series, occurrence, target, summary, reason, before, after,
+//   affected: [{series, occurrence, revision}]}]
+Json history_json(const std::vector<AuditRecord>& records);
+std::string history_text(const std::vector<AuditRecord>& records, const std::optional<std::string>& series);
+
+// {series, occurrence (null for the series), revision, modified}
+Json revision_json(std::string_view series, std::optional<LocalTime> occurrence, const Revision& revision);
+std::string revision_text(std::string_view series, std::optional<LocalTime> occurrence, const Revision& revision);
+
+// What a change did, or (dry_run) would do:
+// {dry_run, changed, change (the audit id; null when nothing changed or dry run), actor,
+//  summary, affected: [{series, occurrence, revision}], series: [ids whose revision moved]}
+Json change_json(const ChangeResult& result, const ChangeContext& context, bool dry_run);
+std::string change_text(const ChangeResult& result, const ChangeContext& context, bool dry_run);
+
+// --- members -----------------------------------------------------------------------------
+
+// A member with what they follow.
+struct MemberView {
+  Member member;
+  std::vector<Subscription> subscriptions;
+  std::vector<std::string> series;  // every series followed, directly or by community
+};
+
+// {id, name, email, timezone, reminders: {offsets: ["PT15M"], channel}, created,
+//  token_issued, subscriptions: ["series:ID" | "community:ID"], series: [ids]}
+Json member_json(const MemberView& member);
+Json members_json(const std::vector<MemberView>& members);
+std::string member_text(const MemberView& member);
+std::string members_text(const std::vector<MemberView>& members);
+
+// A feed's links: the https URL and its webcal:// form (what calendar apps subscribe to).
+struct FeedLinks {
+  std::string url;     // "https://cop.example.org/feeds/members/TOKEN.ics"
+  std::string webcal;  // "webcal://cop.example.org/feeds/members/TOKEN.ics"
+};
+// `base_url` is absolute http(s), without a trailing "/".
+FeedLinks feed_links(std::string_view base_url, const FeedPath& path);
+
+// A member's new token (member add, rotate-token) and, when the public base URL is known,
+// the links to give them: {member, email, token, feed_path, url, webcal}.
+Json issued_token_json(const IssuedToken& issued, const std::optional<FeedLinks>& links);
+// `rotated`: the wording for rotate-token (the old link no longer works).
+std::string issued_token_text(const IssuedToken& issued, const std::optional<FeedLinks>& links, bool rotated);
+
+}  // namespace convene::views

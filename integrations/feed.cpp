@@ -305,13 +305,12 @@ bool dtstart_matches_rule(const RecurrenceRule& rule, LocalTime start) {
   return true;
 }
 
-// The rule for the master: the series' RRULE ending with UNTIL (UTC) at the end of the
-// plan, or at its own end if sooner. COUNT becomes UNTIL too: readers disagree on
-// whether a DTSTART the rule does not produce counts (RFC 5545: it does).
-icalrecurrencetype master_rule(const SeriesPlan& plan) {
-  std::string text = *plan.series->rrule_text;
-  if (text.rfind("RRULE:", 0) == 0) text.erase(0, 6);
-  icalrecurrencetype rule = icalrecurrencetype_from_string(text.c_str());
+// The rule for the master: the series' rule in the form every reader expands alike
+// (`portable`, from portable_rule()), ending with UNTIL (UTC) at the end of the plan, or at
+// its own end if sooner. COUNT becomes UNTIL too: readers disagree on whether a DTSTART
+// the rule does not produce counts (RFC 5545: it does).
+icalrecurrencetype master_rule(const SeriesPlan& plan, const RecurrenceRule& portable) {
+  icalrecurrencetype rule = icalrecurrencetype_from_string(portable.to_string().c_str());
   const date::time_zone* zone = plan.community->zone;
   Instant until = end_of_day(plan.last_original_day, zone);
   const auto& parsed = plan.series->rrule;
@@ -367,14 +366,28 @@ void render_recurring(const SeriesPlan& plan, const RevisionSource& revisions,
   } else {
     add(master, with_tzid(icalproperty_new_dtend(ical::floating(series.start + series.duration)), tzid));
   }
-  if (series.rrule_text) add(master, icalproperty_new_rrule(master_rule(plan)));
+  // A rule whose expansion the readers dispute is written as its sessions, one RDATE each
+  // (docs/recurrence.md#feeds); any other as an RRULE they all read alike.
+  const PortableRule form = series.rrule ? portable_rule(*series.rrule, series.start) : PortableRule{};
+  if (form.rule) add(master, icalproperty_new_rrule(master_rule(plan, *form.rule)));
   // Without an RRULE, DTSTART is repeated as the first RDATE: RFC 5545 counts it once
   // either way, and ical.js otherwise drops DTSTART from an RDATE-only set.
   std::vector<LocalTime> rdates;
-  if ((!series.rrule_text && !series.add.empty()) ||
-      (series.rrule && !dtstart_matches_rule(*series.rrule, series.start)))
+  if ((!form.rule && (!series.add.empty() || series.rrule)) ||
+      (form.rule && !dtstart_matches_rule(*form.rule, series.start)))
     rdates.push_back(series.start);
-  rdates.insert(rdates.end(), series.add.begin(), series.add.end());
+  if (series.rrule && !form.rule) {
+    // As many as plan_series() expanded (it refuses more than kMaxOccurrencesPerSeries).
+    RecurrenceIterator it(*series.rrule, series.start, zone);
+    it.seek(series.start + Seconds{1});
+    while (auto t = it.next()) {
+      if (*t >= last_original) break;
+      rdates.push_back(*t);
+    }
+  }
+  const std::set<LocalTime> from_rule(rdates.begin(), rdates.end());
+  for (auto a : series.add)
+    if (!from_rule.count(a)) rdates.push_back(a);
   for (auto a : rdates) {
     if (a >= last_original) continue;
     icaldatetimeperiodtype rdate;

@@ -7,8 +7,10 @@
 // and libical's own icalcomponent_foreach_recurrence (in process). Each external reader
 // runs once over every feed file of a data set.
 //
-// Data sets: the 2026-27 samples, and tests/interop/generated-dst-policies.json (every
-// holiday policy, every kind of override, DST gaps/overlaps/spans in three zones).
+// Data sets: the 2026-27 samples, tests/interop/generated-dst-policies.json (every
+// holiday policy, every kind of override, DST gaps/overlaps/spans in three zones), and
+// tests/interop/disputed-rules.json (one series per kind of rule whose expansion the
+// readers dispute: docs/recurrence.md#feeds; added by recur for issue 14).
 #include <gtest/gtest.h>
 
 #include <libical/ical.h>
@@ -254,14 +256,19 @@ class FeedInterop : public ::testing::Test {
                            "2026-09-01", "2027-07-01"};
     generated_ = new DataSet{"generated", source_dir() / "tests" / "interop" / "generated-dst-policies.json",
                              "2026-07-01", "2026-06-01", "2028-06-30"};
+    disputed_ = new DataSet{"disputed", source_dir() / "tests" / "interop" / "disputed-rules.json", "2026-07-01",
+                            "2024-01-01", "2028-06-30"};
     published_samples_ = new Published(publish(*samples_));
     published_generated_ = new Published(publish(*generated_));
+    published_disputed_ = new Published(publish(*disputed_));
   }
   static void TearDownTestSuite() {
     delete samples_;
     delete generated_;
     delete published_samples_;
     delete published_generated_;
+    delete disputed_;
+    delete published_disputed_;
   }
 
   static void run_python_reader(const DataSet& set, const Published& p) {
@@ -293,12 +300,16 @@ class FeedInterop : public ::testing::Test {
   static DataSet* generated_;
   static Published* published_samples_;
   static Published* published_generated_;
+  static DataSet* disputed_;
+  static Published* published_disputed_;
 };
 
 DataSet* FeedInterop::samples_ = nullptr;
 DataSet* FeedInterop::generated_ = nullptr;
 Published* FeedInterop::published_samples_ = nullptr;
 Published* FeedInterop::published_generated_ = nullptr;
+DataSet* FeedInterop::disputed_ = nullptr;
+Published* FeedInterop::published_disputed_ = nullptr;
 
 TEST_F(FeedInterop, SamplesPublishEveryFeedWithOccurrences) {
   // all, 3 communities, 7 series; each recurring and expanded.
@@ -408,6 +419,58 @@ TEST_F(FeedInterop, GeneratedLibicalAgreesWithEngine) {
   const auto expected = without_libical_defects(published_generated_->expected);
   EXPECT_GT(expected.size(), 4000u);
   expect_same(expected, without_libical_defects(normalise(read_with_libical(published_generated_->files, *generated_))),
+              "libical");
+}
+
+
+// Issue 14: a member whose client expands a rule differently from convene would see
+// sessions convene never announced. For each kind of rule the readers dispute, the feed
+// writes an RRULE they all read alike (BYMONTH written out for YEARLY;BYMONTHDAY, which
+// dateutil and ical.js expand to every month) or the sessions as RDATEs (BYWEEKNO, which
+// ical.js 2.2 ignores; BYSETPOS below MONTHLY; mixed BYDAY; ...), and every reader finds
+// exactly `convene expand`'s sessions.
+TEST_F(FeedInterop, DisputedRulesAreWrittenSoEveryReaderAgrees) {
+  EXPECT_EQ(published_disputed_->expected_rows.size(), 12u);  // every series has sessions in the window
+  const auto feed = [&](const char* series) {  // unfolded (RFC 5545 §3.1)
+    std::string text = read_file(published_disputed_->dir / "feeds" / "series" / (std::string(series) + ".ics"));
+    for (std::size_t at; (at = text.find("\r\n ")) != std::string::npos;) text.erase(at, 3);
+    return text;
+  };
+  EXPECT_NE(feed("yearly-monthday").find("RRULE:FREQ=YEARLY;UNTIL="), std::string::npos);
+  EXPECT_NE(feed("yearly-monthday").find(";BYMONTHDAY=14;BYMONTH=8\r\n"), std::string::npos);
+  EXPECT_NE(feed("yearly-friday-13").find(";BYMONTH=8\r\n"), std::string::npos);
+  EXPECT_NE(feed("last-sunday-march").find("RRULE:"), std::string::npos);
+  for (const char* rdates : {"weekno-no-byday", "weekno-interval", "weekno-last", "yearly-ordinal-monthday",
+                             "mixed-byday", "weekly-setpos", "monthly-setpos-negative", "daily-last-day",
+                             "hourly-own-unit"}) {
+    const std::string text = feed(rdates);
+    EXPECT_EQ(text.find("RRULE:"), std::string::npos) << rdates;
+    EXPECT_NE(text.find("RDATE;TZID=America/New_York:"), std::string::npos) << rdates;
+  }
+  // The second reproducer of issue 14: week 53 of week-year 2026 (2020 + 6).
+  EXPECT_NE(feed("weekno-interval").find("RDATE;TZID=America/New_York:20261229T100000"), std::string::npos);
+  EXPECT_NE(feed("weekno-interval").find("RDATE;TZID=America/New_York:20270102T100000"), std::string::npos);
+}
+
+TEST_F(FeedInterop, DisputedRulesPythonReaderAgreesWithEngine) { run_python_reader(*disputed_, *published_disputed_); }
+TEST_F(FeedInterop, DisputedRulesIcalJsAgreesWithEngine) { run_icaljs_reader(*disputed_, *published_disputed_); }
+// libical 3.0's icalcomponent_foreach_recurrence reads RDATE;TZID as UTC (kLibicalDefects):
+// the series written as RDATEs are left out of its comparison by name, and nothing else is.
+TEST_F(FeedInterop, DisputedRulesLibicalAgreesWithEngine) {
+  const std::set<std::string> rdate_series = {"weekno-no-byday", "weekno-interval", "weekno-last",
+                                              "yearly-ordinal-monthday", "mixed-byday", "weekly-setpos",
+                                              "monthly-setpos-negative", "daily-last-day", "hourly-own-unit"};
+  const auto without_rdates = [&](const Lines& lines) {
+    Lines out;
+    for (const auto& line : lines) {
+      const auto a = line.find('\t') + 1;
+      if (!rdate_series.count(line.substr(a, line.find('\t', a) - a))) out.push_back(line);
+    }
+    return out;
+  };
+  const auto expected = without_rdates(published_disputed_->expected);
+  EXPECT_GT(expected.size(), 10u);
+  expect_same(expected, without_rdates(normalise(read_with_libical(published_disputed_->files, *disputed_))),
               "libical");
 }
 

@@ -547,7 +547,7 @@ PortableRule portable_rule(const RecurrenceRule& rule, LocalTime dtstart) {
     return rdates("#mixed-byday: dateutil intersects plain and ordinal BYDAY");
   if (has_negative(rule.by_month_day) && rule.freq < Frequency::monthly)
     return rdates("#negative-days-readers: libical misreads a negative BYMONTHDAY below MONTHLY "
-                  "(ical.js 2.2 never returns)");
+                  "(ical.js 2.2 fails on it)");
   if (has_negative(rule.by_year_day) && rule.freq < Frequency::daily)
     return rdates("#negative-days-readers: libical skips negative BYYEARDAY below DAILY");
   const bool own_unit_part = (rule.freq == Frequency::hourly && !rule.by_hour.empty()) ||

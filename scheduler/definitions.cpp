@@ -913,9 +913,10 @@ std::optional<SeriesDef> Loader::series(const Json& v, const std::string& at) {
         def.rrule_text = *text;
         def.rrule = *parsed;
       } else {
-        // RecurrenceRule::parse quotes the text in its message; quote it here if not.
+        // RecurrenceRule::parse quotes the text in its message (at most 80 characters of
+        // it); quote it here if not.
         std::string message = parsed.error();
-        if (message.find(*text) == std::string::npos) {
+        if (message.rfind("invalid RRULE ", 0) != 0) {
           message = "invalid RRULE " + quote(*text) + ": " + message;
         }
         error(o.at("rrule"), std::move(message));

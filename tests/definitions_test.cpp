@@ -478,6 +478,17 @@ TEST(Definitions, InvalidRruleShowsItAndLibicalsComplaint) {
   EXPECT_EQ(e, "error: defs.json: /communities/0/series/0/rrule: " + direct.error());
 }
 
+// Issue 7: RecurrenceRule::parse quotes at most 80 characters of a rule; the loader then
+// took the shortened quote for a missing one and quoted the whole rule again in front.
+TEST(Definitions, LongInvalidRuleIsQuotedOnceAndShortened) {
+  const std::string rule = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9,10,11,12,13,14,15,16,17;BYMINUTE=0,15,30,45;"
+                           "COUNT=4294967298";
+  const std::string e = only_error(series_with("\"rrule\": \"" + rule + "\""));
+  EXPECT_THAT(e, HasSubstr("COUNT must be 1..100000, not 4294967298"));
+  EXPECT_EQ(e.find(rule), std::string::npos) << e;
+  EXPECT_EQ(e.find("invalid RRULE"), e.rfind("invalid RRULE")) << e;
+}
+
 TEST(Definitions, UnknownTimeZoneSuggestsNearZones) {
   const std::string e = only_error(R"({"communities": [{"id": "a", "name": "A",
       "timezone": "America/NewYork", "series": []}]})");

@@ -8,7 +8,8 @@
 #include "definitions_source.h"
 #include "convene/clock.h"
 #include "convene/feed_catalog.h"
-#include "convene/server.h"
+#include "convene/feed_routes.h"
+#include "convene/http.h"
 #include "convene/store.h"
 
 namespace convene::cli {
@@ -120,13 +121,12 @@ int run_publish(const FeedSourceOptions& source_options, const std::string& out_
 }
 
 int run_serve(const FeedSourceOptions& source_options, const std::string& listen_flag,
-              const ServerOptions& base, const std::string& access_log_flag, Context& context) {
+              const http::ServerOptions& base, const std::string& access_log_flag, Context& context) {
   auto opened = open_source(source_options, context);
   if (!opened) return 1;
   const std::string listen = context.settings().value(Setting::listen, listen_flag);
   const std::string access_log = context.settings().value(Setting::access_log, access_log_flag);
-  ServerOptions options = base;
-  options.base_url = context.base_url();
+  http::ServerOptions options = base;
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return fail("--listen \"" + listen + "\" is not HOST:PORT");
   options.host = listen.substr(0, colon);
@@ -145,7 +145,9 @@ int run_serve(const FeedSourceOptions& source_options, const std::string& listen
   options.access_log = access_log == "off" ? "" : access_log;
   options.handle_signals = true;
   options.on_stop = [] { std::cout << "convene: stopping: finishing the requests in flight" << std::endl; };
-  Server server(*opened->catalog, options);
+  http::Router router;
+  add_feed_routes(router, *opened->catalog, {.base_url = context.base_url()});
+  http::Server server(router, options);
   if (auto error = server.listen()) return fail(*error);
   const std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
   const std::string base_url = "http://" + host + ":" + std::to_string(server.port());
@@ -183,7 +185,7 @@ static Registrar feed_commands(30, [](CLI::App& app, Context& context) {
     auto* cmd = app.add_subcommand("serve", "Serve the feeds and a subscribe page over HTTP");
     auto source = std::make_shared<FeedSourceOptions>();
     auto listen = std::make_shared<std::string>();
-    auto options = std::make_shared<ServerOptions>();
+    auto options = std::make_shared<http::ServerOptions>();
     auto access_log = std::make_shared<std::string>();
     auto timeout_ms = std::make_shared<int>(10000);
     auto drain_ms = std::make_shared<int>(10000);
@@ -205,6 +207,12 @@ static Registrar feed_commands(30, [](CLI::App& app, Context& context) {
     cmd->add_option("--access-log", *access_log,
                     "File to append the access log to (reopened on SIGHUP), - for standard output, off for "
                     "none; default $CONVENE_ACCESS_LOG, else the configuration's access_log, else -");
+    cmd->add_option("--max-body-bytes", options->max_body_bytes,
+                    "Largest request body a form or API route reads; larger gets 413 (default 1048576)")
+        ->check(CLI::Range(0, 1 << 30));
+    cmd->add_option("--trusted-proxy", options->trusted_proxies,
+                    "A reverse proxy (ADDRESS or ADDRESS/BITS) whose X-Forwarded-For/-Proto/-Host are "
+                    "believed; repeatable");
     cmd->callback([&context, source, listen, options, access_log, timeout_ms, drain_ms] {
       options->request_timeout = std::chrono::milliseconds{*timeout_ms};
       options->drain_timeout = std::chrono::milliseconds{*drain_ms};

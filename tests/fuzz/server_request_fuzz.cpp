@@ -1,11 +1,15 @@
 // libFuzzer target: the server's request path, from raw bytes to the bytes it answers.
 //
 // The input is what one connection receives: its first byte picks how many bytes each
-// read delivers (1 to 32, or all at once), the rest are the bytes. They go through the
-// same Exchange a `convene serve` connection uses (Beast's parser, the strict framing
-// rules, dispatch to the feeds, the subscribe page and /healthz, the response bytes),
-// with no socket (server_internal::serve_bytes), over the definitions in
-// tests/data/store/definitions.json. Besides crashes and sanitizer reports it checks:
+// read delivers (1 to 32, or all at once) and whether the peer is a trusted proxy, the
+// rest are the bytes. They go through the same Exchange a `convene serve` connection
+// uses (Beast's parser, the strict framing rules, the router, the handlers, the response
+// bytes), with no socket (http::internal::serve_bytes): the feed routes over the
+// definitions in tests/data/store/definitions.json, and a form route, a JSON route and a
+// parameter route under a problem-details prefix, with small body limits (their own
+// errors are 422, so that every 400 is the server's refusal), so bodies
+// (Content-Length, chunked, Expect) and the request helpers are fuzzed too. Besides
+// crashes and sanitizer reports it checks:
 //   - nothing is answered after a 400 or a 431 (the connection closes: no smuggling);
 //   - every response starts with a status line and frames its body with Content-Length;
 //   - the access log's view of the target (the input as a target) never holds 20
@@ -18,10 +22,13 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "convene/clock.h"
 #include "convene/feed_catalog.h"
-#include "convene/server.h"
-#include "internal/server_exchange.h"
+#include "convene/feed_routes.h"
+#include "convene/http.h"
+#include "internal/http_exchange.h"
 
 #ifndef CONVENE_SOURCE_DIR
 #error "CONVENE_SOURCE_DIR must name the source tree (the definitions the fuzzer serves)"
@@ -29,8 +36,9 @@
 
 namespace {
 
-using convene::server_internal::loggable_target;
-using convene::server_internal::serve_bytes;
+using convene::http::internal::loggable_target;
+using convene::http::internal::serve_bytes;
+namespace http = convene::http;
 
 [[noreturn]] void fail(const char* what, std::string_view context) {
   std::fprintf(stderr, "server_request_fuzz: %s\n%.*s\n", what, int(std::min<std::size_t>(context.size(), 2000)),
@@ -52,6 +60,34 @@ convene::FeedCatalog& catalog() {
         o.clock = &clock;
         return o;
       }());
+  return instance;
+}
+
+const http::Router& router() {
+  static const http::Router instance = [] {
+    http::Router r;
+    convene::add_feed_routes(r, catalog());
+    r.problem_details_under("/api/");
+    r.post("/form/{id}", [](const http::Request& req, http::Response& res) {
+      auto form = req.form();
+      auto cookies = req.cookies();
+      if (!form) return void(res.error(422));
+      res.text(200, std::to_string(form->items.size()) + " " + std::to_string(cookies.items.size()) + " " +
+                        std::string(req.param("id")));
+    }, {.max_body_bytes = 512});
+    r.put("/api/v1/things/{id}", [](const http::Request& req, http::Response& res) {
+      std::string why;
+      auto value = req.json(&why);
+      if (!value) return void(res.problem(422, "Bad body", why));
+      res.json(200, {{"id", req.param("id")}, {"client", req.client()}, {"secure", req.secure()}, {"v", *value}});
+    }, {.max_body_bytes = 2048});
+    r.get("/api/v1/query", [](const http::Request& req, http::Response& res) {
+      auto q = req.query_params();
+      if (!q) return void(res.problem(422, "Bad query"));
+      res.json(200, {{"n", q->items.size()}, {"base", req.base_url()}});
+    });
+    return r;
+  }();
   return instance;
 }
 
@@ -120,7 +156,7 @@ void check_responses(std::string_view out) {
     const auto head = out.substr(at, end + 4 - at);
     const int status = std::atoi(std::string(head.substr(9, 3)).c_str());
     at = end + 4;
-    if (status == 304) continue;
+    if (status == 304 || status == 204 || status < 200) continue;
     const auto cl = head.find("\r\nContent-Length: ");
     if (cl == std::string_view::npos) fail("a response without Content-Length", head);
     const std::size_t length = std::strtoull(std::string(head.substr(cl + 18, 20)).c_str(), nullptr, 10);
@@ -140,14 +176,17 @@ void check_responses(std::string_view out) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  static const convene::ServerOptions options = [] {
-    convene::ServerOptions o;
+  static const http::ServerOptions options = [] {
+    http::ServerOptions o;
     o.max_header_bytes = 4096;
+    o.max_body_bytes = 1024;
+    o.trusted_proxies = {"127.0.0.1", "10.0.0.0/8"};
     return o;
   }();
   const std::size_t chunk = data[0] % 33;  // 0: all at once
+  const char* peer = data[0] & 0x80 ? "127.0.0.1" : "192.0.2.1";
   const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-  check_responses(serve_bytes(catalog(), options, input, chunk));
+  check_responses(serve_bytes(router(), options, input, chunk, peer));
   check_log_view(input.substr(0, 8192));
   return 0;
 }

@@ -1,4 +1,4 @@
-#include "convene/server.h"
+#include "convene/http.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -21,9 +21,10 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
 
-#include "convene/feed_catalog.h"
-#include "internal/server_exchange.h"
+#include "convene/feed_catalog.h"  // http_date
+#include "internal/http_exchange.h"
 
 // How it is built (see docs/server.md for the measurements behind it):
 //   - one io_context per thread, each with its own connections: no strands, no locks on
@@ -36,16 +37,17 @@
 //     the response) is an Exchange that knows nothing of sockets: a Session only moves
 //     bytes between its socket and its Exchange, and serve_bytes() (the fuzzer, tests)
 //     drives the same Exchange from memory;
-//   - the request is parsed by Beast up to the end of its header block (GET and HEAD
-//     carry no body); the response is two buffers: a head built into a reused string,
-//     and the catalog's cached body or gzip, held by a shared_ptr while it is written;
+//   - the request is parsed by Beast: its header block whole, then (only when the route
+//     takes one) its body; the response is two buffers: a head built into a reused
+//     string, and the handler's body (a feed's cached bytes are held by a shared_ptr
+//     while they are written, never copied);
 //   - the access log is buffered per worker and written at most every sweep tick.
 
-namespace convene {
+namespace convene::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 using Steady = std::chrono::steady_clock;
 
@@ -63,62 +65,7 @@ const std::string& date_now() {
   return text;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-template <typename F>
-void for_each_item(std::string_view list, F f) {
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    f(trim(list.substr(0, comma)));
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-// Accept-Encoding (RFC 9110 §12.5.3): gzip (or x-gzip, or *) with a q-value above 0.
-bool accepts_gzip(std::string_view header) {
-  bool gzip = false, gzip_named = false, star = false;
-  for_each_item(header, [&](std::string_view item) {
-    const auto semi = item.find(';');
-    const auto name = trim(item.substr(0, semi));
-    bool zero = false;
-    if (semi != std::string_view::npos) {
-      auto params = trim(item.substr(semi + 1));
-      if (params.size() > 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=')
-        zero = params.substr(2).find_first_not_of("0.") == std::string_view::npos;
-    }
-    if (iequals(name, "gzip") || iequals(name, "x-gzip")) {
-      gzip_named = true;
-      gzip = !zero;
-    } else if (name == "*") {
-      star = !zero;
-    }
-  });
-  return gzip_named ? gzip : star;
-}
-
-// If-None-Match (RFC 9110 §13.1.2): "*", or a list of entity tags compared weakly.
-bool etag_matches(std::string_view header, std::string_view a, std::string_view b) {
-  bool match = false;
-  for_each_item(header, [&](std::string_view tag) {
-    if (tag == "*") match = true;
-    if (tag.size() > 2 && tag[0] == 'W' && tag[1] == '/') tag.remove_prefix(2);
-    if (tag == a || tag == b) match = true;
-  });
-  return match;
-}
+using internal::for_each_item;
 
 // --- the access log's view of a target ------------------------------------------------
 
@@ -138,7 +85,8 @@ constexpr int kLogDecodeRounds = 4;
 // A token is 43 base64url characters; a piece of one this long is masked too.
 constexpr std::size_t kTokenLikeLength = 20;
 
-std::string percent_decode(std::string_view s) {
+// Decodes the %XX escapes that are well formed; the rest stays as it is.
+std::string decode_leniently(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -180,14 +128,14 @@ bool could_be_token(std::string_view raw) {
   for (int round = 0; round < kLogDecodeRounds; ++round) {
     if (holds_token_like_run(text)) return true;
     if (text.find('%') == std::string::npos) return false;
-    text = percent_decode(text);
+    text = decode_leniently(text);
   }
   return holds_token_like_run(text) || (text.find('%') != std::string::npos && raw.size() >= kTokenLikeLength);
 }
 
 }  // namespace
 
-namespace server_internal {
+namespace internal {
 
 std::string loggable_target(std::string_view target) {
   constexpr std::size_t kMaxLogged = 200;
@@ -217,27 +165,12 @@ std::string loggable_target(std::string_view target) {
   return out;
 }
 
-}  // namespace server_internal
+}  // namespace internal
 
 namespace {
 
-using server_internal::loggable_target;
-
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-  }
-  return "Error";
-}
+using internal::loggable_target;
+using internal::reason_phrase;
 
 void append_number(std::string& out, std::uint64_t n) {
   char digits[24];
@@ -257,7 +190,7 @@ void write_all(int fd, std::string_view bytes) {
 // Errors of the server itself go to standard error (the journal), one line each.
 void report_error(std::string_view what) {
   std::string line = "convene serve: error: ";
-  line += what;
+  line += what.substr(0, 300);
   line += '\n';
   write_all(2, line);
 }
@@ -312,6 +245,59 @@ class AccessLog {
   bool owned_ = false;
 };
 
+// --- trusted proxies ---------------------------------------------------------------------
+
+// An address or a network ("10.0.0.0/8"); IPv4-mapped IPv6 addresses count as IPv4.
+struct Network {
+  asio::ip::address base;
+  unsigned bits = 0;
+
+  static asio::ip::address plain(asio::ip::address a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a;
+  }
+  static std::array<unsigned char, 16> bytes_of(const asio::ip::address& a) {
+    std::array<unsigned char, 16> out{};
+    if (a.is_v4()) {
+      const auto b = a.to_v4().to_bytes();
+      std::copy(b.begin(), b.end(), out.begin());
+    } else {
+      const auto b = a.to_v6().to_bytes();
+      std::copy(b.begin(), b.end(), out.begin());
+    }
+    return out;
+  }
+  bool contains(asio::ip::address a) const {
+    a = plain(a);
+    if (a.is_v4() != base.is_v4()) return false;
+    const auto p = bytes_of(a), q = bytes_of(base);
+    for (unsigned i = 0; i < bits; ++i) {
+      const unsigned mask = 0x80u >> (i % 8);
+      if ((p[i / 8] & mask) != (q[i / 8] & mask)) return false;
+    }
+    return true;
+  }
+};
+
+std::optional<Network> parse_network(std::string_view text) {
+  const auto slash = text.find('/');
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(std::string(text.substr(0, slash)), ec);
+  if (ec) return std::nullopt;
+  Network n{Network::plain(address), 0};
+  const unsigned max_bits = n.base.is_v4() ? 32 : 128;
+  n.bits = max_bits;
+  if (slash != std::string_view::npos) {
+    const auto digits = text.substr(slash + 1);
+    unsigned bits = 0;
+    auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), bits);
+    if (err != std::errc{} || end != digits.data() + digits.size() || digits.empty() || bits > max_bits)
+      return std::nullopt;
+    n.bits = address.is_v6() && n.base.is_v4() ? (bits >= 96 ? bits - 96 : 0) : bits;
+  }
+  return n;
+}
+
 // --- RFC 9112's framing rules ---------------------------------------------------------
 
 // A Host value is uri-host [ ":" port ] (RFC 9110 §7.2): reg-name, IPv4 or an IP-literal.
@@ -319,6 +305,14 @@ bool valid_host(std::string_view host) {
   static constexpr std::string_view allowed =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%:[]";
   return host.size() <= 300 && host.find_first_not_of(allowed) == std::string_view::npos;
+}
+
+// A host for links we write (the subscribe page's): letters, digits, '.', '-', ':' and
+// brackets only.
+bool plain_host(std::string_view host) {
+  return !host.empty() && host.size() < 256 &&
+         host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
+             std::string_view::npos;
 }
 
 // An obs-fold (a field line continued on the next line) or whitespace before the first
@@ -331,57 +325,93 @@ bool folded(std::string_view block) {
   return false;
 }
 
+using Parser = bhttp::request_parser<bhttp::string_body>;
+
+std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
+
 // RFC 9112 §3.2, §6.1, §6.3 for a request that Beast parsed: true when its framing or
 // its Host is one that two parsers could read differently. `body_allowed`: the method
 // may carry a body (then only "Transfer-Encoding: chunked" is understood).
-bool ambiguous_request(const http::request_parser<http::empty_body>& parser, bool body_allowed) {
+bool ambiguous_request(const Parser& parser, bool body_allowed) {
   const auto& req = parser.get();
-  const auto hosts = req.count(http::field::host);
+  const auto hosts = req.count(bhttp::field::host);
   if (hosts > 1 || (hosts == 0 && req.version() >= 11)) return true;
-  if (hosts == 1) {
-    const auto host = req[http::field::host];
-    if (!valid_host(std::string_view(host.data(), host.size()))) return true;
-  }
-  const auto codings = req.count(http::field::transfer_encoding);
+  if (hosts == 1 && !valid_host(view(req[bhttp::field::host]))) return true;
+  const auto codings = req.count(bhttp::field::transfer_encoding);
   if (codings == 0) return false;
   if (!body_allowed || req.version() < 11 || codings > 1) return true;
-  if (req.count(http::field::content_length) > 0) return true;
-  const auto te = req[http::field::transfer_encoding];
-  return !iequals(trim(std::string_view(te.data(), te.size())), "chunked");
+  if (req.count(bhttp::field::content_length) > 0) return true;
+  const auto te = trim(view(req[bhttp::field::transfer_encoding]));
+  return !iequals(te, "chunked");
+}
+
+Method method_of(bhttp::verb v) {
+  switch (v) {
+    case bhttp::verb::get: return Method::get;
+    case bhttp::verb::head: return Method::head;
+    case bhttp::verb::post: return Method::post;
+    case bhttp::verb::put: return Method::put;
+    case bhttp::verb::patch: return Method::patch;
+    case bhttp::verb::delete_: return Method::del;
+    default: return Method::other;
+  }
+}
+
+// The body a route reads when its RouteOptions do not say.
+std::size_t default_body_limit(Method m, const ServerOptions& options) {
+  return m == Method::post || m == Method::put || m == Method::patch ? options.max_body_bytes : 0;
 }
 
 // --- what every connection shares ----------------------------------------------------
 
 struct Site {
-  FeedCatalog& catalog;
+  const Router& router;
   const ServerOptions& options;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::size_t> connections{0};
-  unsigned short bound_port = 0;
+  std::string authority;  // "127.0.0.1:8080": for a request without Host
+  std::vector<Network> trusted;
+  std::optional<std::string> trusted_error;
   AccessLog log;
 
-  Site(FeedCatalog& c, const ServerOptions& o) : catalog(c), options(o) {}
+  Site(const Router& r, const ServerOptions& o) : router(r), options(o) {
+    for (const auto& entry : o.trusted_proxies) {
+      if (auto n = parse_network(entry)) trusted.push_back(*n);
+      else if (!trusted_error)
+        trusted_error = "trusted proxy \"" + entry.substr(0, 80) + "\" is not an address or a network (ADDRESS/BITS)";
+    }
+    set_port(o.port);
+  }
+  void set_port(unsigned short port) {
+    const bool v6 = options.host.find(':') != std::string::npos;
+    authority = (v6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(port);
+  }
+  bool is_trusted(const asio::ip::address& a) const {
+    return std::any_of(trusted.begin(), trusted.end(), [&](const Network& n) { return n.contains(a); });
+  }
 };
 
 // --- one connection's protocol, without its socket ------------------------------------
 
-// Parses requests from the bytes a connection received, decides each one's response and
-// holds the response's bytes while they are written. The owner moves bytes: it reads
-// into `in` and calls advance() when told Next::read, writes buffers() when told
+// Parses requests from the bytes a connection received, routes each one, runs its
+// handler and holds the response's bytes while they are written. The owner moves bytes:
+// it reads into `in` and calls advance() when told Next::read, writes buffers() when told
 // Next::write and then calls written(), and closes when told so (Next::linger: end the
 // sending side, then read and drop what the client still sends for a while).
 class Exchange {
  public:
   enum class Next { read, write, close, linger };
 
-  Exchange(Site& site, std::string_view peer) : site_(site), peer_(peer) {
+  Exchange(Site& site, std::string peer, std::optional<asio::ip::address> address)
+      : site_(site), peer_(std::move(peer)), peer_trusted_(address && site.is_trusted(*address)) {
     head_.reserve(512);
     reset();
   }
 
   Next advance(beast::flat_buffer& in) {
     if (in.size() == 0) return Next::read;
+    if (reading_body_) return read_body(in);
     const std::string_view data(static_cast<const char*>(in.data().data()), in.size());
     if (!header_seen_) {
       // The parser is given the header block whole, once its end has arrived: Beast
@@ -401,10 +431,10 @@ class Exchange {
     beast::error_code ec;
     const auto used = parser_->put(in.data(), ec);
     in.consume(used);
-    if (ec == http::error::need_more) return Next::read;
+    if (ec == bhttp::error::need_more) return Next::read;
     if (ec) return refuse(400);
     if (!parser_->is_header_done()) return Next::read;
-    return handle();
+    return on_header(in);
   }
 
   // The request timeout passed while reading: a partly received request gets a 408.
@@ -413,9 +443,11 @@ class Exchange {
     return refuse(408);
   }
 
-  // The response was written: the next request (perhaps already received), or the end.
+  // The response was written: the body it announced (100 Continue), the next request
+  // (perhaps already received), or the end.
   Next written(beast::flat_buffer& in) {
-    held_.reset();
+    if (std::exchange(interim_, false)) return read_body(in);
+    response_.reset(false);
     if (close_after_ || site_.stopping) return unread_ ? Next::linger : Next::close;
     reset();
     return advance(in);
@@ -430,13 +462,14 @@ class Exchange {
 
   // The access log's line for the response just written (`bytes` of it were sent).
   void log_line(std::string& out, std::size_t bytes) const {
+    if (interim_) return;
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - started_).count();
     char when[64];
     const std::time_t now = std::time(nullptr);
     std::tm tm{};
     gmtime_r(&now, &tm);
     std::strftime(when, sizeof when, " - - [%d/%b/%Y:%H:%M:%S +0000] ", &tm);
-    out += peer_;
+    out += client_;
     out += when;
     out += request_line_.empty() ? std::string_view("\"-\"") : std::string_view(request_line_);
     out += ' ';
@@ -451,90 +484,154 @@ class Exchange {
   }
 
  private:
-  using Request = http::request<http::empty_body>;
-
   void reset() {
     parser_.emplace();
     parser_->header_limit(std::uint32_t(std::min<std::size_t>(site_.options.max_header_bytes, UINT32_MAX)));
+    // The route's limit is set once the header is read. (Not boost::none: Beast 1.74
+    // compares a Content-Length with the optional limit, and every number is more
+    // than none.)
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     scanned_ = 0;
     header_seen_ = false;
+    reading_body_ = false;
     close_after_ = false;
     unread_ = false;
+    method_ = Method::other;
+    match_ = {};
     request_line_.clear();
+    client_ = peer_;
     started_ = Steady::now();
   }
 
-  // A request whose framing cannot be trusted: answered, and nothing after it is read.
+  // A request whose framing cannot be trusted, or that is refused before its body is
+  // read: answered, and nothing after it is read.
   Next refuse(int code) {
     unread_ = true;
-    return respond_error(code, true);
+    close_after_ = true;
+    return respond_error(code);
   }
 
-  Next handle() {
+  Next on_header(beast::flat_buffer& in) {
     auto& req = parser_->get();
     site_.requests.fetch_add(1, std::memory_order_relaxed);
+    method_ = method_of(req.method());
     close_after_ = !req.keep_alive() || site_.stopping;
-    const std::string_view target(req.target().data(), req.target().size());
+    const std::string_view target = view(req.target());
+    const auto q = target.find('?');
+    path_ = target.substr(0, q);
+    query_ = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+    read_forwarded(req);
     if (site_.log.enabled()) {
       started_ = Steady::now();
       request_line_ = '"';
-      request_line_ += std::string_view(req.method_string().data(), req.method_string().size());
+      request_line_ += view(req.method_string());
       request_line_ += ' ';
       request_line_ += loggable_target(target);
       request_line_ += req.version() == 10 ? " HTTP/1.0\"" : " HTTP/1.1\"";
     }
-    const bool head_only = req.method() == http::verb::head;
-    const bool get_or_head = head_only || req.method() == http::verb::get;
+    const bool get_or_head = method_ == Method::get || method_ == Method::head;
     if (ambiguous_request(*parser_, !get_or_head)) return refuse(400);
-    // Nothing here takes a body: its bytes are never read, so the connection closes.
-    const bool has_body = !parser_->is_done();
-    unread_ = has_body;
-    if (!get_or_head) return respond_error(405, has_body);
-    if (has_body) return refuse(400);
-    const auto q = target.find('?');
-    const std::string_view path = target.substr(0, q);
     // Only origin-form ("/feeds/all.ics"); absolute-form and "*" are refused.
-    if (path.empty() || path.front() != '/') return refuse(400);
+    if (path_.empty() || path_.front() != '/') return refuse(400);
+    match_ = site_.router.match(method_, path_);
+    const bool has_body = !parser_->is_done();
+    if (match_.status != 200) {
+      // Not found, or not this method: a body is never read.
+      unread_ = has_body;
+      close_after_ = close_after_ || has_body;
+      return respond_error(match_.status);
+    }
+    if (!has_body) return dispatch();
+    if (get_or_head) return refuse(400);  // RFC 9110: no body on GET or HEAD
+    const std::size_t limit = match_.max_body_bytes.value_or(default_body_limit(method_, site_.options));
+    if (auto length = parser_->content_length(); limit == 0 || (length && *length > limit)) return refuse(413);
+    const auto expect = trim(view(req[bhttp::field::expect]));
+    if (!expect.empty() && !iequals(expect, "100-continue")) return refuse(417);
+    parser_->body_limit(limit);
+    parser_->eager(true);
+    reading_body_ = true;
+    if (!expect.empty() && in.size() == 0) {
+      // RFC 9110 §10.1.1: the client waits for this before it sends the body.
+      interim_ = true;
+      head_ = "HTTP/1.1 100 Continue\r\n\r\n";
+      body_ = {};
+      return Next::write;
+    }
+    return read_body(in);
+  }
 
+  Next read_body(beast::flat_buffer& in) {
+    if (in.size() == 0) return Next::read;
+    beast::error_code ec;
+    const auto used = parser_->put(in.data(), ec);
+    in.consume(used);
+    if (ec == bhttp::error::need_more) return Next::read;
+    if (ec == bhttp::error::body_limit) return refuse(413);
+    if (ec) return refuse(400);
+    if (!parser_->is_done()) return Next::read;
+    reading_body_ = false;
+    return dispatch();
+  }
+
+  // The client's address, scheme and host, from X-Forwarded-* when the peer is trusted.
+  void read_forwarded(const bhttp::request<bhttp::string_body>& req) {
+    secure_ = false;
+    const auto host = view(req[bhttp::field::host]);
+    authority_ = plain_host(host) ? host : std::string_view(site_.authority);
+    if (!peer_trusted_) return;
+    // X-Forwarded-For: right to left, past the trusted proxies, to the first address that
+    // is not one (or the leftmost).
+    std::vector<std::string_view> hops;
+    for (auto it = req.find("X-Forwarded-For"); it != req.end() && iequals(view(it->name_string()), "X-Forwarded-For");
+         ++it)
+      for_each_item(view(it->value()), [&](std::string_view hop) {
+        if (hops.size() < 64) hops.push_back(hop);
+      });
+    for (auto hop = hops.rbegin(); hop != hops.rend(); ++hop) {
+      beast::error_code ec;
+      const auto address = asio::ip::make_address(std::string(*hop), ec);
+      if (ec) break;
+      client_ = Network::plain(address).to_string();
+      if (!site_.is_trusted(address)) break;
+    }
+    auto last_item = [&](std::string_view name) {
+      std::string_view last;
+      for (auto it = req.find(beast::string_view(name.data(), name.size()));
+           it != req.end() && iequals(view(it->name_string()), name); ++it)
+        for_each_item(view(it->value()), [&](std::string_view item) { last = item; });
+      return last;
+    };
+    secure_ = iequals(last_item("X-Forwarded-Proto"), "https");
+    if (const auto forwarded_host = last_item("X-Forwarded-Host"); plain_host(forwarded_host))
+      authority_ = forwarded_host;
+  }
+
+  Next dispatch() {
+    const Request::Parsed parsed{parser_->get(), match_.params, path_, query_};
+    const Request request(parsed, method_, client_, secure_, authority_,
+                          {site_.requests.load(std::memory_order_relaxed),
+                           site_.connections.load(std::memory_order_relaxed)});
+    response_.reset(match_.problem_details);
     try {
-      if (path == "/" || path == "/index.html") return respond_page(req, head_only);
-      if (path == "/healthz") {
-        small_body_ = "{\"status\":\"ok\",\"requests\":";
-        append_number(small_body_, site_.requests.load(std::memory_order_relaxed));
-        small_body_ += ",\"renders\":";
-        append_number(small_body_, site_.catalog.renders());
-        small_body_ += ",\"connections\":";
-        append_number(small_body_, site_.connections.load(std::memory_order_relaxed));
-        small_body_ += "}\n";
-        return respond_small(200, "application/json", head_only, "no-store");
-      }
-      auto feed_path = parse_feed_path(path);
-      if (!feed_path) return respond_error(404, close_after_);
-      auto feed = site_.catalog.get(*feed_path);
-      if (!feed) return respond_error(404, close_after_);
-      return respond_feed(req, std::move(feed), head_only, feed_path->kind == FeedPath::Kind::member);
+      (*match_.handler)(request, response_);
     } catch (const std::exception& e) {
       report_error(e.what());
-      return respond_error(500, close_after_);
+      response_.reset(match_.problem_details);
+      response_.error(500);
     }
+    return respond();
   }
 
-  Next respond_page(const Request& req, bool head_only) {
-    std::string base = site_.options.base_url;
-    if (base.empty()) {
-      const auto host_field = req[http::field::host];
-      const std::string host(host_field.data(), host_field.size());
-      const bool host_ok =
-          !host.empty() && host.size() < 256 &&
-          host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
-              std::string::npos;
-      base = "http://" + (host_ok ? host : site_.options.host + ":" + std::to_string(site_.bound_port));
-    }
-    small_body_ = subscribe_page(site_.catalog.listings(), base, site_.catalog.source().describe());
-    return respond_small(200, "text/html; charset=utf-8", head_only, "no-cache");
+  // The server's own error response (a refusal, 404, 405).
+  Next respond_error(int code) {
+    response_.reset(match_.problem_details);
+    response_.error(code);
+    if (code == 405) response_.header("Allow", match_.allow);
+    return respond();
   }
 
-  void begin_head(int code) {
+  Next respond() {
+    const int code = response_.status();
     status_ = code;
     head_.clear();
     head_ += "HTTP/1.1 ";
@@ -544,87 +641,40 @@ class Exchange {
     head_ += "\r\nDate: ";
     head_ += date_now();
     head_ += "\r\nServer: convene\r\n";
-  }
-  void field(std::string_view name, std::string_view value) {
-    head_ += name;
-    head_ += ": ";
-    head_ += value;
-    head_ += "\r\n";
-  }
-
-  Next respond_feed(const Request& req, std::shared_ptr<const FeedResponse> feed, bool head_only, bool is_private) {
-    const auto accept_encoding = req[http::field::accept_encoding];
-    const bool gz = !feed->gzip.empty() && !accept_encoding.empty() &&
-                    accepts_gzip(std::string_view(accept_encoding.data(), accept_encoding.size()));
-    const std::string& etag = gz ? feed->gzip_etag : feed->etag;
-    bool not_modified = false;
-    if (auto inm = req.find(http::field::if_none_match); inm != req.end()) {
-      not_modified = etag_matches(std::string_view(inm->value().data(), inm->value().size()), feed->etag,
-                                  feed->gzip_etag);
-    } else if (auto ims = req.find(http::field::if_modified_since); ims != req.end()) {
-      auto since = parse_http_date(std::string_view(ims->value().data(), ims->value().size()));
-      not_modified = since && feed->last_modified <= *since;
-    }
-    begin_head(not_modified ? 304 : 200);
-    field("ETag", etag);
-    field("Last-Modified", feed->last_modified_http);
-    field("Cache-Control", is_private ? "private, max-age=300" : "public, max-age=300");
-    field("Vary", "Accept-Encoding");
-    if (not_modified) {
-      body_ = {};
-    } else {
-      field("Content-Type", "text/calendar; charset=utf-8");
-      if (gz) field("Content-Encoding", "gzip");
-      const std::string& bytes = gz ? feed->gzip : feed->body;
+    head_ += response_.fields();
+    const bool no_content = code == 304 || code == 204 || code < 200;
+    body_ = no_content || method_ == Method::head ? std::string_view{} : response_.body_bytes();
+    if (!no_content) {
       head_ += "Content-Length: ";
-      append_number(head_, bytes.size());
+      append_number(head_, response_.body_bytes().size());
       head_ += "\r\n";
-      body_ = head_only ? std::string_view{} : std::string_view(bytes);
     }
-    held_ = std::move(feed);
-    return finish_head();
-  }
-
-  Next respond_small(int code, const char* type, bool head_only, const char* cache) {
-    begin_head(code);
-    field("Content-Type", type);
-    field("Cache-Control", cache);
-    head_ += "Content-Length: ";
-    append_number(head_, small_body_.size());
-    head_ += "\r\n";
-    if (code == 405) field("Allow", "GET, HEAD");
-    body_ = head_only ? std::string_view{} : std::string_view(small_body_);
-    held_.reset();
-    return finish_head();
-  }
-
-  // Error bodies are the reason phrase and nothing else: no path, no server detail.
-  Next respond_error(int code, bool close) {
-    close_after_ = close_after_ || close;
-    small_body_ = reason_phrase(code);
-    small_body_ += '\n';
-    const bool head_only = parser_->is_header_done() && parser_->get().method() == http::verb::head;
-    return respond_small(code, "text/plain; charset=utf-8", head_only, "no-store");
-  }
-
-  Next finish_head() {
-    if (close_after_) field("Connection", "close");
-    else if (parser_->is_header_done() && parser_->get().version() == 10) field("Connection", "keep-alive");
+    if (close_after_) head_ += "Connection: close\r\n";
+    else if (parser_->is_header_done() && parser_->get().version() == 10) head_ += "Connection: keep-alive\r\n";
     head_ += "\r\n";
     return Next::write;
   }
 
   Site& site_;
-  std::string peer_;
-  std::optional<http::request_parser<http::empty_body>> parser_;
-  std::size_t scanned_ = 0;   // bytes searched for the end of the header block
-  bool header_seen_ = false;  // the header block's end arrived (and was checked)
+  const std::string peer_;
+  const bool peer_trusted_;
+  std::optional<Parser> parser_;
+  std::size_t scanned_ = 0;    // bytes searched for the end of the header block
+  bool header_seen_ = false;   // the header block's end arrived (and was checked)
+  bool reading_body_ = false;  // the route takes the body: it is being read
+  bool interim_ = false;       // head_ is a 100 Continue
   bool close_after_ = false;
-  bool unread_ = false;       // the request was refused before all of it was read
-  // The response: its head, and its body (owned, or held from the catalog).
+  bool unread_ = false;        // the request was refused before all of it was read
+  // The request.
+  Method method_ = Method::other;
+  std::string_view path_, query_;
+  Router::Match match_;
+  std::string client_;
+  bool secure_ = false;
+  std::string_view authority_;
+  // The response, and what is written: its head and body.
+  Response response_;
   std::string head_;
-  std::string small_body_;
-  std::shared_ptr<const FeedResponse> held_;
   std::string_view body_;
   int status_ = 0;
   // For the access log.
@@ -633,7 +683,6 @@ class Exchange {
 };
 
 }  // namespace
-
 // --- connections and threads -------------------------------------------------------------
 
 struct Server::Impl {
@@ -660,11 +709,13 @@ struct Server::Impl {
     std::shared_ptr<Session> longest_idle();
   };
 
+  const Router& router;
   ServerOptions options;
   Site site;
   // When stopping, connections still open at this steady-clock count are cut off. Set
   // before `stopping`, read by every worker's sweep.
   std::atomic<Steady::rep> drain_deadline{std::numeric_limits<Steady::rep>::max()};
+  unsigned short bound_port = 0;
   std::size_t next_worker = 0;
   Steady::duration tick{};
   // Declared last: destroyed first, while everything above is still there.
@@ -673,7 +724,7 @@ struct Server::Impl {
   std::unique_ptr<asio::signal_set> signals;
   std::unique_ptr<asio::signal_set> hangups;
 
-  Impl(FeedCatalog& c, ServerOptions o) : options(std::move(o)), site(c, options) {
+  Impl(const Router& r, ServerOptions o) : router(r), options(std::move(o)), site(r, options) {
     const int n = std::max(1, options.threads);
     for (int i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(*this));
     acceptor = std::make_unique<tcp::acceptor>(workers[0]->io);
@@ -704,17 +755,23 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
   Steady::time_point deadline = Steady::time_point::max();
   Steady::time_point waiting_since;  // when it began to wait for its next request
   bool timed_out = false;
-  bool reading = false;  // a read is under way
-  bool counted = true;   // holds one of the `connections` slots
+  bool reading = false;      // a read is under way
+  bool counted = true;       // holds one of the `connections` slots
+  bool interrupted = false;  // its read was cancelled to stop or evict it (see interrupt())
+  bool evicted = false;      // closed to make room: at most the request under way is served
 
-  static std::string peer_of(tcp::socket& s) {
+  static std::optional<asio::ip::address> address_of(tcp::socket& s) {
     beast::error_code ec;
     auto endpoint = s.remote_endpoint(ec);
-    return ec ? "-" : endpoint.address().to_string();
+    if (ec) return std::nullopt;
+    return Network::plain(endpoint.address());
   }
 
-  Session(Worker& w, tcp::socket s)
-      : server(w.server), worker(w), socket(std::move(s)), exchange(w.server.site, peer_of(socket)) {
+  Session(Worker& w, tcp::socket s, std::optional<asio::ip::address> address)
+      : server(w.server),
+        worker(w),
+        socket(std::move(s)),
+        exchange(w.server.site, address ? address->to_string() : "-", address) {
     worker.sessions.insert(this);
   }
   ~Session() {
@@ -734,11 +791,21 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
     act(Exchange::Next::read);
   }
 
-  // True when nothing of a next request has arrived: safe to close on stop or at the limit.
+  // True when nothing of a next request has arrived, as far as this thread can tell.
   bool idle() {
-    if (!reading || !exchange.between_requests(buffer)) return false;
+    if (!reading || interrupted || !exchange.between_requests(buffer)) return false;
     beast::error_code ec;
     return socket.available(ec) == 0 && !ec;
+  }
+
+  // Ends an idle connection. Not by closing it: a read the reactor has completed may
+  // still wait in the queue with a request's bytes (the socket is empty then, and the
+  // buffer not yet filled). So the read is cancelled, and on_read() closes the
+  // connection if nothing arrived, or serves what did.
+  void interrupt() {
+    interrupted = true;
+    beast::error_code ec;
+    socket.cancel(ec);
   }
 
   void close() {
@@ -750,7 +817,8 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
   // Closed to make room for a new connection: its slot is free at once.
   void evict() {
     release_slot();
-    close();
+    evicted = true;
+    interrupt();
   }
 
   void await_request() {
@@ -780,11 +848,14 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
   void on_read(beast::error_code ec, std::size_t n) {
     reading = false;
     if (!ec) buffer.commit(n);
+    const bool was_interrupted = std::exchange(interrupted, false);
     if (std::exchange(timed_out, false)) {
       deadline = Steady::time_point::max();
       // A slow client: whatever it sent, it gets a 408 (best effort) and is closed.
       return act(exchange.timeout(buffer));
     }
+    if (ec == asio::error::operation_aborted && was_interrupted && !exchange.between_requests(buffer))
+      return read();  // bytes of a request had arrived after all: go on
     if (ec) return close();
     const auto next = exchange.advance(buffer);
     if (next != Exchange::Next::read) deadline = Steady::time_point::max();
@@ -823,6 +894,7 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
       if (worker.log_buffer.size() > 16384) worker.flush_log();
     }
     if (ec || timed_out) return close();
+    if (evicted) return buffer.size() > 0 ? linger() : close();
     await_request();
     const auto next = exchange.written(buffer);
     if (next != Exchange::Next::read) deadline = Steady::time_point::max();
@@ -912,7 +984,8 @@ void Server::Impl::accept() {
 void Server::Impl::adopt(Worker& worker, std::shared_ptr<tcp::socket> socket) {
   site.connections.fetch_add(1, std::memory_order_relaxed);
   asio::post(worker.io, [&worker, socket = std::move(socket)]() mutable {
-    std::make_shared<Session>(worker, std::move(*socket))->start();
+    auto address = Session::address_of(*socket);
+    std::make_shared<Session>(worker, std::move(*socket), address)->start();
   });
 }
 
@@ -948,7 +1021,7 @@ void Server::Impl::begin_stop() {
       for (Session* s : worker->sessions)
         if (s->idle())
           if (auto p = s->weak_from_this().lock()) idle.push_back(std::move(p));
-      for (auto& s : idle) s->close();
+      for (auto& s : idle) s->interrupt();
       worker->maybe_finish();
     });
   }
@@ -970,13 +1043,14 @@ void Server::Impl::wait_for_hangup() {
   });
 }
 
-Server::Server(FeedCatalog& catalog, ServerOptions options)
-    : impl_(std::make_unique<Impl>(catalog, std::move(options))) {}
+Server::Server(const Router& router, ServerOptions options)
+    : impl_(std::make_unique<Impl>(router, std::move(options))) {}
 
 Server::~Server() = default;
 
 std::optional<std::string> Server::listen() {
   auto& i = *impl_;
+  if (i.site.trusted_error) return i.site.trusted_error;
   if (auto error = i.site.log.open(i.options.access_log)) return error;
   const std::string where = i.options.host + ":" + std::to_string(i.options.port);
   beast::error_code ec;
@@ -992,11 +1066,12 @@ std::optional<std::string> Server::listen() {
     i.acceptor->close(ignored);
     return where + ": " + ec.message();
   }
-  i.site.bound_port = i.acceptor->local_endpoint(ec).port();
+  i.bound_port = i.acceptor->local_endpoint(ec).port();
+  i.site.set_port(i.bound_port);
   return std::nullopt;
 }
 
-unsigned short Server::port() const { return impl_->site.bound_port; }
+unsigned short Server::port() const { return impl_->bound_port; }
 
 void Server::run() {
   auto& i = *impl_;
@@ -1028,12 +1103,14 @@ std::optional<std::string> Server::reopen_access_log() { return impl_->site.log.
 
 // --- the request path from memory (the fuzzer, tests) ---------------------------------------
 
-namespace server_internal {
+namespace internal {
 
-std::string serve_bytes(FeedCatalog& catalog, const ServerOptions& options, std::string_view input,
-                        std::size_t chunk) {
-  Site site(catalog, options);
-  Exchange exchange(site, "-");
+std::string serve_bytes(const Router& router, const ServerOptions& options, std::string_view input,
+                        std::size_t chunk, std::string_view peer) {
+  Site site(router, options);
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(std::string(peer), ec);
+  Exchange exchange(site, std::string(peer), ec ? std::nullopt : std::optional(Network::plain(address)));
   beast::flat_buffer in;
   std::string out;
   if (chunk == 0) chunk = std::max<std::size_t>(1, input.size());
@@ -1060,6 +1137,6 @@ std::string serve_bytes(FeedCatalog& catalog, const ServerOptions& options, std:
   }
 }
 
-}  // namespace server_internal
+}  // namespace internal
 
-}  // namespace convene
+}  // namespace convene::http

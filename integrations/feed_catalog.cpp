@@ -369,7 +369,7 @@ std::shared_ptr<const FeedResponse> FeedCatalog::get(const FeedPath& path) {
   switch (path.kind) {
     case FeedPath::Kind::all:
       options.name = "All communities";
-      options.description = "Every community of practice in " + source_->describe();
+      options.description = "Every community of practice";  // public: no file or store path
       break;
     case FeedPath::Kind::community: {
       const CommunityDef* community = nullptr;
@@ -462,8 +462,9 @@ std::vector<FeedListing> FeedCatalog::listings() {
   return out;
 }
 
+// `source_name` is not shown: a public page names no internal path (issue 9).
 std::string subscribe_page(const std::vector<FeedListing>& feeds, const std::string& base_url,
-                           const std::string& source_name) {
+                           const std::string& /*source_name*/) {
   std::ostringstream html;
   html << "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
        << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -471,8 +472,8 @@ std::string subscribe_page(const std::vector<FeedListing>& feeds, const std::str
        << "<style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;"
           "line-height:1.4}li{margin:0 0 1.2rem}small{color:#555}a{margin-right:.8rem}</style>\n"
        << "</head>\n<body>\n<h1>Subscribe to a calendar</h1>\n"
-       << "<p>Pick a feed and add it to your calendar once: every change shows up there by itself. "
-          "<small>(Source: " << html_escape(source_name) << ")</small></p>\n<ul>\n";
+       << "<p>Pick a feed and add it to your calendar once: every change shows up there by itself.</p>\n"
+          "<ul>\n";
   const auto scheme_end = base_url.find("://");
   const std::string host_part = scheme_end == std::string::npos ? base_url : base_url.substr(scheme_end + 3);
   for (const auto& feed : feeds) {

@@ -219,5 +219,21 @@ TEST(CliOutput, SplitWarnsWhenTheNewTimeOverlapsTheCommunity) {
   EXPECT_NE(r.err.find("more like these"), std::string::npos) << r.err;
 }
 
+// The story: the published subscribe page said "(Source: store ./convene.db)" to the
+// public, and the all-communities feed described itself with the store's path.
+TEST(CliOutput, PublicPagesNameNoInternalPath) {
+  Store s;
+  const auto site = s.dir / "site";
+  auto r = s.run({"publish", "--out", site.string(), "--base-url", "https://cop.example.org"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* file : {"index.html", "feeds/all.ics", "feeds/expanded/all.ics", "feeds/communities/nurses.ics"}) {
+    const std::string text = testing::read_file(site / file);
+    EXPECT_EQ(text.find(s.db), std::string::npos) << file;
+    EXPECT_EQ(text.find("convene.db"), std::string::npos) << file;
+    EXPECT_EQ(text.find("Source:"), std::string::npos) << file;
+    EXPECT_EQ(text.find(s.dir.path().string()), std::string::npos) << file;
+  }
+}
+
 }  // namespace
 }  // namespace convene

@@ -128,7 +128,8 @@ void add_global_options(CLI::App& app, Context& context) {
       ->type_name("NAME")
       ->group(kGlobalGroup);
   app.add_option("--config", g.config,
-                 "Configuration file; default $CONVENE_CONFIG, else /etc/convene/convene.conf when it exists")
+                 "Configuration file; default $CONVENE_CONFIG, else " + std::string(kDefaultConfigPath) +
+                     " when it exists")
       ->type_name("FILE")
       ->group(kGlobalGroup);
   app.add_option("--base-url", g.base_url,

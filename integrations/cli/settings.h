@@ -46,7 +46,11 @@ struct SettingInfo {
 const std::array<SettingInfo, 4>& setting_table();
 const SettingInfo& info(Setting setting);
 
-inline constexpr std::string_view kDefaultConfigPath = "/etc/convene/convene.conf";
+// The build's ${sysconfdir}/convene/convene.conf (CMake's CONVENE_DEFAULT_CONFIG).
+#ifndef CONVENE_DEFAULT_CONFIG
+#define CONVENE_DEFAULT_CONFIG "/etc/convene/convene.conf"
+#endif
+inline constexpr std::string_view kDefaultConfigPath = CONVENE_DEFAULT_CONFIG;
 inline constexpr std::size_t kMaxConfigBytes = 64 * 1024;
 
 class SettingsError : public std::runtime_error {

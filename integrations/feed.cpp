@@ -65,9 +65,9 @@ void add_revision(icalcomponent* event, const Revision& revision) {
 // One VALARM per reminder: the series' own ("reminders" in the definitions) first, then
 // the feed's (FeedOptions::reminders: --reminder, a member's preferences) that the series
 // does not already have, so an offset named by both rings once.
-void add_alarms(icalcomponent* event, const SeriesDef& series, const std::vector<Seconds>& extra,
+void add_alarms(icalcomponent* event, const std::vector<Seconds>& own, const std::vector<Seconds>& extra,
                 const std::string& title) {
-  std::vector<Seconds> reminders = series.reminders;
+  std::vector<Seconds> reminders = own;
   for (Seconds before : extra)
     if (std::find(reminders.begin(), reminders.end(), before) == reminders.end()) reminders.push_back(before);
   for (Seconds before : reminders) {
@@ -104,80 +104,24 @@ void add_span(icalcomponent* event, LocalTime local_start, Instant start, Instan
   }
 }
 
-std::string hh_mm(LocalTime t) { return format_local_minute(t).substr(11, 5); }
-
-// "Moved from Monday 18 January: Martin Luther King, Jr. Day" (the time is named too
-// when the time of day changed).
-std::string why_line(const Occurrence& o) {
-  if (o.status != OccurrenceStatus::shifted && o.status != OccurrenceStatus::moved) return {};
-  std::string line = "Moved from " + format_day_long(day_of(o.original));
-  if (o.local_start && hh_mm(*o.local_start) != hh_mm(o.original)) line += " " + hh_mm(o.original);
-  std::string why;
-  if (o.status == OccurrenceStatus::shifted && o.holiday) {
-    why = o.holiday->name;
-  } else if (o.override_def && o.override_def->reason) {
-    why = *o.override_def->reason;
-  }
-  if (!why.empty()) line += ": " + why;
-  return line;
-}
-
-// DESCRIPTION: why (if moved), the description, presenter, agenda, resources, join link.
-std::string description_of(const SeriesDef& series, const Occurrence* o) {
-  const OverrideDef* edit = o ? o->override_def : nullptr;
-  std::vector<std::string> parts;
-  if (o) {
-    auto why = why_line(*o);
-    if (!why.empty()) parts.push_back(std::move(why));
-  }
-  const auto& description = edit && edit->description ? edit->description : series.description;
-  if (description && !description->empty()) parts.push_back(*description);
-  std::string details;
-  const auto& presenter = edit && edit->presenter ? edit->presenter : series.presenter;
-  if (presenter) details += "Presenter: " + *presenter + "\n";
-  if (edit && edit->agenda) details += "Agenda: " + *edit->agenda + "\n";
-  if (edit && !edit->resources.empty()) {
-    details += "Resources:\n";
-    for (const auto& r : edit->resources) details += "- " + r.title + ": " + r.url + "\n";
-  }
-  const auto& join = edit && edit->join_url ? edit->join_url : series.join_url;
-  if (join) details += "Join: " + *join + "\n";
-  if (!details.empty()) {
-    details.pop_back();
-    parts.push_back(std::move(details));
-  }
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += "\n\n";
-    out += p;
-  }
-  return out;
-}
-
-// SUMMARY, DESCRIPTION, LOCATION, URL, ORGANIZER, CATEGORIES, STATUS, VALARMs.
-void add_details(icalcomponent* event, const SeriesDef& series, const Occurrence* o,
-                 const FeedOptions& options) {
-  const OverrideDef* edit = o ? o->override_def : nullptr;
-  const std::string& title = o ? o->title() : series.title;
-  add(event, icalproperty_new_summary(title.c_str()));
-  const auto description = description_of(series, o);
-  if (!description.empty()) add(event, icalproperty_new_description(description.c_str()));
-  const auto& location = edit && edit->location ? edit->location : series.location;
-  if (location) add(event, icalproperty_new_location(location->c_str()));
-  const auto& join = edit && edit->join_url ? edit->join_url : series.join_url;
-  if (join) add(event, icalproperty_new_url(join->c_str()));
-  if (series.organizer) {
-    icalproperty* p = icalproperty_new_organizer(("mailto:" + series.organizer->email).c_str());
-    if (!series.organizer->name.empty())
-      icalproperty_add_parameter(p, icalparameter_new_cn(series.organizer->name.c_str()));
+// SUMMARY, DESCRIPTION, LOCATION, URL, ORGANIZER, CATEGORIES, STATUS, TRANSP, VALARMs:
+// exactly what the change detector's view holds (convene/change_detector.h).
+void add_details(icalcomponent* event, const EventView& view, const FeedOptions& options) {
+  add(event, icalproperty_new_summary(view.summary.c_str()));
+  if (!view.description.empty()) add(event, icalproperty_new_description(view.description.c_str()));
+  if (view.location) add(event, icalproperty_new_location(view.location->c_str()));
+  if (view.url) add(event, icalproperty_new_url(view.url->c_str()));
+  if (view.organizer) {
+    icalproperty* p = icalproperty_new_organizer(("mailto:" + view.organizer->email).c_str());
+    if (!view.organizer->name.empty()) icalproperty_add_parameter(p, icalparameter_new_cn(view.organizer->name.c_str()));
     add(event, p);
   }
-  for (const auto& category : series.categories)
-    add(event, icalproperty_new_categories(category.c_str()));
-  const bool live = !o || o->live();
-  add(event, icalproperty_new_status(live ? ICAL_STATUS_CONFIRMED : ICAL_STATUS_CANCELLED));
-  if (o) add(event, x_property("X-CONVENE-STATUS", std::string(to_string(o->status))));
-  if (live) add_alarms(event, series, options.reminders, title);
+  for (const auto& category : view.categories) add(event, icalproperty_new_categories(category.c_str()));
+  add(event, icalproperty_new_status(view.takes_place ? ICAL_STATUS_CONFIRMED : ICAL_STATUS_CANCELLED));
+  // A session that does not take place blocks no time (Outlook shows it as free).
+  if (!view.takes_place) add(event, icalproperty_new_transp(ICAL_TRANSP_TRANSPARENT));
+  if (view.status) add(event, x_property("X-CONVENE-STATUS", *view.status));
+  if (view.takes_place) add_alarms(event, view.reminders, options.reminders, view.alarm_text);
 }
 
 std::string compact_local(LocalTime t) {
@@ -232,33 +176,21 @@ struct SeriesPlan {
   LocalTime earliest, latest;  // local times the feed mentions (for VTIMEZONE)
 };
 
-// The engine's occurrences of one series whose originals are at most `last_day`.
+// The engine's occurrences of one series that the feed shows: the change detector's
+// span (render_span), so every one of them has a revision the detector compared.
 SeriesPlan plan_series(const Definitions& defs, const CommunityDef& community,
                        const SeriesDef& series, LocalDay horizon) {
-  // The margin: policies move by at most ~5 weeks; overrides by what they say.
-  date::days margin{kFeedMargin};
-  for (const auto& o : defs.overrides) {
-    if (o.series != series.id || !o.move_to) continue;
-    const auto shift = std::chrono::abs(day_of(*o.move_to) - day_of(o.occurrence)) + date::days{2};
-    margin = std::max(margin, date::days{shift.count()});
-  }
-  SeriesPlan plan{&community, &series, {}, horizon + margin, series.start, series.start};
-  LocalDay first = day_of(series.start);
-  for (auto a : series.add) first = std::min(first, day_of(a));
-  ExpandOptions options;
-  options.series = series.id;
-  Window window{first - margin, plan.last_original_day + margin};
-  auto occurrences = expand(defs, window, options);
+  const RenderSpan span = render_span(defs, series, horizon);
+  SeriesPlan plan{&community, &series, rendered_occurrences(defs, community, series, span.last), span.last,
+                  series.start, series.start};
   const LocalTime last_original{plan.last_original_day + date::days{1}};
-  for (auto& o : occurrences) {
-    if (o.series != &series || o.original >= last_original) continue;
+  for (const auto& o : plan.occurrences) {
     plan.earliest = std::min(plan.earliest, o.original);
     plan.latest = std::max(plan.latest, o.original);
     if (o.local_start) {
       plan.earliest = std::min(plan.earliest, *o.local_start);
       plan.latest = std::max(plan.latest, *o.local_start + Seconds{86400});
     }
-    plan.occurrences.push_back(std::move(o));
   }
   plan.latest = std::max(plan.latest, last_original + date::days{1});
   for (auto e : series.except) plan.earliest = std::min(plan.earliest, e);
@@ -399,57 +331,53 @@ void render_recurring(const SeriesPlan& plan, const RevisionSource& revisions,
   std::map<LocalTime, std::string> excluded;
   for (auto e : series.except)
     if (e < last_original) excluded.emplace(e, "except");
-  for (const auto& o : plan.occurrences)
-    if (!o.live()) excluded[o.original] = std::string(to_string(o.status));
+  for (const auto& o : plan.occurrences) {
+    if (o.live() || shown_as_cancelled(o, revisions.occurrence(series.id, o.original).was_live, false)) continue;
+    excluded[o.original] = std::string(to_string(o.status));
+  }
   for (const auto& [t, status] : excluded) {
     icalproperty* p = with_tzid(icalproperty_new_exdate(ical::floating(t)), tzid);
     add(master, x_parameter(p, "X-CONVENE-STATUS", status));
   }
-  add_details(master, series, nullptr, options);
+  add_details(master, series_view(community, series), options);
   icalcomponent_add_component(calendar, master);
   ++events;
 
   for (const auto& o : plan.occurrences) {
-    if (!o.live()) continue;
+    const Revision revision = revisions.occurrence(series.id, o.original);
+    if (!o.live() && !shown_as_cancelled(o, revision.was_live, false)) continue;
+    const EventView view = occurrence_view(o);
     const bool changed = o.status != OccurrenceStatus::scheduled || o.override_def != nullptr ||
-                         *o.local_start != o.original;
-    if (!changed && !at_zone_edge(*o.local_start, *o.start, *o.end, zone)) continue;
+                         *view.local_start != o.original;
+    if (!changed && !at_zone_edge(*view.local_start, *view.start, *view.end, zone)) continue;
     icalcomponent* event = icalcomponent_new_vevent();
     add(event, icalproperty_new_uid(uid.c_str()));
     add(event, with_tzid(icalproperty_new_recurrenceid(ical::floating(o.original)), tzid));
-    add_revision(event, revisions.occurrence(series.id, o.original));
-    add_span(event, *o.local_start, *o.start, *o.end, community);
-    add_details(event, series, &o, options);
+    add_revision(event, revision);
+    add_span(event, *view.local_start, *view.start, *view.end, community);
+    add_details(event, view, options);
     icalcomponent_add_component(calendar, event);
     ++events;
   }
 }
 
-// A skipped or cancelled session is absent from an expanded feed while it has never
-// changed (revision 0: it was never published as taking place). Once a change took it
-// away (revision > 0: a cancel, a closure), it stays, at its original start, with
-// STATUS:CANCELLED and the raised SEQUENCE, so its UID is kept and a client that has it
-// learns it is off.
+// A skipped or cancelled session is in an expanded feed only when it is shown as
+// cancelled (shown_as_cancelled: a cancellation the community shows, or a session a
+// change took away): at its original start, with STATUS:CANCELLED and its revision, so
+// its UID is kept and a client that has it learns it is off.
 void render_expanded(const SeriesPlan& plan, const RevisionSource& revisions,
                      const FeedOptions& options, icalcomponent* calendar, std::size_t& events) {
   const SeriesDef& series = *plan.series;
-  const date::time_zone* zone = plan.community->zone;
   for (const auto& o : plan.occurrences) {
     const Revision revision = revisions.occurrence(series.id, o.original);
-    if (!o.live() && revision.sequence == 0) continue;
+    if (!o.live() && !shown_as_cancelled(o, revision.was_live, true)) continue;
     icalcomponent* event = icalcomponent_new_vevent();
     const std::string uid = series.id + "-" + compact_local(o.original) + "@" + options.uid_domain;
     add(event, icalproperty_new_uid(uid.c_str()));
     add_revision(event, revision);
-    if (o.live()) {
-      add_span(event, *o.local_start, *o.start, *o.end, *plan.community);
-    } else {
-      const Instant start = resolve_local(o.original, zone);
-      const Seconds duration =
-          o.override_def && o.override_def->duration ? *o.override_def->duration : series.duration;
-      add_span(event, o.original, start, start + duration, *plan.community);
-    }
-    add_details(event, series, &o, options);
+    const EventView view = occurrence_view(o);
+    add_span(event, *view.local_start, *view.start, *view.end, *plan.community);
+    add_details(event, view, options);
     icalcomponent_add_component(calendar, event);
     ++events;
   }
@@ -457,23 +385,27 @@ void render_expanded(const SeriesPlan& plan, const RevisionSource& revisions,
 
 }  // namespace
 
-LocalDay feed_horizon(Instant now) {
-  const date::year_month_day today{date::floor<date::days>(now)};
-  const auto month = date::year_month{today.year(), today.month()} + date::years{2};
-  return LocalDay{date::sys_days{month / date::last}.time_since_epoch()};
-}
-
 std::vector<std::pair<const CommunityDef*, const SeriesDef*>> select_series(
     const Definitions& definitions, const FeedSelection& selection) {
   std::vector<std::pair<const CommunityDef*, const SeriesDef*>> out;
   std::set<std::string_view> wanted(selection.series.begin(), selection.series.end());
+  if (selection.kind == FeedSelection::Kind::series) {
+    // The series and every series that continues it (convene split), transitively.
+    wanted.insert(selection.id);
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (const auto& community : definitions.communities)
+        for (const auto& series : community.series)
+          if (series.continues && wanted.count(*series.continues) && wanted.insert(series.id).second) grew = true;
+    }
+  }
   for (const auto& community : definitions.communities) {
     for (const auto& series : community.series) {
       bool take = false;
       switch (selection.kind) {
         case FeedSelection::Kind::all: take = true; break;
         case FeedSelection::Kind::community: take = community.id == selection.id; break;
-        case FeedSelection::Kind::series: take = series.id == selection.id; break;
+        case FeedSelection::Kind::series:
         case FeedSelection::Kind::list: take = wanted.count(series.id) > 0; break;
       }
       if (take) out.emplace_back(&community, &series);
@@ -558,9 +490,15 @@ RenderedFeed render_feed(const Definitions& definitions, const FeedSelection& se
   }
   // Etc/GMT, when a session at a zone edge uses it (and no community already named it).
   bool fixed_used = false;
-  for (const auto& plan : plans)
-    for (const auto& o : plan.occurrences)
-      if (o.live() && at_zone_edge(*o.local_start, *o.start, *o.end, plan.community->zone)) fixed_used = true;
+  for (const auto& plan : plans) {
+    for (const auto& o : plan.occurrences) {
+      if (!o.live() &&
+          !shown_as_cancelled(o, revisions.occurrence(plan.series->id, o.original).was_live, options.expanded))
+        continue;
+      const EventView view = occurrence_view(o);
+      if (at_zone_edge(*view.local_start, *view.start, *view.end, plan.community->zone)) fixed_used = true;
+    }
+  }
   if (fixed_used && !spans.count(kFixedTzid)) {
     const LocalTime epoch{date::sys_days{date::year{1970} / 1 / 1}.time_since_epoch()};
     icalcomponent_add_component(cal, make_vtimezone(find_zone(kFixedTzid), kFixedTzid, epoch, epoch));

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include "convene/change_detector.h"
 #include "convene/clock.h"
 #include "convene/store.h"
 
@@ -41,42 +42,22 @@ std::string hex16(std::uint64_t v) {
   return out;
 }
 
-// Per series: a hash of what its feed entry depends on.
+// Per series: what its feed entry depends on, as the change detector sees it (every
+// definition that can change an output of it) and its revisions (their last change moves
+// whenever one of them does).
 std::unordered_map<std::string, std::uint64_t> fingerprints(const Definitions& defs,
                                                           const RevisionSource& revisions) {
-  const auto json = to_json(defs);
-  std::unordered_map<std::string, std::uint64_t> calendar_hash;
-  for (const auto& c : defs.calendars) {
-    Fnv f;
-    if (json.contains("calendars") && json["calendars"].contains(c.id))
-      f.add(json["calendars"][c.id].dump());
-    for (const auto& closure : c.calendar.closures())
-      f.add(closure.name).add(format_date(closure.from)).add(format_date(closure.to));
-    calendar_hash[c.id] = f.h;
-  }
-  std::unordered_map<std::string, std::vector<std::string>> overrides;
-  if (json.contains("overrides")) {
-    for (const auto& o : json["overrides"])
-      overrides[o.value("series", std::string())].push_back(o.dump());
-  }
   std::unordered_map<std::string, std::uint64_t> out;
-  const auto& communities = json.contains("communities") ? json["communities"] : nlohmann::ordered_json::array();
-  for (std::size_t i = 0; i < defs.communities.size(); ++i) {
-    const auto& community = defs.communities[i];
-    auto cj = i < communities.size() ? communities[i] : nlohmann::ordered_json::object();
-    nlohmann::ordered_json series_json = cj.contains("series") ? cj["series"] : nlohmann::ordered_json::array();
-    cj.erase("series");
-    Fnv community_hash;
-    community_hash.add(cj.dump());
-    for (const auto& id : community.observes) community_hash.add(calendar_hash[id]);
-    for (std::size_t k = 0; k < community.series.size(); ++k) {
-      const auto& series = community.series[k];
-      Fnv f = community_hash;
-      if (k < series_json.size()) f.add(series_json[k].dump());
-      for (const auto& id : series.observes) f.add(calendar_hash[id]);
-      for (const auto& o : overrides[series.id]) f.add(o);
+  for (const auto& community : defs.communities) {
+    for (const auto& series : community.series) {
+      Fnv f;
+      f.add(definition_fingerprint(defs, community, series));
       const Revision r = revisions.series(series.id);
       f.add(r.sequence).add(std::uint64_t(r.modified.time_since_epoch().count()));
+      if (revisions.last_change) {
+        const LastChange last = revisions.last_change(series.id);
+        f.add(last.id).add(std::uint64_t(last.at.time_since_epoch().count()));
+      }
       out[series.id] = f.h;
     }
   }
@@ -139,12 +120,13 @@ class StoreSource final : public FeedSource {
     const std::uint64_t version = store_.data_version();
     std::lock_guard lock(mutex_);
     if (current_ && version == current_->version) return current_;
-    auto loaded = store_.load();
-    if (!loaded.ok()) throw std::runtime_error(errors_of(loaded));
+    // Definitions and revisions from one read transaction: one consistent state.
+    StoreSnapshot state = store_.snapshot();
+    if (!state.definitions.ok()) throw std::runtime_error(errors_of(state.definitions));
     auto snap = std::make_shared<FeedSnapshot>();
-    snap->definitions = std::make_shared<const Definitions>(std::move(*loaded.definitions));
-    snap->revisions = store_.revisions();
-    snap->version = version;
+    snap->definitions = std::make_shared<const Definitions>(std::move(*state.definitions.definitions));
+    snap->revisions = std::move(state.revisions);
+    snap->version = state.data_version;
     snap->fingerprints = fingerprints(*snap->definitions, snap->revisions);
     current_ = std::move(snap);
     return current_;
@@ -408,6 +390,8 @@ std::shared_ptr<const FeedResponse> FeedCatalog::get(const FeedPath& path) {
     auto it = snap->fingerprints.find(series->id);
     key.add(series->id).add(it == snap->fingerprints.end() ? 0 : it->second);
     last_modified = std::max(last_modified, snap->revisions.series(series->id).modified);
+    if (snap->revisions.last_change)
+      last_modified = std::max(last_modified, snap->revisions.last_change(series->id).at);
   }
 
   std::shared_ptr<Entry> entry;
@@ -455,10 +439,12 @@ std::vector<FeedListing> FeedCatalog::listings() {
   for (const auto& c : defs.communities)
     out.push_back({FeedPath{FeedPath::Kind::community, c.id, false}, c.name,
                    c.description.value_or("")});
+  // A series that continues another (convene split) is in that one's feed: listed once.
   for (const auto& c : defs.communities)
     for (const auto& s : c.series)
-      out.push_back({FeedPath{FeedPath::Kind::series, s.id, false}, s.title + " · " + c.name,
-                     s.description.value_or("")});
+      if (!s.continues || !defs.find_series(*s.continues).second)
+        out.push_back({FeedPath{FeedPath::Kind::series, s.id, false}, s.title + " · " + c.name,
+                       s.description.value_or("")});
   return out;
 }
 

@@ -134,7 +134,7 @@ const Keys kCalendarKeys{"builtin", "rules", "closures", "ics"};
 const Keys kRuleKeys{"name", "month", "day", "observed", "weekday", "nth", "easter", "since", "until"};
 const Keys kClosureKeys{"name", "date", "from", "to"};
 const Keys kCommunityKeys{"id",       "name",     "description", "timezone",
-                          "observes", "workweek", "series"};
+                          "observes", "workweek", "cancellations", "series"};
 const Keys kSeriesKeys{"id",         "title",    "description", "start",     "duration",
                        "rrule",      "add",      "except",      "on_holiday", "observes",
                        "join_url",   "location", "organizer",   "presenter", "categories",
@@ -872,6 +872,13 @@ std::optional<CommunityDef> Loader::community(const Json& v, const std::string& 
     if (ww->empty()) error(o.at("workweek"), "a workweek needs at least one day");
     def.workweek = workweek;
   }
+  if (auto shown = string_field(o, "cancellations", Need::optional, true)) {
+    if (auto c = parse_cancellations(*shown)) {
+      def.cancellations = *c;
+    } else {
+      error(o.at("cancellations"), "unknown value " + quote(*shown) + " (expected \"show\" or \"hide\")");
+    }
+  }
   if (const Json* series_list = o.find("series")) {
     if (array(*series_list, o.at("series"))) {
       for (std::size_t i = 0; i < series_list->size(); ++i) {
@@ -1079,6 +1086,16 @@ std::string clean_parse_message(std::string message) {
 }  // namespace
 
 // --- public API ----------------------------------------------------------------
+
+std::string_view to_string(Cancellations cancellations) {
+  return cancellations == Cancellations::hide ? "hide" : "show";
+}
+
+std::optional<Cancellations> parse_cancellations(std::string_view text) {
+  if (text == "show") return Cancellations::show;
+  if (text == "hide") return Cancellations::hide;
+  return std::nullopt;
+}
 
 const CalendarDef* Definitions::find_calendar(std::string_view id) const {
   for (const auto& c : calendars) {
@@ -1288,6 +1305,7 @@ nlohmann::ordered_json to_json(const Definitions& definitions) {
         }
         j["workweek"] = std::move(days);
       }
+      if (c.cancellations != Cancellations::show) j["cancellations"] = std::string(to_string(c.cancellations));
       Json series = Json::array();
       for (const auto& s : c.series) {
         Json sj;

@@ -20,7 +20,9 @@
 #include "convene/fault_points.h"
 #include "convene/schedule.h"
 #include "internal/definitions_text.h"
+#include "convene/change_detector.h"
 #include "internal/store_impl.h"
+#include "internal/store_revisions.h"
 #include "internal/store_schema.h"
 #include "internal/store_tables.h"
 
@@ -60,68 +62,7 @@ nlohmann::ordered_json series_json(const CommunityDef& community, const SeriesDe
   return to_json(d)["communities"][0]["series"][0];
 }
 
-// --- occurrences and their diff ----------------------------------------------------
-
-// What a subscriber would see of an occurrence: a change to any of it is a new revision.
-std::string signature(const Occurrence& o) {
-  std::string s(to_string(o.status));
-  s += '|';
-  if (o.local_start) s += format_local_minute(*o.local_start);
-  s += '|';
-  if (o.start) s += std::to_string(unix_seconds(*o.start));
-  s += '|';
-  if (o.end) s += std::to_string(unix_seconds(*o.end));
-  s += '|' + o.title() + '|' + o.reason + '|';
-  if (o.holiday) s += o.holiday->name + "@" + o.holiday->calendar;
-  if (const OverrideDef* d = o.override_def) {
-    auto add = [&s](const std::optional<std::string>& v) { s += '|' + v.value_or("\x01"); };
-    add(d->description);
-    add(d->join_url);
-    add(d->location);
-    add(d->presenter);
-    add(d->agenda);
-    for (const auto& r : d->resources) s += '|' + r.title + '\x02' + r.url;
-  }
-  return s;
-}
-
-using OccurrenceKey = std::pair<std::string, LocalTime>;
-using Signatures = std::map<OccurrenceKey, std::string>;
-
-Signatures signatures(const Definitions& defs, Window window, const std::vector<std::string>& only) {
-  Signatures out;
-  auto add = [&out](const std::vector<Occurrence>& occurrences) {
-    for (const auto& o : occurrences) out[{o.series->id, o.original}] = signature(o);
-  };
-  if (only.empty()) {
-    add(expand(defs, window));
-  } else {
-    for (const auto& id : only) {
-      if (!defs.find_series(id).second) continue;
-      ExpandOptions options;
-      options.series = id;
-      add(expand(defs, window, options));
-    }
-  }
-  return out;
-}
-
-// Keys whose signature changed or that disappeared; new keys separately.
-struct Diff {
-  std::vector<OccurrenceKey> changed;
-  std::vector<OccurrenceKey> appeared;
-};
-Diff diff(const Signatures& before, const Signatures& after) {
-  Diff d;
-  for (const auto& [key, sig] : before) {
-    auto it = after.find(key);
-    if (it == after.end() || it->second != sig) d.changed.push_back(key);
-  }
-  for (const auto& [key, sig] : after) {
-    if (!before.count(key)) d.appeared.push_back(key);
-  }
-  return d;
-}
+// --- windows ----------------------------------------------------------------------
 
 Window around(LocalDay from, LocalDay to, int before_days, int after_days) {
   return Window{from - date::days{before_days}, to + date::days{after_days}};
@@ -216,8 +157,6 @@ Definitions with_override(const Definitions& defs, std::string_view series, Loca
   return out;
 }
 
-LocalDay today(Instant now) { return LocalDay{date::floor<date::days>(now).time_since_epoch()}; }
-
 }  // namespace
 
 const Clock& Clock::real() {
@@ -254,6 +193,12 @@ std::uint64_t Store::Impl::insert_audit(const AuditEntry& e, Instant at) {
   return id;
 }
 
+void Store::Impl::set_audit_summary(std::uint64_t id, const std::string& summary) {
+  auto q = db->query("UPDATE audit SET summary = ?2 WHERE id = ?1");
+  q->bind(1, static_cast<std::int64_t>(id)).bind(2, summary);
+  q->run();
+}
+
 void Store::Impl::bump_data_version() {
   db->query("UPDATE meta SET value = value + 1 WHERE key = 'data_version'")->run();
 }
@@ -261,84 +206,6 @@ void Store::Impl::bump_data_version() {
 namespace {
 
 using Impl = Store::Impl;
-
-// The next revision of (series, occurrence) ('' for the series itself).
-std::uint64_t bump_revision(Impl& impl, std::string_view series, std::string_view occurrence,
-                            Instant at, std::uint64_t audit) {
-  auto q = impl.db->query(
-      "INSERT INTO revisions (series, occurrence, sequence, modified, audit) VALUES (?1, ?2, 1, ?3, ?4) "
-      "ON CONFLICT (series, occurrence) DO UPDATE SET sequence = sequence + 1, "
-      "modified = excluded.modified, audit = excluded.audit RETURNING sequence");
-  q->bind(1, series).bind(2, occurrence).bind(3, unix_seconds(at)).bind(4, static_cast<std::int64_t>(audit));
-  q->step();
-  const auto sequence = static_cast<std::uint64_t>(q->int64(0));
-  q->run();
-  return sequence;
-}
-
-bool has_revision(Impl& impl, std::string_view series, std::string_view occurrence) {
-  auto q = impl.db->query("SELECT 1 FROM revisions WHERE series = ?1 AND occurrence = ?2");
-  q->bind(1, series).bind(2, occurrence);
-  return q->step();
-}
-
-struct RevisionRow {
-  std::uint64_t sequence = 0;
-  Instant modified{};
-  std::optional<std::uint64_t> audit;
-};
-
-std::optional<RevisionRow> revision_row(Impl& impl, std::string_view series, std::string_view occurrence) {
-  auto q = impl.db->query("SELECT sequence, modified, audit FROM revisions WHERE series = ?1 AND occurrence = ?2");
-  q->bind(1, series).bind(2, occurrence);
-  if (!q->step()) return std::nullopt;
-  RevisionRow r{static_cast<std::uint64_t>(q->int64(0)), from_unix(q->int64(1)), std::nullopt};
-  if (auto a = q->optional_int64(2)) r.audit = static_cast<std::uint64_t>(*a);
-  return r;
-}
-
-Instant series_created(Impl& impl, std::string_view series) {
-  auto q = impl.db->query("SELECT created FROM series WHERE id = ?1");
-  q->bind(1, series);
-  return q->step() ? from_unix(q->int64(0)) : Instant{};
-}
-
-Revision read_revision(Impl& impl, std::string_view series, std::string_view occurrence) {
-  if (auto row = revision_row(impl, series, occurrence)) return {row->sequence, row->modified};
-  return {0, series_created(impl, series)};
-}
-
-// Records the affected occurrences of change `audit`: bumps the revision of each
-// changed one and of each that appears again after having had a revision, then of
-// every series involved (plus `also_series`).
-ChangeResult record_changes(Impl& impl, std::uint64_t audit, Instant at, const Diff& d,
-                            const std::set<std::string>& also_series) {
-  ChangeResult result;
-  result.changed = true;
-  result.audit_id = audit;
-  std::set<std::string> series = also_series;
-  auto record = [&](const OccurrenceKey& key) {
-    const std::string id = format_local_minute(key.second);
-    const auto sequence = bump_revision(impl, key.first, id, at, audit);
-    auto q = impl.db->query(
-        "INSERT INTO audit_affected (audit, series, occurrence, sequence) VALUES (?1, ?2, ?3, ?4)");
-    q->bind(1, static_cast<std::int64_t>(audit)).bind(2, key.first).bind(3, id);
-    q->bind(4, static_cast<std::int64_t>(sequence));
-    q->run();
-    result.affected.push_back({key.first, key.second, sequence});
-    series.insert(key.first);
-  };
-  for (const auto& key : d.changed) record(key);
-  for (const auto& key : d.appeared) {
-    if (has_revision(impl, key.first, format_local_minute(key.second))) record(key);
-  }
-  for (const auto& s : series) {
-    bump_revision(impl, s, "", at, audit);
-    result.series.push_back(s);
-  }
-  impl.bump_data_version();
-  return result;
-}
 
 Definitions load_or_throw(Impl& impl) {
   auto loaded = store_internal::read_definitions(*impl.db, impl.source);
@@ -350,22 +217,36 @@ Definitions load_or_throw(Impl& impl) {
   return std::move(*loaded.definitions);
 }
 
-// The conflict check: the revision the caller read must still be the stored one.
-void check_unchanged(Impl& impl, std::string_view series, std::string_view occurrence,
+// The conflict check (only with an explicit expectation, inside the write transaction):
+// the revision the caller read must still be the one outputs show.
+void check_unchanged(Impl& impl, std::string_view series, std::optional<LocalTime> occurrence,
                      std::uint64_t expected, const std::string& what) {
-  auto row = revision_row(impl, series, occurrence);
-  const std::uint64_t now = row ? row->sequence : 0;
-  if (now == expected) return;
+  const auto stored = store_internal::read_series_head(*impl.db, series, occurrence);
+  const Revision shown = occurrence ? store_internal::shown_occurrence_revision(stored, *occurrence)
+                                    : store_internal::shown_series_revision(stored);
+  if (shown.sequence == expected) return;
   std::string by;
-  if (row && row->audit) {
+  const auto audit = occurrence ? store_internal::shown_occurrence_audit(stored, *occurrence)
+                                : (stored.master ? stored.master->audit : std::nullopt);
+  if (audit) {
     auto q = impl.db->query("SELECT actor, at FROM audit WHERE id = ?1");
-    q->bind(1, static_cast<std::int64_t>(*row->audit));
+    q->bind(1, static_cast<std::int64_t>(*audit));
     if (q->step()) by = " by " + q->text(0) + " at " + store_internal::format_utc(from_unix(q->int64(1)));
   }
   throw StoreError(StoreError::Kind::conflict,
-                   what + " was changed" + by + " (now revision " + std::to_string(now) +
+                   what + " was changed" + by + " (now revision " + std::to_string(shown.sequence) +
                        ") since you read it (revision " + std::to_string(expected) +
                        "); nothing was changed: look at it again and re-run the command");
+}
+
+// Commits a change, or (a rehearsal: context.dry_run) leaves its transaction to roll back.
+void finish(Transaction& tx, const ChangeContext& context, ChangeResult& result) {
+  if (context.dry_run) {
+    result.audit_id = 0;
+    result.dry_run = true;
+    return;
+  }
+  tx.commit();
 }
 
 }  // namespace
@@ -507,37 +388,27 @@ ChangeResult Store::import_definitions(const Definitions& definitions, const Cha
 
   // What changed, series by series.
   std::vector<std::string> added, updated, removed;
-  std::set<std::string> touched;
   for (const auto& c : definitions.communities) {
     for (const auto& s : c.series) {
-      if (!current) {
-        added.push_back(s.id);
-        continue;
-      }
-      auto [oc, os] = current->find_series(s.id);
+      auto [oc, os] = current ? current->find_series(s.id) : std::pair<const CommunityDef*, const SeriesDef*>{};
       if (!os) {
         added.push_back(s.id);
-        if (has_revision(impl, s.id, "")) touched.insert(s.id);
-      } else if (!(*os == s) || oc->id != c.id || oc->timezone != c.timezone ||
-                 oc->observes != c.observes || !(oc->workweek == c.workweek)) {
+      } else if (definition_fingerprint(*current, *oc, *os) != definition_fingerprint(definitions, c, s)) {
         updated.push_back(s.id);
-        touched.insert(s.id);
       }
     }
   }
   if (current) {
     for (const auto& id : all_series_ids(*current)) {
-      if (!definitions.find_series(id).second) {
-        removed.push_back(id);
-        touched.insert(id);
-      }
+      if (!definitions.find_series(id).second) removed.push_back(id);
     }
   }
 
-  Diff d;
-  if (current) {
-    const Window window = around(today(at), today(at), 366, 731);
-    d = diff(signatures(*current, window, {}), signatures(definitions, window, {}));
+  store_internal::RevisionPlan plan;
+  try {
+    plan = store_internal::plan_revisions(*impl.db, current ? *current : Definitions{}, definitions, at, {});
+  } catch (const Error& e) {
+    throw StoreError(StoreError::Kind::invalid, definitions.source + " cannot be imported: " + e.what());
   }
   store_internal::write_definitions(*impl.db, definitions, at);
 
@@ -549,10 +420,6 @@ ChangeResult Store::import_definitions(const Definitions& definitions, const Cha
           << " communit" << (definitions.communities.size() == 1 ? "y" : "ies") << ", "
           << series_count << " series, " << definitions.overrides.size() << " override"
           << (definitions.overrides.size() == 1 ? "" : "s");
-  if (current) {
-    summary << " (series: " << added.size() << " added, " << updated.size() << " updated, "
-            << removed.size() << " removed)";
-  }
   nlohmann::ordered_json after;
   after["source"] = definitions.source;
   after["added"] = added;
@@ -564,14 +431,20 @@ ChangeResult Store::import_definitions(const Definitions& definitions, const Cha
   Impl::AuditEntry entry;
   entry.actor = context.actor;
   entry.action = "import";
-  entry.summary = summary.str();
   entry.reason = context.reason;
   entry.before = before.dump();
   entry.after = after.dump();
   const auto audit = impl.insert_audit(entry, at);
-  ChangeResult result = record_changes(impl, audit, at, d, touched);
-  tx.commit();
-  result.summary = entry.summary;
+  ChangeResult result = store_internal::apply_revisions(*impl.db, plan, audit, at);
+  impl.bump_data_version();
+  if (current) {
+    summary << " (series: " << added.size() << " added, " << updated.size() << " updated, " << removed.size()
+            << " removed; " << result.affected.size() << " session" << (result.affected.size() == 1 ? "" : "s")
+            << " changed)";
+  }
+  result.summary = summary.str();
+  impl.set_audit_summary(audit, result.summary);
+  finish(tx, context, result);
   return result;
 }
 
@@ -580,18 +453,58 @@ ChangeResult Store::import_definitions(const Definitions& definitions, const Cha
 Revision Store::series_revision(std::string_view series) const {
   std::lock_guard lock(impl_->mutex);
   Transaction tx(*impl_->db, Transaction::Mode::read);
-  return read_revision(*impl_, series, "");
+  return store_internal::shown_series_revision(store_internal::read_series_head(*impl_->db, series, std::nullopt));
 }
 
 Revision Store::occurrence_revision(std::string_view series, LocalTime original) const {
   std::lock_guard lock(impl_->mutex);
   Transaction tx(*impl_->db, Transaction::Mode::read);
-  return read_revision(*impl_, series, format_local_minute(original));
+  return store_internal::shown_occurrence_revision(store_internal::read_series_head(*impl_->db, series, original),
+                                                   original);
 }
 
 RevisionSource Store::revisions() const {
   return {[this](std::string_view series) { return series_revision(series); },
-          [this](std::string_view series, LocalTime original) { return occurrence_revision(series, original); }};
+          [this](std::string_view series, LocalTime original) { return occurrence_revision(series, original); },
+          [this](std::string_view series) {
+            std::lock_guard lock(impl_->mutex);
+            Transaction tx(*impl_->db, Transaction::Mode::read);
+            auto q = impl_->db->query(
+                "SELECT COALESCE(MAX(audit), 0), COALESCE(MAX(modified), 0) FROM revisions WHERE series = ?1");
+            q->bind(1, series);
+            q->step();
+            return LastChange{static_cast<std::uint64_t>(q->int64(0)), Instant{Seconds{q->int64(1)}}};
+          }};
+}
+
+StoreSnapshot Store::snapshot() const {
+  std::lock_guard lock(impl_->mutex);
+  Transaction tx(*impl_->db, Transaction::Mode::read);
+  StoreSnapshot snap;
+  {
+    auto q = impl_->db->query("SELECT value FROM meta WHERE key = 'data_version'");
+    snap.data_version = q->step() ? static_cast<std::uint64_t>(q->int64(0)) : 0;
+  }
+  snap.definitions = store_internal::read_definitions(*impl_->db, impl_->source);
+  using All = std::map<std::string, store_internal::SeriesRevisions, std::less<>>;
+  auto all = std::make_shared<const All>(store_internal::read_all_revisions(*impl_->db));
+  auto find = [all](std::string_view series) -> const store_internal::SeriesRevisions* {
+    auto it = all->find(series);
+    return it == all->end() ? nullptr : &it->second;
+  };
+  snap.revisions.series = [find](std::string_view series) {
+    const auto* s = find(series);
+    return s ? store_internal::shown_series_revision(*s) : Revision{};
+  };
+  snap.revisions.occurrence = [find](std::string_view series, LocalTime original) {
+    const auto* s = find(series);
+    return s ? store_internal::shown_occurrence_revision(*s, original) : Revision{};
+  };
+  snap.revisions.last_change = [find](std::string_view series) {
+    const auto* s = find(series);
+    return s ? s->last_change : LastChange{};
+  };
+  return snap;
 }
 
 std::uint64_t Store::data_version() const {
@@ -636,19 +549,12 @@ ChangeResult change_occurrence(Impl& impl, std::string_view series, LocalTime or
   const std::string what = std::string(series) + " " + format_local_minute(original);
   impl.check_writable(change.action + " " + what);
   const std::string occurrence_id = format_local_minute(original);
-  // Read: the revision the change is based on.
-  std::uint64_t expected;
-  if (context.expect_revision) {
-    expected = *context.expect_revision;
-  } else {
-    Transaction read(*impl.db, Transaction::Mode::read);
-    auto row = revision_row(impl, series, occurrence_id);
-    expected = row ? row->sequence : 0;
-  }
   fault_point("store.before-write");
 
+  // Read and write in one transaction: a change without an expectation applies to what
+  // the previous writer committed; one with an expectation is checked against it here.
   Transaction tx(*impl.db, Transaction::Mode::write);
-  check_unchanged(impl, series, occurrence_id, expected, what);
+  if (context.expect_revision) check_unchanged(impl, series, original, *context.expect_revision, what);
   const Instant at = impl.now();
   const Definitions defs = load_or_throw(impl);
   require_series(defs, series);
@@ -668,31 +574,26 @@ ChangeResult change_occurrence(Impl& impl, std::string_view series, LocalTime or
   if (next == current) {
     ChangeResult unchanged;
     unchanged.summary = change.unchanged_message(current);
+    unchanged.dry_run = context.dry_run;
     return unchanged;
   }
   const Definitions after_defs = with_override(defs, series, original, next);
 
-  // A move onto a start another occurrence holds is refused, naming that occurrence.
-  std::vector<LocalTime> starts = change.also;
-  starts.push_back(original);
-  if (current && current->move_to) starts.push_back(*current->move_to);
-  const auto [lo, hi] = std::minmax_element(starts.begin(), starts.end());
-  const Window window = around(day_of(*lo), day_of(*hi), 60, 60);
-  Signatures before, after;
+  // What the change does to every session any output shows; a move onto a start another
+  // occurrence holds is refused, naming that occurrence.
+  std::vector<LocalDay> days{day_of(original)};
+  for (LocalTime t : change.also) days.push_back(day_of(t));
+  if (current && current->move_to) days.push_back(day_of(*current->move_to));
+  store_internal::RevisionPlan plan;
   try {
-    before = signatures(defs, window, {std::string(series)});
-  } catch (const Error& e) {
-    throw StoreError(StoreError::Kind::corrupt, e.what());
-  }
-  try {
-    after = signatures(after_defs, window, {std::string(series)});
+    plan = store_internal::plan_revisions(*impl.db, defs, after_defs, at, days);
   } catch (const OverlapError&) {
     std::string holder;
     ExpandOptions options;
     options.series = std::string(series);
-    for (const auto& o : expand(defs, window, options)) {
-      if (o.live() && next && next->move_to && o.local_start == next->move_to && o.original != original)
-        holder = o.occurrence_id();
+    const LocalDay target = day_of(*next->move_to);
+    for (const auto& o : expand(defs, around(target, target, 1, 1), options)) {
+      if (o.live() && o.local_start == next->move_to && o.original != original) holder = o.occurrence_id();
     }
     throw StoreError(StoreError::Kind::overlap,
                      "cannot move " + what + " to " + format_local_minute(*next->move_to) +
@@ -718,14 +619,10 @@ ChangeResult change_occurrence(Impl& impl, std::string_view series, LocalTime or
   entry.before = override_json(current);
   entry.after = override_json(next);
   const auto audit = impl.insert_audit(entry, at);
-  Diff d = diff(before, after);
-  // The occurrence itself always gets a new revision, even if its rendering did not
-  // change (an edit of a field no feed shows yet): its override did.
-  const OccurrenceKey self{std::string(series), original};
-  if (std::find(d.changed.begin(), d.changed.end(), self) == d.changed.end()) d.changed.push_back(self);
-  ChangeResult result = record_changes(impl, audit, at, d, {std::string(series)});
-  tx.commit();
+  ChangeResult result = store_internal::apply_revisions(*impl.db, plan, audit, at);
+  impl.bump_data_version();
   result.summary = entry.summary;
+  finish(tx, context, result);
   return result;
 }
 
@@ -853,18 +750,11 @@ ChangeResult Store::split(std::string_view series_id, const SplitSpec& spec, con
   Impl& impl = *impl_;
   const std::string from_text = format_date(spec.from);
   impl.check_writable("split " + std::string(series_id));
-  std::uint64_t expected;
-  if (context.expect_revision) {
-    expected = *context.expect_revision;
-  } else {
-    Transaction read(*impl.db, Transaction::Mode::read);
-    auto row = revision_row(impl, series_id, "");
-    expected = row ? row->sequence : 0;
-  }
   fault_point("store.before-write");
 
   Transaction tx(*impl.db, Transaction::Mode::write);
-  check_unchanged(impl, series_id, "", expected, "series " + quote(series_id));
+  if (context.expect_revision)
+    check_unchanged(impl, series_id, std::nullopt, *context.expect_revision, "series " + quote(series_id));
   const Instant at = impl.now();
   const Definitions defs = load_or_throw(impl);
   const auto [community, old] = require_series(defs, series_id);
@@ -980,11 +870,9 @@ ChangeResult Store::split(std::string_view series_id, const SplitSpec& spec, con
     }
   }
 
-  const Window window = around(spec.from, spec.from, 366, 731);
-  Signatures before, after;
+  store_internal::RevisionPlan plan;
   try {
-    before = signatures(defs, window, {std::string(series_id)});
-    after = signatures(after_defs, window, {std::string(series_id), next.id});
+    plan = store_internal::plan_revisions(*impl.db, defs, after_defs, at, {spec.from});
   } catch (const Error& e) {
     throw invalid(std::string("cannot split: ") + e.what());
   }
@@ -1020,9 +908,10 @@ ChangeResult Store::split(std::string_view series_id, const SplitSpec& spec, con
   entry.before = before_json.dump();
   entry.after = after_json.dump();
   const auto audit = impl.insert_audit(entry, at);
-  ChangeResult result = record_changes(impl, audit, at, diff(before, after), {std::string(series_id)});
-  tx.commit();
+  ChangeResult result = store_internal::apply_revisions(*impl.db, plan, audit, at);
+  impl.bump_data_version();
   result.summary = entry.summary;
+  finish(tx, context, result);
   return result;
 }
 
@@ -1052,11 +941,10 @@ ChangeResult change_closures(Impl& impl, std::string_view calendar_id, LocalDay 
   const Instant at = impl.now();
   apply();
   const Definitions after_defs = load_or_throw(impl);
-  const Window window = around(from, to, 60, 60);
-  Signatures before, after;
+  const std::vector<LocalDay> days{from, to};
+  store_internal::RevisionPlan plan;
   try {
-    before = signatures(before_defs, window, {});
-    after = signatures(after_defs, window, {});
+    plan = store_internal::plan_revisions(*impl.db, before_defs, after_defs, at, days);
   } catch (const Error& e) {
     throw StoreError(StoreError::Kind::invalid, "cannot " + std::string(action) + " " +
                                                     std::string(calendar_id) + " " +
@@ -1066,13 +954,14 @@ ChangeResult change_closures(Impl& impl, std::string_view calendar_id, LocalDay 
   entry.actor = context.actor;
   entry.action = action;
   entry.target = std::string(calendar_id);
-  const Diff d = diff(before, after);
-  entry.summary = what + ": " + std::to_string(d.changed.size()) + " session(s) affected";
+  entry.summary = what;
   entry.reason = context.reason;
   entry.after = after_json.dump();
   const auto audit = impl.insert_audit(entry, at);
-  ChangeResult result = record_changes(impl, audit, at, d, {});
-  result.summary = entry.summary;
+  ChangeResult result = store_internal::apply_revisions(*impl.db, plan, audit, at);
+  impl.bump_data_version();
+  result.summary = what + ": " + std::to_string(result.affected.size()) + " session(s) affected";
+  impl.set_audit_summary(audit, result.summary);
   return result;
 }
 
@@ -1110,7 +999,7 @@ ChangeResult Store::close(std::string_view calendar_id, const Closure& closure, 
       [&] { store_internal::add_closure(*impl.db, calendar_id, closure); }, "close",
       "closed " + std::string(calendar_id) + " " + range + " (" + closure.name + ")", context,
       after_json);
-  tx.commit();
+  finish(tx, context, result);
   return result;
 }
 
@@ -1143,7 +1032,7 @@ ChangeResult Store::reopen(std::string_view calendar_id, LocalDay from, LocalDay
       [&] { store_internal::remove_closures(*impl.db, calendar_id, from, to); }, "reopen",
       "reopened " + std::string(calendar_id) + " " + range + " (" + list_for_message(names) + ")",
       context, before_json);
-  tx.commit();
+  finish(tx, context, result);
   return result;
 }
 

@@ -183,7 +183,7 @@ IssuedToken Store::add_member(const MemberSpec& spec, const ChangeContext& conte
   issued.member = *read_member(impl, spec.id);
   audit(impl, context, "member add", spec.id, "added member " + spec.id + " (" + spec.email + ")", "null",
         member_json(issued.member), at);
-  tx.commit();
+  if (!context.dry_run) tx.commit();
   return issued;
 }
 
@@ -197,7 +197,7 @@ void Store::remove_member(std::string_view id, const ChangeContext& context) {
   impl.db->query("DELETE FROM members WHERE id = ?1")->bind(1, id).run();
   audit(impl, context, "member remove", id, "removed member " + std::string(id) + " (token revoked)",
         member_json(m), "null", at);
-  tx.commit();
+  if (!context.dry_run) tx.commit();
 }
 
 Member Store::update_member(std::string_view id, const MemberUpdate& u, const ChangeContext& context) {
@@ -226,7 +226,7 @@ Member Store::update_member(std::string_view id, const MemberUpdate& u, const Ch
   audit(impl, context, "member set", id, "changed member " + std::string(id), member_json(before),
         member_json(m), at);
   m = *read_member(impl, id);
-  tx.commit();
+  if (!context.dry_run) tx.commit();
   return m;
 }
 
@@ -242,7 +242,7 @@ IssuedToken Store::rotate_token(std::string_view id, const ChangeContext& contex
   issued.member = *read_member(impl, id);
   audit(impl, context, "member rotate-token", id,
         "issued a new feed token to " + std::string(id) + "; the old one no longer works", "null", "null", at);
-  tx.commit();
+  if (!context.dry_run) tx.commit();
   return issued;
 }
 
@@ -304,7 +304,7 @@ bool Store::subscribe(std::string_view member_id, const Subscription& to, const 
   audit(impl, context, "subscribe", member_id,
         std::string(member_id) + " subscribed to " + kind_name(to.kind) + " " + to.target, "null",
         nlohmann::json{{"kind", kind_name(to.kind)}, {"target", to.target}}.dump(), at);
-  tx.commit();
+  if (!context.dry_run) tx.commit();
   return true;
 }
 
@@ -323,7 +323,7 @@ bool Store::unsubscribe(std::string_view member_id, const Subscription& from, co
   audit(impl, context, "unsubscribe", member_id,
         std::string(member_id) + " unsubscribed from " + kind_name(from.kind) + " " + from.target,
         nlohmann::json{{"kind", kind_name(from.kind)}, {"target", from.target}}.dump(), "null", at);
-  tx.commit();
+  if (!context.dry_run) tx.commit();
   return true;
 }
 
@@ -343,10 +343,15 @@ std::vector<std::string> Store::subscribed_series(std::string_view member_id) co
   std::lock_guard lock(impl_->mutex);
   Transaction tx(*impl_->db, Transaction::Mode::read);
   std::vector<std::string> out;
+  // Directly, through a community, or through a split: the series that continue a
+  // followed one (`continues`, transitively; UNION stops at a cycle).
   auto q = impl_->db->query(
-      "SELECT s.id FROM series s JOIN communities c ON c.id = s.community WHERE EXISTS "
-      "(SELECT 1 FROM subscriptions x WHERE x.member = ?1 AND ((x.kind = 'series' AND x.target = s.id) "
-      "OR (x.kind = 'community' AND x.target = s.community))) ORDER BY c.position, s.position");
+      "WITH RECURSIVE followed(id) AS ("
+      "  SELECT s.id FROM series s WHERE EXISTS (SELECT 1 FROM subscriptions x WHERE x.member = ?1 AND "
+      "    ((x.kind = 'series' AND x.target = s.id) OR (x.kind = 'community' AND x.target = s.community)))"
+      "  UNION SELECT s.id FROM series s JOIN followed f ON s.continues = f.id) "
+      "SELECT s.id FROM series s JOIN communities c ON c.id = s.community WHERE s.id IN (SELECT id FROM followed) "
+      "ORDER BY c.position, s.position");
   q->bind(1, member_id);
   while (q->step()) out.push_back(q->text(0));
   return out;

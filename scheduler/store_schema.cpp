@@ -166,6 +166,31 @@ CREATE INDEX audit_target ON audit (target);
     R"sql(
 ALTER TABLE series ADD COLUMN reminders TEXT NOT NULL DEFAULT '[]';  -- JSON array of seconds
 )sql",
+    // --- 5: change tracking (the change detector), import provenance, cancellations -----
+    R"sql(
+-- The change detector's fingerprint of what outputs show of the series (occurrence '')
+-- or the occurrence, as of the last change; NULL for rows written before schema 5.
+ALTER TABLE revisions ADD COLUMN fingerprint INTEGER;
+-- 1 once the occurrence was live (took place) in a state the store recorded: members'
+-- calendars may hold it, so when it no longer takes place it is shown as cancelled.
+ALTER TABLE revisions ADD COLUMN was_live INTEGER NOT NULL DEFAULT 0;
+UPDATE revisions SET was_live = 1 WHERE occurrence <> '' AND sequence > 0;
+-- Per series: the last original day whose occurrences have revision rows (every one of
+-- them, changed or not). Beyond it, occurrences have the series' revision.
+CREATE TABLE coverage (
+  series TEXT PRIMARY KEY,
+  until  TEXT NOT NULL              -- "YYYY-MM-DD"
+) WITHOUT ROWID;
+-- What the last imported definitions file said (to_json), the base of the three-way
+-- merge that keeps the changes made with the CLI when a file is imported again.
+CREATE TABLE import_base (
+  id          INTEGER PRIMARY KEY CHECK (id = 1),
+  definitions TEXT NOT NULL,
+  source      TEXT NOT NULL,
+  audit       INTEGER
+);
+ALTER TABLE communities ADD COLUMN cancellations TEXT NOT NULL DEFAULT 'show';
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,

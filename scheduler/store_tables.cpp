@@ -216,7 +216,8 @@ LoadedDefinitions read_definitions(Connection& db, const std::string& source) {
   // Communities and their series.
   {
     auto q = db.query(
-        "SELECT id, name, description, timezone, observes, workweek FROM communities ORDER BY position");
+        "SELECT id, name, description, timezone, observes, workweek, cancellations FROM communities "
+        "ORDER BY position");
     while (q->step()) {
       CommunityDef c;
       c.id = q->text(0);
@@ -225,6 +226,11 @@ LoadedDefinitions read_definitions(Connection& db, const std::string& source) {
       c.timezone = q->text(3);
       c.observes = text_to_strings(q->text(4));
       c.workweek = mask_workweek(q->int64(5));
+      if (auto shown = parse_cancellations(q->text(6))) {
+        c.cancellations = *shown;
+      } else {
+        error("community \"" + c.id + "\"", "unknown cancellations value \"" + q->text(6) + "\"");
+      }
       c.zone = find_zone(c.timezone);
       if (!c.zone) {
         error("community \"" + c.id + "\"",
@@ -436,12 +442,14 @@ void write_definitions(Connection& db, const Definitions& definitions, Instant n
     const CommunityDef& c = definitions.communities[i];
     communities.insert(c.id);
     auto q = db.query(
-        "INSERT INTO communities (id, position, name, description, timezone, observes, workweek) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET "
+        "INSERT INTO communities (id, position, name, description, timezone, observes, workweek, "
+        "cancellations) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET "
         "position = excluded.position, name = excluded.name, description = excluded.description, "
-        "timezone = excluded.timezone, observes = excluded.observes, workweek = excluded.workweek");
+        "timezone = excluded.timezone, observes = excluded.observes, workweek = excluded.workweek, "
+        "cancellations = excluded.cancellations");
     q->bind(1, c.id).bind(2, static_cast<std::int64_t>(i)).bind(3, c.name).bind(4, c.description);
     q->bind(5, c.timezone).bind(6, strings_to_text(c.observes)).bind(7, workweek_mask(c.workweek));
+    q->bind(8, std::string(to_string(c.cancellations)));
     q->run();
   }
   for (const auto& c : definitions.communities) {

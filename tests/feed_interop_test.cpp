@@ -1,6 +1,8 @@
 // Interop: independent iCalendar readers compute, from every feed convene publishes,
 // exactly the live occurrences `convene expand` reports: same series, start and end
-// instants and statuses, nothing doubled, nothing missing.
+// instants and statuses, nothing doubled, nothing missing; and they agree on which
+// sessions are cancelled: those shown as cancelled (STATUS:CANCELLED, at their original
+// time, docs/cancellations.md) read as cancelled, the others not at all.
 //
 // Readers: python3-icalendar + python3-recurring-ical-events (Debian, /usr/bin/python3),
 // ical.js from npm (installed into tests/interop/node_modules by this test's set-up),
@@ -24,6 +26,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "convene/change_detector.h"
+#include "convene/definitions.h"
+#include "convene/schedule.h"
 #include "convene/time.h"
 #include "test_support.h"
 
@@ -96,6 +101,20 @@ Published publish(const DataSet& set) {
     if (start < lo || start >= hi) continue;
     out.expected_rows[series].push_back(series + "\t" + utc_string(start) + "\t" + utc_string(end) + "\t" +
                                         std::string(o["status"]));
+  }
+  // The sessions shown as cancelled (a file has no history: those cancelled in it, in a
+  // community that shows cancellations), at their original start, for their duration.
+  auto loaded = convene::load_definitions(set.definitions.string());
+  EXPECT_TRUE(loaded.ok());
+  if (loaded.ok()) {
+    for (const auto& o : convene::expand(*loaded.definitions, {from_day - date::days{3}, to_day + date::days{3}})) {
+      if (o.live() || !convene::shown_as_cancelled(o, false, false)) continue;
+      const auto start = convene::resolve_local(o.original, o.community->zone);
+      const auto end = start + (o.override_def && o.override_def->duration ? *o.override_def->duration : o.series->duration);
+      if (start < lo || start >= hi) continue;
+      out.expected_rows[o.series->id].push_back(o.series->id + "\t" + utc_string(start) + "\t" + utc_string(end) +
+                                                "\tcancelled");
+    }
   }
   for (const auto& entry : fs::recursive_directory_iterator(out.dir)) {
     if (entry.path().extension() != ".ics") continue;
@@ -185,6 +204,7 @@ time_t instant_of(icalcomponent* calendar, icalproperty* p, icaltimetype t) {
 std::string utc_of(time_t t) { return utc_string(convene::Instant{convene::Seconds{t}}); }
 
 std::string status_of(icalcomponent* event) {
+  if (icalcomponent_get_status(event) == ICAL_STATUS_CANCELLED) return "cancelled";
   for (icalproperty* p = icalcomponent_get_first_property(event, ICAL_X_PROPERTY); p;
        p = icalcomponent_get_next_property(event, ICAL_X_PROPERTY)) {
     if (std::string(icalproperty_get_x_name(p)) == "X-CONVENE-STATUS") return icalproperty_get_x(p);
@@ -353,7 +373,7 @@ TEST_F(FeedInterop, GeneratedCoversEveryPolicyOverrideAndDstCase) {
   std::set<std::string> statuses;
   for (const auto& [series, rows] : published_generated_->expected_rows)
     for (const auto& row : rows) statuses.insert(row.substr(row.rfind('\t') + 1));
-  EXPECT_EQ(statuses, (std::set<std::string>{"moved", "scheduled", "shifted"}));
+  EXPECT_EQ(statuses, (std::set<std::string>{"cancelled", "moved", "scheduled", "shifted"}));
   EXPECT_EQ(published_generated_->expected_rows.count("gap-daily"), 1u);
   const std::string all = read_file(published_generated_->dir / "feeds" / "all.ics");
   // The session in New York's spring gap is written in Etc/GMT, as resolve_local() reads
@@ -361,7 +381,11 @@ TEST_F(FeedInterop, GeneratedCoversEveryPolicyOverrideAndDstCase) {
   EXPECT_NE(all.find("RECURRENCE-ID;TZID=America/New_York:20270314T023000\r\n"), std::string::npos);
   EXPECT_NE(all.find("DTSTART;TZID=Etc/GMT:20270314T073000\r\n"), std::string::npos);
   EXPECT_NE(all.find("BEGIN:VTIMEZONE\r\nTZID:Etc/GMT\r\n"), std::string::npos);
-  EXPECT_NE(all.find("EXDATE;TZID=America/New_York;X-CONVENE-STATUS=cancelled:20270310T023000"), std::string::npos);
+  // A cancelled session stays, as cancelled, at its time (not an EXDATE).
+  EXPECT_EQ(all.find("X-CONVENE-STATUS=cancelled:20270310T023000"), std::string::npos);
+  const auto cancelled = all.find("RECURRENCE-ID;TZID=America/New_York:20270310T023000\r\n");
+  ASSERT_NE(cancelled, std::string::npos);
+  EXPECT_LT(all.find("STATUS:CANCELLED\r\n", cancelled), all.find("END:VEVENT", cancelled));
 }
 
 // Every feed names its zone (X-WR-TIMEZONE), also those with a session in a fall-back
@@ -411,6 +435,31 @@ TEST_F(FeedInterop, SeriesRemindersBecomeOneValarmPerOffset) {
   icalcomponent_free(calendar);
   EXPECT_EQ(triggers["a@convene"], (std::vector<std::string>{"-P1D", "-PT15M"}));
   EXPECT_EQ(triggers["b@convene"], (std::vector<std::string>{"-PT15M"}));
+}
+
+// A community that hides its cancellations ("cancellations": "hide"): every reader sees
+// the cancelled sessions nowhere (EXDATEs again), and still agrees with the engine on
+// every other session.
+TEST_F(FeedInterop, HiddenCancellationsAreReadByNoReader) {
+  const fs::path input = scratch() / "samples-hide-input";
+  fs::create_directories(input);
+  auto defs = nlohmann::ordered_json::parse(read_file(samples_->definitions), nullptr, true, true);
+  for (auto& community : defs["communities"]) community["cancellations"] = "hide";
+  write_file(input / "communities.json", defs.dump(2));
+  fs::copy_file(source_dir() / "samples" / "district-2026-27.ics", input / "district-2026-27.ics",
+                fs::copy_options::overwrite_existing);
+  const DataSet set{"samples-hide", input / "communities.json", samples_->today, samples_->from, samples_->to};
+  const Published p = publish(set);
+  ASSERT_EQ(p.files.size(), published_samples_->files.size());
+  for (const auto& row : p.expected) EXPECT_EQ(row.find("\tcancelled"), std::string::npos) << row;
+  EXPECT_EQ(p.expected.size() + 6, published_samples_->expected.size());
+  run_python_reader(set, p);
+  run_icaljs_reader(set, p);
+  expect_same(without_libical_defects(p.expected), without_libical_defects(normalise(read_with_libical(p.files, set))),
+              "libical");
+  EXPECT_NE(read_file(p.dir / "feeds" / "series" / "slc-biweekly.ics")
+                .find("EXDATE;TZID=America/New_York;X-CONVENE-STATUS=cancelled:20261119T140000"),
+            std::string::npos);
 }
 
 TEST_F(FeedInterop, GeneratedPythonReaderAgreesWithEngine) { run_python_reader(*generated_, *published_generated_); }

@@ -1,7 +1,9 @@
-// Two processes writing the store at once lose no update, and a concurrent edit of the
-// same occurrence is refused with a clear message rather than silently overwritten.
-// Real concurrent CLI processes; no sleeps: where an interleaving must be exact, the
-// CLI (its test build, convene-testing) waits on a FIFO (CONVENE_TEST_PAUSE_BEFORE_WRITE) between its read and its write.
+// Processes writing the store at once lose no update and refuse none: each change reads
+// and writes in one transaction. Only an explicit expectation (--expect-revision) can
+// conflict, and then a change made since is refused with a clear message rather than
+// silently overwritten. Real concurrent CLI processes; no sleeps: where an interleaving
+// must be exact, the CLI (its test build, convene-testing) waits on a FIFO
+// (CONVENE_TEST_PAUSE_BEFORE_WRITE) before it takes the write lock.
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -73,15 +77,21 @@ TEST(StoreConcurrency, TwoWritersAtOnceLoseNoUpdate) {
   EXPECT_EQ(history.size(), 1u + 2 * kEach);
 }
 
-TEST(StoreConcurrency, SameOccurrenceEditsAreNeverSilentlyOverwritten) {
+// A facilitator who read a revision (convene revision) and edits with --expect-revision
+// never silently overwrites another's edit of the same session: it is applied or
+// refused, never lost.
+TEST(StoreConcurrency, SameOccurrenceEditsWithAnExpectationAreNeverSilentlyOverwritten) {
   Db db;
   constexpr int kEach = 10;
   std::atomic<int> applied{0}, refused{0}, other{0};
   std::string unexpected;
   auto writer = [&](const char* who) {
     for (int i = 0; i < kEach; ++i) {
+      auto read = db.run({"revision", "power-hour", "2027-03-03T15:00"});
+      const auto pos = read.out.find("revision ");
+      const std::string seen = read.out.substr(pos + 9, read.out.find(',', pos) - pos - 9);
       auto r = db.run({"edit", "power-hour", "2027-03-03T15:00", "--title", std::string(who) + " " + std::to_string(i),
-                       "--as", who});
+                       "--as", who, "--expect-revision", seen});
       if (r.exit_code == 0) {
         ++applied;
       } else if (r.err.find("since you read it") != std::string::npos && r.out.empty()) {
@@ -111,13 +121,100 @@ TEST(StoreConcurrency, SameOccurrenceEditsAreNeverSilentlyOverwritten) {
   }
 }
 
+// Issue 8: 11 of 200 ordinary concurrent edits (no --expect-revision) were refused as
+// "changed since you read it", because the revision was read in one transaction and
+// checked in the next. Now they read and write in one transaction: 8 processes making
+// 200 edits of the same 5 sessions are all applied, one after the other, none lost.
+TEST(StoreConcurrency, TwoHundredEditsFromEightProcessesWithoutAnExpectationAllApply) {
+  Db db;
+  constexpr int kProcesses = 8, kEach = 25, kSessions = 5;
+  std::atomic<int> failures{0};
+  std::mutex first_error_mutex;
+  std::string first_error;
+  auto writer = [&](int p) {
+    for (int i = 0; i < kEach; ++i) {
+      auto r = db.run({"edit", "power-hour", week(i % kSessions), "--title",
+                       "p" + std::to_string(p) + "-e" + std::to_string(i), "--as", "p" + std::to_string(p)});
+      if (r.exit_code != 0 && failures++ == 0) {
+        std::lock_guard lock(first_error_mutex);
+        first_error = r.err;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int p = 0; p < kProcesses; ++p) threads.emplace_back(writer, p);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0) << first_error;
+  // None lost: 200 edit records, each raising its session's revision once, and each
+  // session holds the title of the last edit recorded for it.
+  auto history = nlohmann::json::parse(db.run({"history", "--format", "json"}).out);
+  std::map<std::string, std::string> last_title;
+  int edits = 0;
+  for (const auto& h : history) {
+    if (h["action"] != "edit") continue;
+    ++edits;
+    last_title[h["occurrence"]] = h["after"]["title"];
+  }
+  EXPECT_EQ(edits, kProcesses * kEach);
+  std::uint64_t revisions = 0;
+  for (int k = 0; k < kSessions; ++k) {
+    auto r = db.run({"revision", "power-hour", week(k)});
+    const auto pos = r.out.find("revision ");
+    ASSERT_NE(pos, std::string::npos) << r.out << r.err;
+    revisions += std::stoull(r.out.substr(pos + 9));
+  }
+  EXPECT_EQ(revisions, std::uint64_t{kProcesses * kEach});
+  auto exported = nlohmann::json::parse(db.run({"export"}).out);
+  int checked = 0;
+  for (const auto& o : exported["overrides"]) {
+    if (!last_title.count(o["occurrence"])) continue;
+    EXPECT_EQ(o["title"], last_title[o["occurrence"]]) << o["occurrence"];
+    ++checked;
+  }
+  EXPECT_EQ(checked, kSessions);
+}
+
+// Without an expectation, a change that waited while another landed applies after it.
+TEST(StoreConcurrency, WithoutAnExpectationAChangeThatWaitedAppliesAfterTheOther) {
+  Db db;
+  const std::string fifo = (db.dir / "pause").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  RunResult slow;
+  std::thread a([&] {
+    slow = db.run({"edit", "power-hour", "2027-03-03T15:00", "--title", "Ana's title", "--as", "ana"},
+                  {{"CONVENE_TEST_PAUSE_BEFORE_WRITE", fifo}});
+  });
+  const int fd = ::open(fifo.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  auto fast = db.run({"edit", "power-hour", "2027-03-03T15:00", "--presenter", "Dr. Lee", "--as", "bob"});
+  EXPECT_EQ(fast.exit_code, 0) << fast.err;
+  ASSERT_EQ(::write(fd, "x", 1), 1);
+  ::close(fd);
+  a.join();
+  EXPECT_EQ(slow.exit_code, 0) << slow.err;
+  auto exported = nlohmann::json::parse(db.run({"export"}).out);
+  bool found = false;
+  for (const auto& o : exported["overrides"]) {
+    if (o["occurrence"] != "2027-03-03T15:00") continue;
+    found = true;
+    EXPECT_EQ(o["title"], "Ana's title");
+    EXPECT_EQ(o["presenter"], "Dr. Lee");
+  }
+  EXPECT_TRUE(found);
+  auto revision = db.run({"revision", "power-hour", "2027-03-03T15:00"});
+  EXPECT_NE(revision.out.find("revision 2,"), std::string::npos) << revision.out;
+}
+
+// With --expect-revision, a change another facilitator made after the caller read the
+// revision is refused, naming who made it.
 TEST(StoreConcurrency, AChangeBetweenReadAndWriteIsRefusedWithWhoMadeIt) {
   Db db;
   const std::string fifo = (db.dir / "pause").string();
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   RunResult slow;
   std::thread a([&] {
-    slow = db.run({"reschedule", "power-hour", "2027-03-03T15:00", "--to", "2027-03-04T15:00", "--as", "ana"},
+    slow = db.run({"reschedule", "power-hour", "2027-03-03T15:00", "--to", "2027-03-04T15:00", "--as", "ana",
+                   "--expect-revision", "0"},
                   {{"CONVENE_TEST_PAUSE_BEFORE_WRITE", fifo}});
   });
   // Opening the FIFO returns once ana's process has read the occurrence and waits.

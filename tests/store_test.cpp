@@ -257,10 +257,23 @@ TEST(Store, RevisionSourceReadsThroughTheStore) {
   store->cancel("power-hour", lt("2027-04-07T15:00"), as("ana"));
   RevisionSource source = store->revisions();
   EXPECT_EQ(source.occurrence("power-hour", lt("2027-04-07T15:00")).sequence, 1u);
+  // It took place before the cancel: feeds keep it, as cancelled.
+  EXPECT_TRUE(source.occurrence("power-hour", lt("2027-04-07T15:00")).was_live);
   EXPECT_EQ(source.occurrence("power-hour", lt("2027-04-14T15:00")).sequence, 0u);
-  EXPECT_EQ(source.series("power-hour").sequence, 1u);
+  // The cancelled session is shown as a cancelled override (the community shows
+  // cancellations), not as an EXDATE of the master: what the master shows is unchanged.
+  EXPECT_EQ(source.series("power-hour").sequence, 0u);
   EXPECT_EQ(source.series("bh-monthly").sequence, 0u);
   EXPECT_EQ(source.series("bh-monthly").modified, at("2027-02-01T09:00:00Z"));
+  // The series' last change moved, and the snapshot reads the same.
+  EXPECT_GT(source.last_change("power-hour").id, source.last_change("bh-monthly").id);
+  const StoreSnapshot snap = store->snapshot();
+  ASSERT_TRUE(snap.definitions.ok());
+  EXPECT_EQ(snap.revisions.occurrence("power-hour", lt("2027-04-07T15:00")),
+            source.occurrence("power-hour", lt("2027-04-07T15:00")));
+  EXPECT_EQ(snap.revisions.series("power-hour"), source.series("power-hour"));
+  EXPECT_EQ(snap.revisions.last_change("power-hour"), source.last_change("power-hour"));
+  EXPECT_EQ(snap.data_version, store->data_version());
 }
 
 TEST(Store, DataVersionIncreasesWithEveryChange) {

@@ -47,6 +47,8 @@
 //     is one of HolidayCalendar::builtin_names(); an ICS file (relative to the definitions
 //     file's folder) loads (load_ics_closures);
 //   - a workweek lists at least one day, each once, as MO..SU;
+//   - a community's "cancellations" is "show" (the default: a cancelled session stays
+//     in members' calendars as cancelled, with its reason) or "hide" (it is left out);
 //   - a series' "reminders" are RFC 5545 durations before each session's start, each
 //     zero or positive and listed once: "reminders": ["PT15M", "P1D"] gives every
 //     session of the series, in every feed, one VALARM 15 minutes and one a day before
@@ -117,6 +119,20 @@ struct SeriesDef {
   friend bool operator==(const SeriesDef&, const SeriesDef&) = default;
 };
 
+// How outputs show a session that does not take place because it was cancelled (or
+// because a later change, such as a snow-day closure, took it away): the community's
+// "cancellations" key. See docs/cancellations.md for what each calendar client shows.
+enum class Cancellations {
+  // "show" (the default): the session stays, at its time, as a cancelled event
+  // (STATUS:CANCELLED, "Cancelled: Mentoring Monday (Staff development day)").
+  show,
+  // "hide": the session is left out (an EXDATE of the recurring event); a session a
+  // change took away stays in expanded feeds as cancelled, so clients learn it is off.
+  hide,
+};
+std::string_view to_string(Cancellations cancellations);
+std::optional<Cancellations> parse_cancellations(std::string_view text);
+
 struct CommunityDef {
   std::string id;
   std::string name;
@@ -125,6 +141,7 @@ struct CommunityDef {
   std::vector<std::string> observes;     // calendar ids
   Workweek workweek;
   std::optional<std::string> description;
+  Cancellations cancellations = Cancellations::show;
   std::vector<SeriesDef> series;
   friend bool operator==(const CommunityDef&, const CommunityDef&) = default;
 };

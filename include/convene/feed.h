@@ -10,8 +10,15 @@
 //     the series' first local start, DTEND;TZID= (DURATION when that first session
 //     spans a UTC offset change), the RRULE capped with UNTIL (UTC) at the end of the
 //     horizon, an RDATE per added session;
-//   - an EXDATE;TZID= per skipped, cancelled or excepted session (with the parameter
-//     X-CONVENE-STATUS=skipped|cancelled|except saying which);
+//   - an EXDATE;TZID= per excepted session and per skipped or cancelled one that is not
+//     shown as cancelled (with the parameter X-CONVENE-STATUS=skipped|cancelled|except
+//     saying which);
+//   - a cancelled session (and one a change took away, such as a snow day) is shown,
+//     unless its community hides cancellations ("cancellations": "hide"), as a
+//     RECURRENCE-ID override at its original time with STATUS:CANCELLED,
+//     TRANSP:TRANSPARENT, no VALARM, SUMMARY "Cancelled: Mentoring Monday (Staff
+//     development day)" and a DESCRIPTION opening "Cancelled: Staff development day"
+//     (shown_as_cancelled() decides; docs/cancellations.md says what each client shows);
 //   - a RECURRENCE-ID override VEVENT per shifted, moved or edited session, whose
 //     RECURRENCE-ID;TZID= is the original local start (the same form as DTSTART). Its
 //     DESCRIPTION opens with why: "Moved from Monday 18 January: Martin Luther King,
@@ -44,12 +51,19 @@
 // (only RRULE's UNTIL, which RFC 5545 requires in UTC and no reader rewrites).
 //
 // Revisions: SEQUENCE, DTSTAMP and LAST-MODIFIED of the master come from the series'
-// revision; of an override, from that occurrence's revision.
+// revision; of an override, from that occurrence's revision (both from the change
+// detector, through the store).
+//
+// A series feed (feeds/series/ID.ics, FeedSelection::one_series) shows the series and
+// every series that continues it (`continues`, written by convene split), so a split
+// keeps its subscribers: the old series ends with UNTIL, each continuation has its own
+// UID, and the feed shows the whole season.
 //
 // Expanded mode: no RRULE; one VEVENT per live session with its own stable UID
 // "<series>-<original local start, YYYYMMDDTHHMM>@<uid_domain>", for clients with
-// weak recurrence support. Skipped and cancelled sessions are absent, unless a change
-// took them away (their revision is above 0): then they stay, at their original start,
+// weak recurrence support. Skipped and cancelled sessions are absent, except those
+// shown as cancelled (as above), and, whatever the community chose, those a change
+// took away (the store recorded them taking place): they stay, at their original start,
 // with STATUS:CANCELLED, no VALARM and the raised SEQUENCE, so a re-published feed keeps
 // every UID it ever showed and clients learn the session is off.
 //
@@ -73,17 +87,13 @@
 #include <string_view>
 #include <vector>
 
+#include "convene/change_detector.h"
 #include "convene/definitions.h"
 #include "convene/revision.h"
 #include "convene/schedule.h"
 #include "convene/time.h"
 
 namespace convene {
-
-// Sessions moved by a policy or an override from up to this many days past the
-// horizon are included (policies move by at most kMaxBusinessDaySearch days or 4
-// weeks; a series whose overrides move further gets a wider margin).
-inline constexpr int kFeedMargin = 40;
 
 // Which series a feed shows.
 struct FeedSelection {
@@ -111,9 +121,9 @@ struct FeedOptions {
   bool expanded = false;
 };
 
-// The last day a feed rendered at `now` covers: the last day of the month two years
-// after now's month (so a feed's bytes change at most once a month by the clock alone).
-LocalDay feed_horizon(Instant now);
+// feed_horizon(now), kFeedMargin and the span a feed renders of each series are the
+// change detector's (convene/change_detector.h), so feeds never render an occurrence
+// whose revision it did not compare.
 
 struct RenderedFeed {
   std::string ics;    // the VCALENDAR, CRLF line endings, folded by libical

@@ -14,9 +14,10 @@
 // per path, the rendered bytes, their gzip, a strong ETag and Last-Modified. Each call
 // asks the source for its data version first (a stat() of the file, one row of the
 // store), so a change is visible in the very next request; a feed is re-rendered only
-// when the fingerprint of what it shows changed (the definitions of its series, their
-// community, calendars and overrides, and their revisions), so a change to one series
-// leaves every other feed's bytes, ETag and cache untouched.
+// when the fingerprint of what it shows changed (the change detector's
+// definition_fingerprint of each of its series, and their revisions), so a change to
+// one series leaves every other feed's bytes, ETag and cache untouched. A series that
+// continues another (convene split) is shown in that one's feed and not listed apart.
 //
 // How to use:
 //   convene::FeedCatalog catalog(convene::FeedSource::file("samples/x.json"), {});
@@ -64,8 +65,8 @@ struct FeedSnapshot {
   std::shared_ptr<const Definitions> definitions;
   RevisionSource revisions;
   std::uint64_t version = 0;  // changes whenever the source's data changes
-  // Per series id: a hash of everything its feed entry depends on (its definition, its
-  // community's, the calendars it observes, its overrides, its revision).
+  // Per series id: a hash of everything its feed entry depends on (the change detector's
+  // definition_fingerprint, and its revisions).
   std::unordered_map<std::string, std::uint64_t> fingerprints;
 };
 
@@ -101,7 +102,7 @@ struct FeedResponse {
   std::string gzip;           // empty when gzip is not smaller
   std::string etag;           // strong: "\"<16 hex>\"", a hash of body
   std::string gzip_etag;      // the gzip representation's: "\"<16 hex>-gz\""
-  Instant last_modified{};    // the latest revision among the series it shows
+  Instant last_modified{};    // the latest change to the series it shows or their sessions
   std::string last_modified_http;  // "Mon, 18 Jan 2027 16:00:00 GMT"
   std::size_t events = 0;
 };

@@ -10,22 +10,29 @@
 // forward migrations run at open). All SQL lives in scheduler/store*.cpp; this
 // interface names no SQL, so a PostgreSQL backend can follow.
 //
-// Every change is one transaction that takes the write lock first (BEGIN IMMEDIATE),
-// so two processes writing at once lose no update: the second waits (up to the busy
-// timeout) and then works on what the first committed. A change to one occurrence also
-// checks that the occurrence is still at the revision its caller read (`expect_revision`,
-// or the revision read when the operation began); if another writer changed it in
-// between, it is refused with StoreError::Kind::conflict rather than overwritten.
+// Every change is one transaction that takes the write lock first (BEGIN IMMEDIATE)
+// and reads what it changes inside it, so two processes writing at once lose no update
+// and refuse none: the second waits (up to the busy timeout) and then applies its change
+// to what the first committed. Only an explicit expectation can conflict: a change given
+// `expect_revision` (the revision its caller read, `--expect-revision N`) is refused with
+// StoreError::Kind::conflict when the occurrence (or, for split, the series) is no longer
+// at that revision, rather than applied over another facilitator's change.
 // A process killed at any point leaves the store as it was before or after a change,
 // never between.
 //
-// Revisions: each change expands the affected series before and after (over a window
-// from a year before the change to two years after) and gives every occurrence whose
-// status, start, end or details changed the next revision number of that occurrence;
-// the series itself gets the next number of the series. Numbers only ever increase,
-// including across a re-import that removes and re-adds a series. `modified` is the
-// store clock's time of that change. Occurrences beyond the window are covered by the
-// series' revision.
+// Rehearsals: a change whose context has `dry_run` runs exactly as it would (the same
+// checks and refusals, the same transaction, holding the write lock for its duration),
+// computes its ChangeResult (what it would change: the summary, the affected sessions
+// with the revisions they would get, the series whose revision would rise), and then
+// rolls back: nothing is written, no audit record is kept (audit_id is 0) and
+// result.dry_run is true. Every change operation takes it, the members' ones too.
+//
+// Revisions come from the change detector alone (convene/change_detector.h, which states
+// the rule): every covered occurrence of a series has a revision row; a change extends
+// the covered span to what feeds render at its time, compares the fingerprints of every
+// covered occurrence and of the series before and after, and raises exactly the ones that
+// differ. Numbers only ever increase, including across a re-import that removes and
+// re-adds a series. `modified` is the store clock's time of that change.
 //
 // How to use:
 //   convene::SimulatedClock clock(...);               // or convene::Clock::real()
@@ -96,8 +103,11 @@ struct ChangeContext {
   std::string actor;                          // "--as NAME" or the OS user
   std::optional<std::string> reason;          // "Presenter's request"
   // The occurrence's (or, for split, the series') revision sequence the caller read.
-  // When set and the stored one differs, the change is refused as a conflict.
+  // When set and the stored one differs, the change is refused as a conflict. Unset:
+  // the change applies to whatever is stored when it takes the write lock.
   std::optional<std::uint64_t> expect_revision;
+  // Rehearse: do everything, report what would change, write nothing (see above).
+  bool dry_run = false;
 };
 
 // An occurrence a change affected, with the revision it now has.
@@ -114,6 +124,15 @@ struct ChangeResult {
   std::string summary;                    // "moved mentoring-monday 2027-02-08T16:00 to 2027-02-09T16:00"
   std::vector<AffectedOccurrence> affected;
   std::vector<std::string> series;        // series whose revision moved
+  bool dry_run = false;                   // a rehearsal: nothing was written
+};
+
+// The definitions and every revision, read in one transaction: what a renderer needs
+// to show one consistent state however many writers commit meanwhile.
+struct StoreSnapshot {
+  LoadedDefinitions definitions;
+  RevisionSource revisions;               // a frozen copy, independent of the Store
+  std::uint64_t data_version = 0;
 };
 
 // One entry of the audit trail.
@@ -214,7 +233,7 @@ struct IssuedToken {
 class Store {
  public:
   // The schema version this build writes; older stores are migrated forward at open.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens (and with options.create, creates) the store at options.path, migrating an
   // older schema forward in one transaction. Throws StoreError: not_found, read_only,
@@ -251,6 +270,8 @@ class Store {
   Revision occurrence_revision(std::string_view series, LocalTime original) const;
   // Reads through this store (which must outlive it).
   RevisionSource revisions() const;
+  // Definitions and revisions at one moment (one read transaction).
+  StoreSnapshot snapshot() const;
   // Increases with every committed change to the store, by any process; cheap (one row).
   std::uint64_t data_version() const;
 
@@ -290,8 +311,9 @@ class Store {
   bool subscribe(std::string_view member, const Subscription& to, const ChangeContext& context);
   bool unsubscribe(std::string_view member, const Subscription& from, const ChangeContext& context);
   std::vector<Subscription> subscriptions(std::string_view member) const;
-  // Every series the member follows, directly or through a community, in definitions
-  // order, without repeats.
+  // Every series the member follows, directly, through a community, or through a split
+  // (the series that continue a followed one, `continues`), in definitions order,
+  // without repeats.
   std::vector<std::string> subscribed_series(std::string_view member) const;
 
   struct Impl;

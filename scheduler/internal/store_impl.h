@@ -37,6 +37,8 @@ struct Store::Impl {
     std::string before = "null", after = "null";
   };
   std::uint64_t insert_audit(const AuditEntry& entry, Instant at);
+  // Replaces the summary of audit record `id` (once the change knows what it affected).
+  void set_audit_summary(std::uint64_t id, const std::string& summary);
   // data_version + 1 (every committed change calls it once).
   void bump_data_version();
 };

@@ -10,6 +10,10 @@
 //      revisions, the audit trail and its affected occurrences, meta (data_version)
 //   2: members, their feed tokens (hashes) and subscriptions
 //   3: audit.target (the calendar or member a change names) and its index
+//   4: series.reminders
+//   5: change tracking: revisions.fingerprint and .was_live; coverage (how far every
+//      occurrence of a series has a revision row); import_base (the last imported file,
+//      for the merge that keeps CLI changes); communities.cancellations
 #pragma once
 
 #include "internal/store_sqlite.h"

@@ -32,7 +32,9 @@ for (const path of process.argv.slice(4)) {
   const emit = (uid, start, end, component) => {
     const s = start.toJSDate();
     if (s < from || s >= to) return;
-    const status = component.getFirstPropertyValue('x-convene-status') || 'scheduled';
+    // A cancelled event (STATUS:CANCELLED) is what a client reads as cancelled.
+    const cancelled = String(component.getFirstPropertyValue('status') || '').toUpperCase() === 'CANCELLED';
+    const status = cancelled ? 'cancelled' : component.getFirstPropertyValue('x-convene-status') || 'scheduled';
     out.push([path, uid, iso(s), iso(end.toJSDate()), status].join('\t'));
   };
   for (const [uid, event] of masters) {

@@ -4,7 +4,8 @@
 Usage: read_python.py FROM_UTC TO_UTC FILE...   (FROM/TO as 2026-09-01T00:00:00Z)
 Prints one line per occurrence whose start is in [FROM, TO):
   FILE <TAB> UID <TAB> START (UTC) <TAB> END (UTC) <TAB> STATUS
-STATUS is the X-CONVENE-STATUS of an override or an expanded event, else "scheduled".
+STATUS is "cancelled" for an event whose STATUS is CANCELLED (what a calendar client
+reads), else the X-CONVENE-STATUS of an override or an expanded event, else "scheduled".
 """
 import sys
 from datetime import datetime, timezone
@@ -31,7 +32,10 @@ def main():
             if not (start <= begin < end):
                 continue
             finish = event["DTEND"].dt if "DTEND" in event else begin + event["DURATION"].dt
-            status = str(event.get("X-CONVENE-STATUS", "scheduled"))
+            if str(event.get("STATUS", "")).upper() == "CANCELLED":
+                status = "cancelled"
+            else:
+                status = str(event.get("X-CONVENE-STATUS", "scheduled"))
             out.append("\t".join([path, str(event["UID"]), utc(begin), utc(finish), status]))
     sys.stdout.write("\n".join(out) + ("\n" if out else ""))
 

@@ -263,6 +263,9 @@ Fingerprint definition_fingerprint(const Definitions& definitions, const Communi
     const bool near = !from || day_of(o.occurrence) >= *from || (o.move_to && day_of(*o.move_to) >= *from);
     if (near) d.overrides.push_back(o);
   }
+  // Each override names its own session: their order in the file says nothing.
+  std::sort(d.overrides.begin(), d.overrides.end(),
+            [](const OverrideDef& a, const OverrideDef& b) { return a.occurrence < b.occurrence; });
   nlohmann::ordered_json json = to_json(d);
   // The community's name and description are no session's: feeds name them on their own.
   if (json.contains("communities")) {

@@ -207,16 +207,6 @@ namespace {
 
 using Impl = Store::Impl;
 
-Definitions load_or_throw(Impl& impl) {
-  auto loaded = store_internal::read_definitions(*impl.db, impl.source);
-  if (!loaded.ok()) {
-    std::string message = impl.options.path + " holds definitions this convene cannot use:";
-    for (const auto& d : loaded.diagnostics) message += " " + d.to_string() + ";";
-    throw StoreError(StoreError::Kind::corrupt, message);
-  }
-  return std::move(*loaded.definitions);
-}
-
 // The conflict check (only with an explicit expectation, inside the write transaction):
 // the revision the caller read must still be the one outputs show.
 void check_unchanged(Impl& impl, std::string_view series, std::optional<LocalTime> occurrence,
@@ -239,6 +229,20 @@ void check_unchanged(Impl& impl, std::string_view series, std::optional<LocalTim
                        "); nothing was changed: look at it again and re-run the command");
 }
 
+}  // namespace
+
+namespace store_internal {
+
+Definitions load_or_throw(Store::Impl& impl) {
+  auto loaded = store_internal::read_definitions(*impl.db, impl.source);
+  if (!loaded.ok()) {
+    std::string message = impl.options.path + " holds definitions this convene cannot use:";
+    for (const auto& d : loaded.diagnostics) message += " " + d.to_string() + ";";
+    throw StoreError(StoreError::Kind::corrupt, message);
+  }
+  return std::move(*loaded.definitions);
+}
+
 // Commits a change, or (a rehearsal: context.dry_run) leaves its transaction to roll back.
 void finish(Transaction& tx, const ChangeContext& context, ChangeResult& result) {
   if (context.dry_run) {
@@ -249,7 +253,10 @@ void finish(Transaction& tx, const ChangeContext& context, ChangeResult& result)
   tx.commit();
 }
 
-}  // namespace
+}  // namespace store_internal
+
+using store_internal::finish;
+using store_internal::load_or_throw;
 
 // --- open ------------------------------------------------------------------------
 
@@ -347,105 +354,6 @@ bool Store::empty() const {
   std::lock_guard lock(impl_->mutex);
   Transaction tx(*impl_->db, Transaction::Mode::read);
   return store_internal::definitions_empty(*impl_->db);
-}
-
-ChangeResult Store::import_definitions(const Definitions& definitions, const ChangeContext& context) {
-  std::lock_guard lock(impl_->mutex);
-  Impl& impl = *impl_;
-  impl.check_writable("import " + definitions.source);
-  std::vector<std::string> errors;
-  for (const auto& d : validate_schedule(definitions)) {
-    if (d.severity == Diagnostic::Severity::error) errors.push_back(d.to_string());
-  }
-  if (!errors.empty()) {
-    std::string message = definitions.source + " cannot be imported:";
-    for (std::size_t i = 0; i < errors.size() && i < 10; ++i) message += "\n  " + errors[i];
-    if (errors.size() > 10) message += "\n  ... and " + std::to_string(errors.size() - 10) + " more";
-    throw StoreError(StoreError::Kind::invalid, message);
-  }
-
-  Transaction tx(*impl.db, Transaction::Mode::write);
-  const Instant at = impl.now();
-  const bool was_empty = store_internal::definitions_empty(*impl.db);
-  std::optional<Definitions> current;
-  if (!was_empty) current = load_or_throw(impl);
-
-  auto same_calendars = [&] {
-    if (current->calendars.size() != definitions.calendars.size()) return false;
-    for (std::size_t i = 0; i < definitions.calendars.size(); ++i) {
-      if (store_internal::ics_closures(current->calendars[i]) !=
-          store_internal::ics_closures(definitions.calendars[i]))
-        return false;
-    }
-    return true;
-  };
-  if (current && to_json(*current) == to_json(definitions) && same_calendars()) {
-    ChangeResult unchanged;
-    unchanged.summary = definitions.source + ": no changes; " + impl.options.path +
-                        " already holds these definitions";
-    return unchanged;
-  }
-
-  // What changed, series by series.
-  std::vector<std::string> added, updated, removed;
-  for (const auto& c : definitions.communities) {
-    for (const auto& s : c.series) {
-      auto [oc, os] = current ? current->find_series(s.id) : std::pair<const CommunityDef*, const SeriesDef*>{};
-      if (!os) {
-        added.push_back(s.id);
-      } else if (definition_fingerprint(*current, *oc, *os) != definition_fingerprint(definitions, c, s)) {
-        updated.push_back(s.id);
-      }
-    }
-  }
-  if (current) {
-    for (const auto& id : all_series_ids(*current)) {
-      if (!definitions.find_series(id).second) removed.push_back(id);
-    }
-  }
-
-  store_internal::RevisionPlan plan;
-  try {
-    plan = store_internal::plan_revisions(*impl.db, current ? *current : Definitions{}, definitions, at, {});
-  } catch (const Error& e) {
-    throw StoreError(StoreError::Kind::invalid, definitions.source + " cannot be imported: " + e.what());
-  }
-  store_internal::write_definitions(*impl.db, definitions, at);
-
-  std::size_t series_count = 0;
-  for (const auto& c : definitions.communities) series_count += c.series.size();
-  std::ostringstream summary;
-  summary << "imported " << definitions.source << ": " << definitions.calendars.size() << " calendar"
-          << (definitions.calendars.size() == 1 ? "" : "s") << ", " << definitions.communities.size()
-          << " communit" << (definitions.communities.size() == 1 ? "y" : "ies") << ", "
-          << series_count << " series, " << definitions.overrides.size() << " override"
-          << (definitions.overrides.size() == 1 ? "" : "s");
-  nlohmann::ordered_json after;
-  after["source"] = definitions.source;
-  after["added"] = added;
-  after["updated"] = updated;
-  after["removed"] = removed;
-  nlohmann::ordered_json before;
-  before["series"] = current ? all_series_ids(*current) : std::vector<std::string>{};
-
-  Impl::AuditEntry entry;
-  entry.actor = context.actor;
-  entry.action = "import";
-  entry.reason = context.reason;
-  entry.before = before.dump();
-  entry.after = after.dump();
-  const auto audit = impl.insert_audit(entry, at);
-  ChangeResult result = store_internal::apply_revisions(*impl.db, plan, audit, at);
-  impl.bump_data_version();
-  if (current) {
-    summary << " (series: " << added.size() << " added, " << updated.size() << " updated, " << removed.size()
-            << " removed; " << result.affected.size() << " session" << (result.affected.size() == 1 ? "" : "s")
-            << " changed)";
-  }
-  result.summary = summary.str();
-  impl.set_audit_summary(audit, result.summary);
-  finish(tx, context, result);
-  return result;
 }
 
 // --- revisions -----------------------------------------------------------------------

@@ -135,6 +135,17 @@ struct StoreSnapshot {
   std::uint64_t data_version = 0;
 };
 
+// What import does where a change made with the CLI since the last import and the file
+// disagree about the same thing (the same session, series or closure).
+enum class ImportPreference {
+  refuse,  // the default: refuse, listing each conflict (who changed it, when, what the file says)
+  file,    // take the file's version (--prefer file)
+  store,   // keep the change made with the CLI (--prefer store)
+};
+struct ImportOptions {
+  ImportPreference prefer = ImportPreference::refuse;
+};
+
 // One entry of the audit trail.
 struct AuditRecord {
   std::uint64_t id = 0;
@@ -261,9 +272,18 @@ class Store {
 
   // Loads `definitions` as one transaction, matching series by id (identity and
   // revisions kept); series, calendars and communities absent from them are removed.
-  // Importing what the store already holds changes nothing (changed == false).
-  // `definitions` must be valid (from load_definitions); the result must expand.
-  ChangeResult import_definitions(const Definitions& definitions, const ChangeContext& context);
+  // It never silently reverts a change made with the CLI: the store keeps what the last
+  // imported file said, and merges three ways (scheduler/store_import.cpp says how).
+  // What the file did not change since, but the CLI did (a reschedule, a cancel, an
+  // edit, a split, a closure), is kept, and the summary says so ("kept 3 changes made
+  // with the CLI (...)"); where the file now says something else about the same thing,
+  // the import is refused with StoreError::Kind::conflict listing each (who changed it,
+  // when, what the file says), unless options.prefer chooses a side. Importing the same
+  // file again changes nothing (changed == false). The summary counts the sessions whose
+  // revision rose. `definitions` must be valid (from load_definitions); the result must
+  // expand.
+  ChangeResult import_definitions(const Definitions& definitions, const ChangeContext& context,
+                                  const ImportOptions& options = {});
 
   // --- revisions ---
   Revision series_revision(std::string_view series) const;

@@ -231,9 +231,14 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
     auto* cmd = app.add_subcommand("import", "Load a definitions file into the store (one transaction)");
     auto o = std::make_shared<StoreVerbOptions>();
     auto file = std::make_shared<std::string>();
+    auto prefer = std::make_shared<std::string>();
     cmd->add_option("FILE", *file, "Definitions file (JSON)")->required();
+    cmd->add_option("--prefer", *prefer,
+                    "Where the file and a change made with the CLI since the last import disagree: take the "
+                    "file's version, or keep the store's (default: refuse, listing them)")
+        ->check(CLI::IsMember({"file", "store"}));
     add_change_options(*cmd, *o);
-    cmd->callback([&context, o, file] {
+    cmd->callback([&context, o, file, prefer] {
       guarded(context, [&] {
         auto loaded = load_definitions(*file);
         if (!loaded.ok()) {
@@ -244,7 +249,10 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         for (const auto& d : loaded.diagnostics) report(d);
         auto store = open_store(context, true);
         const auto c = context_of(*o, context);
-        print_change(store->import_definitions(*loaded.definitions, c), c, *o);
+        ImportOptions options;
+        if (*prefer == "file") options.prefer = ImportPreference::file;
+        if (*prefer == "store") options.prefer = ImportPreference::store;
+        print_change(store->import_definitions(*loaded.definitions, c, options), c, *o);
       });
     });
   }

@@ -44,6 +44,12 @@ struct Store::Impl {
 };
 
 namespace store_internal {
+// The stored definitions (inside the caller's transaction); StoreError(corrupt) when
+// this convene cannot use them.
+Definitions load_or_throw(Store::Impl& impl);
+// Commits a change, or (a rehearsal: context.dry_run) leaves its transaction to roll
+// back, with result.audit_id 0 and result.dry_run set.
+void finish(Transaction& tx, const ChangeContext& context, ChangeResult& result);
 // "2027-02-01T09:00:00Z"
 std::string format_utc(Instant at);
 }  // namespace store_internal

@@ -759,6 +759,7 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
   bool counted = true;       // holds one of the `connections` slots
   bool interrupted = false;  // its read was cancelled to stop or evict it (see interrupt())
   bool evicted = false;      // closed to make room: at most the request under way is served
+  bool lingering = false;    // answered and closing: only draining what the client still sends
 
   static std::optional<asio::ip::address> address_of(tcp::socket& s) {
     beast::error_code ec;
@@ -817,6 +818,7 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
   // Closed to make room for a new connection: its slot is free at once.
   void evict() {
     release_slot();
+    if (lingering) return close();  // its response is sent: nothing is lost
     evicted = true;
     interrupt();
   }
@@ -866,6 +868,7 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
   // client has not read yet (a 400 or 431). So: end our side, read and drop what the
   // client still sends until it closes, at most a second (or the request timeout).
   void linger() {
+    lingering = true;
     beast::error_code ec;
     socket.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close();
@@ -941,9 +944,14 @@ void Server::Impl::Worker::maybe_finish() {
 }
 
 std::shared_ptr<Server::Impl::Session> Server::Impl::Worker::longest_idle() {
+  // A connection that is only draining before its close goes first, then the one idle
+  // the longest.
   Session* oldest = nullptr;
-  for (Session* s : sessions)
-    if (s->counted && s->idle() && (!oldest || s->waiting_since < oldest->waiting_since)) oldest = s;
+  for (Session* s : sessions) {
+    if (!s->counted) continue;
+    if (s->lingering) return s->weak_from_this().lock();
+    if (s->idle() && (!oldest || s->waiting_since < oldest->waiting_since)) oldest = s;
+  }
   return oldest ? oldest->weak_from_this().lock() : nullptr;
 }
 

@@ -815,12 +815,25 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
     socket.close(ec);
   }
 
-  // Closed to make room for a new connection: its slot is free at once.
+  // Closed to make room for a new connection: its slot is free at once. One that only
+  // lingers has its response sent already: it closes now, after dropping what arrived.
   void evict() {
     release_slot();
-    if (lingering) return close();  // its response is sent: nothing is lost
+    if (lingering) return drop_arrived_and_close();
     evicted = true;
     interrupt();
+  }
+
+  // Closing with bytes unread sends a reset, which can destroy a response the client has
+  // not read yet: what has already arrived (at most kEvictDrainBytes) is read first.
+  void drop_arrived_and_close() {
+    constexpr std::size_t kEvictDrainBytes = 65536;
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    std::array<char, 4096> scratch;
+    for (std::size_t dropped = 0; !ec && dropped < kEvictDrainBytes;)
+      dropped += socket.read_some(asio::buffer(scratch), ec);
+    close();
   }
 
   void await_request() {

@@ -203,17 +203,20 @@ class AccessLog {
     if (owned_) ::close(fd_);
   }
   // "" no log, "-" standard output, else a file opened for appending.
+  // Before the workers run: enabled() is read by them without the lock.
   std::optional<std::string> open(const std::string& where) {
     path_ = where;
     if (where.empty()) return std::nullopt;
     if (where == "-") {
       fd_ = 1;
+      enabled_ = true;
       return std::nullopt;
     }
     auto opened = open_file();
     if (!opened) return "access log " + path_ + ": cannot open for appending: " + std::strerror(errno);
     fd_ = *opened;
     owned_ = true;
+    enabled_ = true;
     return std::nullopt;
   }
   std::optional<std::string> reopen() {
@@ -225,9 +228,10 @@ class AccessLog {
     fd_ = *opened;
     return std::nullopt;
   }
-  bool enabled() const { return fd_ >= 0; }
+  // Not fd_ >= 0: reopen() changes fd_ (under the lock) while the workers ask.
+  bool enabled() const { return enabled_; }
   void write(std::string& lines) {
-    if (lines.empty() || fd_ < 0) return;
+    if (lines.empty() || !enabled_) return;
     std::lock_guard lock(mutex_);
     write_all(fd_, lines);
     lines.clear();
@@ -241,7 +245,8 @@ class AccessLog {
   }
   std::mutex mutex_;
   std::string path_;
-  int fd_ = -1;
+  int fd_ = -1;  // guarded by mutex_ once the workers run
+  bool enabled_ = false;
   bool owned_ = false;
 };
 
@@ -524,7 +529,9 @@ class Exchange {
     if (site_.log.enabled()) {
       started_ = Steady::now();
       request_line_ = '"';
-      request_line_ += view(req.method_string());
+      // A method the server does not know is any token: masked like the target.
+      if (method_ == Method::other) request_line_ += loggable_target(view(req.method_string()));
+      else request_line_ += view(req.method_string());
       request_line_ += ' ';
       request_line_ += loggable_target(target);
       request_line_ += req.version() == 10 ? " HTTP/1.0\"" : " HTTP/1.1\"";
@@ -739,7 +746,8 @@ struct Server::Impl {
   }
 
   void accept();
-  void adopt(Worker& worker, std::shared_ptr<tcp::socket> socket);
+  // `slot_held`: the connection takes an evicted one's slot, already counted.
+  void adopt(Worker& worker, std::shared_ptr<tcp::socket> socket, bool slot_held = false);
   void make_room(std::size_t target, std::size_t tried, std::shared_ptr<tcp::socket> socket);
   void begin_stop();
   void wait_for_hangup();
@@ -815,10 +823,12 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
     socket.close(ec);
   }
 
-  // Closed to make room for a new connection: its slot is free at once. One that only
-  // lingers has its response sent already: it closes now, after dropping what arrived.
+  // Closed to make room for a new connection, which takes its slot (so the count never
+  // shows a free slot in between: the acceptor, on another thread, would take it too).
+  // One that only lingers has its response sent already: it closes now, after dropping
+  // what arrived.
   void evict() {
-    release_slot();
+    counted = false;
     if (lingering) return drop_arrived_and_close();
     evicted = true;
     interrupt();
@@ -1002,23 +1012,24 @@ void Server::Impl::accept() {
   });
 }
 
-void Server::Impl::adopt(Worker& worker, std::shared_ptr<tcp::socket> socket) {
-  site.connections.fetch_add(1, std::memory_order_relaxed);
+void Server::Impl::adopt(Worker& worker, std::shared_ptr<tcp::socket> socket, bool slot_held) {
+  if (!slot_held) site.connections.fetch_add(1, std::memory_order_relaxed);
   asio::post(worker.io, [&worker, socket = std::move(socket)]() mutable {
     auto address = Session::address_of(*socket);
     std::make_shared<Session>(worker, std::move(*socket), address)->start();
   });
 }
 
-// At the limit: the connection idle the longest, on any worker (each asked on its own
-// thread, the new connection's first), is closed and the new one takes its slot; when no
-// connection is idle, the new one is refused.
+// At the limit: a connection that only lingers after its response, else the one idle the
+// longest, on any worker (each asked on its own thread, the new connection's first), is
+// closed and the new one takes its slot; when no connection is idle, the new one is
+// refused.
 void Server::Impl::make_room(std::size_t target, std::size_t tried, std::shared_ptr<tcp::socket> socket) {
   Worker& asked = *workers[(target + tried) % workers.size()];
   asio::post(asked.io, [this, &asked, target, tried, socket = std::move(socket)]() mutable {
     if (auto idle = asked.longest_idle()) {
       idle->evict();
-      return adopt(*workers[target], std::move(socket));
+      return adopt(*workers[target], std::move(socket), true);
     }
     if (tried + 1 < workers.size()) return make_room(target, tried + 1, std::move(socket));
     refuse_busy(*socket);

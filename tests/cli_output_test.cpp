@@ -100,7 +100,7 @@ TEST(CliOutput, MembersAsJsonAndTheirLinks) {
   Store s;
   auto added = s.run_json({"member", "add", "rosa", "--email", "rosa@example.org", "--name", "Rosa Diaz", "--timezone",
                            "America/Los_Angeles", "--remind", "PT15M", "--base-url", "https://cop.example.org/"});
-  EXPECT_EQ(keys(added), (std::vector<std::string>{"member", "email", "token", "feed_path", "url", "webcal"}));
+  EXPECT_EQ(keys(added), (std::vector<std::string>{"member", "email", "token", "feed_path", "url", "webcal", "dry_run"}));
   const std::string token = added["token"];
   ASSERT_EQ(token.size(), 43u);
   EXPECT_EQ(added["url"], "https://cop.example.org/feeds/members/" + token + ".ics");

@@ -109,9 +109,11 @@ struct FeedLinks {
 FeedLinks feed_links(std::string_view base_url, const FeedPath& path);
 
 // A member's new token (member add, rotate-token) and, when the public base URL is known,
-// the links to give them: {member, email, token, feed_path, url, webcal}.
-Json issued_token_json(const IssuedToken& issued, const std::optional<FeedLinks>& links);
+// the links to give them: {member, email, token, feed_path, url, webcal, dry_run}. A
+// rehearsal (dry_run) issued no token: token, feed_path, url and webcal are null.
+Json issued_token_json(const IssuedToken& issued, const std::optional<FeedLinks>& links, bool dry_run = false);
 // `rotated`: the wording for rotate-token (the old link no longer works).
-std::string issued_token_text(const IssuedToken& issued, const std::optional<FeedLinks>& links, bool rotated);
+std::string issued_token_text(const IssuedToken& issued, const std::optional<FeedLinks>& links, bool rotated,
+                              bool dry_run = false);
 
 }  // namespace convene::views

@@ -11,11 +11,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <iomanip>
+#include <filesystem>
 #include <iostream>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "convene/change_warnings.h"
@@ -36,13 +33,16 @@ struct StoreVerbOptions {
   std::string reason;
   std::string format;  // text or json
   std::optional<std::uint64_t> expect_revision;
+  bool dry_run = false;
 };
 
 // --reason (and, with the global --as, who): what every change records; --format of
-// what it prints.
+// what it prints; --dry-run, which every change verb takes.
 void add_change_options(CLI::App& cmd, StoreVerbOptions& o, bool reason = true, bool format = true) {
   if (reason) cmd.add_option("--reason", o.reason, "Why (shown in preview and history)");
   if (format) add_format_option(cmd, o.format, {"text", "json"});
+  cmd.add_flag("--dry-run", o.dry_run,
+               "Rehearse: check and say what would change (sessions, new revisions), write nothing");
 }
 
 ChangeContext context_of(const StoreVerbOptions& o, const Context& context) {
@@ -50,6 +50,7 @@ ChangeContext context_of(const StoreVerbOptions& o, const Context& context) {
   c.actor = context.global.actor.empty() ? os_user() : context.global.actor;
   if (!o.reason.empty()) c.reason = o.reason;
   c.expect_revision = o.expect_revision;
+  c.dry_run = o.dry_run;
   return c;
 }
 
@@ -71,6 +72,59 @@ std::unique_ptr<Store> open_store(Context& context, bool create) {
     }
     throw;
   }
+}
+
+// A store of its own, in a new folder under the system's temporary folder that goes with
+// it: where a rehearsal makes what it must not make in the real store.
+class ScratchStore {
+ public:
+  ScratchStore() {
+    std::string name = (std::filesystem::temp_directory_path() / "convene-rehearsal-XXXXXX").string();
+    if (!::mkdtemp(name.data())) throw std::runtime_error("cannot create a temporary folder for the rehearsal");
+    folder_ = name;
+    try {
+      StoreOptions options;
+      options.path = (folder_ / "rehearsal.db").string();
+      options.clock = &cli_clock();
+      store_ = Store::open(options);
+    } catch (...) {
+      remove();
+      throw;
+    }
+  }
+  ~ScratchStore() { remove(); }
+  ScratchStore(const ScratchStore&) = delete;
+  ScratchStore& operator=(const ScratchStore&) = delete;
+  Store& store() { return *store_; }
+
+ private:
+  void remove() {
+    store_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(folder_, ignored);
+  }
+  std::filesystem::path folder_;
+  std::unique_ptr<Store> store_;
+};
+
+// The store a change works on. A rehearsal of a change that would create the store (the
+// first import, the first member) works on a scratch store instead, so that not even
+// the file is written.
+struct StoreForChange {
+  std::unique_ptr<ScratchStore> scratch;
+  std::unique_ptr<Store> real;
+  Store* store = nullptr;
+};
+StoreForChange open_for_change(Context& context, bool creates, bool dry_run) {
+  StoreForChange out;
+  if (dry_run && creates && !std::filesystem::exists(context.store_path())) {
+    out.scratch = std::make_unique<ScratchStore>();
+    out.store = &out.scratch->store();
+  } else {
+    out.real = open_store(context, creates && !dry_run);
+    out.store = out.real.get();
+  }
+  return out;
 }
 
 // Runs a verb's body, turning a StoreError (or any other exception) into one message.
@@ -127,7 +181,8 @@ LocalTime read_occurrence(Store& store, const std::string& series, const std::st
 }
 
 void print_change(const ChangeResult& r, const ChangeContext& c, const StoreVerbOptions& o) {
-  std::cout << (o.format == "json" ? views::change_json(r, c, false).dump(2) + "\n" : views::change_text(r, c, false));
+  std::cout << (o.format == "json" ? views::change_json(r, c, r.dry_run).dump(2) + "\n"
+                                   : views::change_text(r, c, r.dry_run));
 }
 
 std::optional<std::string> optional_arg(const std::string& value, bool given) {
@@ -178,11 +233,11 @@ std::vector<std::string> touched_series(const Definitions& before, const Definit
   return ids;
 }
 
-// Prints what the store accepted but a facilitator should hear (change_warnings.h), on
-// standard error after the result.
 // At most this many warnings are printed one by one; the rest are counted.
 constexpr std::size_t kWarningsShown = 5;
 
+// Prints what the store accepted (or would accept) but a facilitator should hear
+// (change_warnings.h), on standard error after the result.
 void warn_about(const Definitions& before, const Definitions& after, const std::string& series, Window window) {
   std::cout.flush();  // the result first, then its warnings, also when both go to one pipe
   const auto warnings = change_warnings(before, after, touched_series(before, after, series), cli_clock().now(), window);
@@ -193,16 +248,43 @@ void warn_about(const Definitions& before, const Definitions& after, const std::
   }
 }
 
-// Runs a change to `series` and prints its result, then its warnings.
+// What a rehearsed change would leave: the same change, made for real on a scratch
+// store (a temporary file, removed after) that holds the same definitions. The store
+// itself rolled the rehearsal back; this is only for its warnings.
+template <class Change>
+std::optional<Definitions> rehearsed(const Definitions& before, ChangeContext c, const Change& change) {
+  ScratchStore scratch;
+  ChangeContext setup;
+  setup.actor = c.actor;
+  scratch.store().import_definitions(before, setup);
+  c.dry_run = false;
+  c.expect_revision.reset();
+  change(scratch.store(), c);
+  auto after = scratch.store().load();
+  return after.ok() ? std::optional<Definitions>(std::move(*after.definitions)) : std::nullopt;
+}
+
+// Runs (or rehearses) a change to `series` and prints its result, then its warnings.
+// `change(store, context)` makes it.
 template <class Change>
 void change_with_warnings(Store& store, const std::string& series, Window window, const ChangeContext& c,
                           const StoreVerbOptions& o, Change change) {
   const auto before = store.load();
-  const ChangeResult result = change();
+  const ChangeResult result = change(store, c);
   print_change(result, c, o);
   if (!result.changed || !before.ok()) return;
-  const auto after = store.load();
-  if (after.ok()) warn_about(*before.definitions, *after.definitions, series, window);
+  std::optional<Definitions> after;
+  if (result.dry_run) {
+    try {
+      after = rehearsed(*before.definitions, c, change);
+    } catch (const std::exception& e) {
+      std::cout.flush();
+      warn(std::string("the rehearsal's warnings could not be worked out: ") + e.what());
+    }
+  } else if (auto loaded = store.load(); loaded.ok()) {
+    after = std::move(*loaded.definitions);
+  }
+  if (after) warn_about(*before.definitions, *after, series, window);
 }
 
 views::MemberView member_view(const Store& store, const Member& m) {
@@ -219,8 +301,15 @@ void print_token(const IssuedToken& issued, const std::optional<std::string>& ba
                  const StoreVerbOptions& o) {
   std::optional<views::FeedLinks> links;
   if (base) links = views::feed_links(*base, FeedPath{FeedPath::Kind::member, issued.token, false});
-  std::cout << (o.format == "json" ? views::issued_token_json(issued, links).dump(2) + "\n"
-                                   : views::issued_token_text(issued, links, rotated));
+  std::cout << (o.format == "json" ? views::issued_token_json(issued, links, o.dry_run).dump(2) + "\n"
+                                   : views::issued_token_text(issued, links, rotated, o.dry_run));
+}
+
+// A member verb's one-line result; rehearsed: what it would do, and that nothing was written.
+std::string outcome(const StoreVerbOptions& o, bool changed, const std::string& done, const std::string& would,
+                    const std::string& already) {
+  if (!changed) return already + "; nothing changed\n";
+  return o.dry_run ? "dry run: " + would + "; nothing was written\n" : done + "\n";
 }
 
 }  // namespace
@@ -247,7 +336,8 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           return;
         }
         for (const auto& d : loaded.diagnostics) report(d);
-        auto store = open_store(context, true);
+        auto opened = open_for_change(context, true, o->dry_run);
+        Store* store = opened.store;
         const auto c = context_of(*o, context);
         ImportOptions options;
         if (*prefer == "file") options.prefer = ImportPreference::file;
@@ -297,8 +387,9 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         const auto length = read_duration(*duration, "--duration");
         const Window window = warning_window(date::floor<date::days>(std::min(original, target)),
                                              date::floor<date::days>(std::max(original, target)));
-        change_with_warnings(*store, *series, window, c, *o,
-                             [&] { return store->reschedule(*series, original, target, length, c); });
+        change_with_warnings(*store, *series, window, c, *o, [&](Store& s, const ChangeContext& cc) {
+          return s.reschedule(*series, original, target, length, cc);
+        });
       });
     });
   }
@@ -414,7 +505,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         const auto c = context_of(*o, context);
         const LocalDay first = spec.start ? date::floor<date::days>(*spec.start) : spec.from;
         change_with_warnings(*store, *series, warning_window(std::min(first, spec.from), std::max(first, spec.from)), c,
-                             *o, [&] { return store->split(*series, spec, c); });
+                             *o, [&](Store& s, const ChangeContext& cc) { return s.split(*series, spec, cc); });
       });
     });
   }
@@ -522,7 +613,8 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           spec.reminders.offsets = read_offsets(f->remind);
           spec.reminders.channel = f->channel;
           const auto links = base_links(context);  // a bad base URL refuses before anything is written
-          auto store = open_store(context, true);
+          auto opened = open_for_change(context, true, o->dry_run);
+          Store* store = opened.store;
           print_token(store->add_member(spec, context_of(*o, context)), links, false, *o);
         });
       });
@@ -532,12 +624,12 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       auto o = std::make_shared<StoreVerbOptions>();
       auto id = std::make_shared<std::string>();
       cmd->add_option("ID", *id, "Member id")->required();
-      cmd->add_option("--reason", o->reason, "Why (shown in history)");
+      add_change_options(*cmd, *o, true, false);
       cmd->callback([&context, o, id] {
         guarded(context, [&] {
           auto store = open_store(context, false);
           store->remove_member(*id, context_of(*o, context));
-          std::cout << "removed member " << *id << "\n";
+          std::cout << outcome(*o, true, "removed member " + *id, "would remove member " + *id, "");
         });
       });
     }
@@ -576,8 +668,13 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           if (channel->count()) u.reminder_channel = f->channel;
           auto store = open_store(context, false);
           const Member m = store->update_member(f->id, u, context_of(*o, context));
-          const auto view = member_view(*store, m);
-          std::cout << (o->format == "json" ? views::member_json(view).dump(2) + "\n" : views::member_text(view));
+          // Rehearsed: the member as the change would leave them (the store is as it was).
+          auto view = member_view(*store, m);
+          if (o->format == "json") {
+            std::cout << views::member_json(view).dump(2) + "\n";
+          } else {
+            std::cout << (o->dry_run ? "dry run: nothing was written; " + m.id + " would be:\n" : "") << views::member_text(view);
+          }
         });
       });
     }
@@ -627,14 +724,15 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         auto store = open_store(context, false);
         const Subscription s = read_target(*target, *store);
         const char* kind = s.kind == Subscription::Kind::series ? "series" : "community";
+        const std::string what = std::string(kind) + " " + s.target;
         if (add) {
           const bool changed = store->subscribe(*id, s, context_of(*o, context));
-          std::cout << *id << (changed ? " subscribed to " : " already subscribes to ") << kind << " " << s.target
-                    << (changed ? "" : "; nothing changed") << "\n";
+          std::cout << outcome(*o, changed, *id + " subscribed to " + what, *id + " would be subscribed to " + what,
+                               *id + " already subscribes to " + what);
         } else {
           const bool changed = store->unsubscribe(*id, s, context_of(*o, context));
-          std::cout << *id << (changed ? " unsubscribed from " : " does not subscribe to ") << kind << " "
-                    << s.target << (changed ? "" : "; nothing changed") << "\n";
+          std::cout << outcome(*o, changed, *id + " unsubscribed from " + what,
+                               *id + " would be unsubscribed from " + what, *id + " does not subscribe to " + what);
         }
       });
     });

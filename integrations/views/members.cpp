@@ -76,19 +76,27 @@ FeedLinks feed_links(std::string_view base_url, const FeedPath& path) {
   return {url, "webcal" + url.substr(scheme_end)};
 }
 
-Json issued_token_json(const IssuedToken& issued, const std::optional<FeedLinks>& links) {
+Json issued_token_json(const IssuedToken& issued, const std::optional<FeedLinks>& links, bool dry_run) {
   const FeedPath path{FeedPath::Kind::member, issued.token, false};
+  const bool shown = !dry_run;
   return {{"member", issued.member.id},
           {"email", issued.member.email},
-          {"token", issued.token},
-          {"feed_path", "/" + path.to_string()},
-          {"url", links ? Json(links->url) : Json(nullptr)},
-          {"webcal", links ? Json(links->webcal) : Json(nullptr)}};
+          {"token", shown ? Json(issued.token) : Json(nullptr)},
+          {"feed_path", shown ? Json("/" + path.to_string()) : Json(nullptr)},
+          {"url", shown && links ? Json(links->url) : Json(nullptr)},
+          {"webcal", shown && links ? Json(links->webcal) : Json(nullptr)},
+          {"dry_run", dry_run}};
 }
 
-std::string issued_token_text(const IssuedToken& issued, const std::optional<FeedLinks>& links, bool rotated) {
+std::string issued_token_text(const IssuedToken& issued, const std::optional<FeedLinks>& links, bool rotated,
+                              bool dry_run) {
   const FeedPath path{FeedPath::Kind::member, issued.token, false};
   std::ostringstream out;
+  if (dry_run) {
+    out << "dry run: would " << (rotated ? "issue a new private feed for " : "add member ") << issued.member.id
+        << " <" << issued.member.email << ">; nothing was written (the link is made when it is)\n";
+    return out.str();
+  }
   if (rotated) {
     out << "new private feed for " << issued.member.id << " <" << issued.member.email
         << "> (shown only now; the old link no longer works)\n";

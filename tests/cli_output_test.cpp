@@ -3,9 +3,11 @@
 // documents; the agenda in two viewers' zones; member links; the warnings of
 // reschedule and split.
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <sstream>
 
 #include "test_support.h"
 
@@ -194,12 +196,55 @@ TEST(CliOutput, RescheduleWarnsOnAHolidayThePastAndAnOverlap) {
     auto r = s.run({"reschedule", "power-hour", "2027-02-10", "--to", c.to});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("moved power-hour 2027-02-10T15:00 to " + c.to), std::string::npos) << r.out;
-    EXPECT_EQ(r.err, "convene: warning: " + c.says + "\n");
+    EXPECT_EQ(r.err, "convene: warning: " + c.says +
+                         "\nconvene: warning: the move was made; `convene restore power-hour 2027-02-10T15:00` undoes it\n");
   }
   Store quiet;
   auto r = quiet.run({"reschedule", "power-hour", "2027-02-10", "--to", "2027-02-11T15:00"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.err, "");
+}
+
+// After a move that earns a warning, the command that puts the session back as it was:
+// restore when it was at its scheduled time, else its earlier move or its cancel.
+TEST(CliOutput, AWarnedMoveSaysHowToUndoIt) {
+  Store s;
+  // Moves power-hour 2027-02-10 onto Washington's Birthday; the undo command it suggests.
+  auto move_onto_holiday = [&](std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"reschedule", "power-hour", "2027-02-10", "--to", "2027-02-15T15:00"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = s.run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const std::string lead = "convene: warning: the move was made; `", tail = "` undoes it\n";
+    const auto at = r.err.rfind(lead);
+    if (at == std::string::npos || !r.err.ends_with(tail)) return "(none) " + r.err;
+    return r.err.substr(at + lead.size(), r.err.size() - at - lead.size() - tail.size());
+  };
+  struct Case {
+    std::vector<std::string> before;
+    std::string undo;
+  };
+  const std::vector<Case> cases{
+      {{"reschedule", "power-hour", "2027-02-10", "--to", "2027-02-11T16:00", "--duration", "PT90M"},
+       "convene reschedule power-hour 2027-02-10T15:00 --to 2027-02-11T16:00 --duration PT1H30M"},
+      {{"cancel", "power-hour", "2027-02-10"}, "convene cancel power-hour 2027-02-10T15:00"},
+      {{"restore", "power-hour", "2027-02-10"}, "convene restore power-hour 2027-02-10T15:00"},
+  };
+  const std::vector<std::string> sessions{"expand", "--series", "power-hour", "--from", "2027-02-01", "--to", "2027-02-28"};
+  for (const auto& c : cases) {
+    ASSERT_EQ(s.run(c.before).exit_code, 0) << c.before[0];
+    const std::string as_it_was = s.run(sessions).out;
+    const std::string undo = move_onto_holiday();
+    EXPECT_EQ(undo, c.undo);
+    ASSERT_EQ(undo.rfind("convene ", 0), 0u) << undo;
+    std::vector<std::string> words;
+    std::istringstream in(undo.substr(8));
+    for (std::string w; in >> w;) words.push_back(w);
+    ASSERT_EQ(s.run(words).exit_code, 0) << undo;
+    EXPECT_EQ(s.run(sessions).out, as_it_was) << undo << " did not put the session back";
+  }
+  // Nothing to undo after a rehearsal.
+  EXPECT_EQ(move_onto_holiday({"--dry-run"}).rfind("(none) ", 0), 0u);
 }
 
 TEST(CliOutput, SplitWarnsWhenTheNewTimeOverlapsTheCommunity) {

@@ -238,7 +238,8 @@ constexpr std::size_t kWarningsShown = 5;
 
 // Prints what the store accepted (or would accept) but a facilitator should hear
 // (change_warnings.h), on standard error after the result.
-void warn_about(const Definitions& before, const Definitions& after, const std::string& series, Window window) {
+// Returns how many there were.
+std::size_t warn_about(const Definitions& before, const Definitions& after, const std::string& series, Window window) {
   std::cout.flush();  // the result first, then its warnings, also when both go to one pipe
   const auto warnings = change_warnings(before, after, touched_series(before, after, series), cli_clock().now(), window);
   for (std::size_t i = 0; i < warnings.size() && i < kWarningsShown; ++i) warn(warnings[i].message);
@@ -246,6 +247,21 @@ void warn_about(const Definitions& before, const Definitions& after, const std::
     warn("... and " + std::to_string(warnings.size() - kWarningsShown) +
          " more like these (convene preview shows every session)");
   }
+  return warnings.size();
+}
+
+// The command that puts one session back as `before` had it, after a move: restore
+// when it was at its scheduled time, else the move, duration or cancel it had.
+std::string undo_command(const Definitions& before, const std::string& series, LocalTime original) {
+  const std::string session = series + " " + format_local_minute(original);
+  for (const auto& o : before.overrides) {
+    if (o.series != series || o.occurrence != original) continue;
+    if (o.cancel) return "convene cancel " + session;
+    if (!o.move_to && !o.duration) break;
+    return "convene reschedule " + session + " --to " + format_local_minute(o.move_to.value_or(original)) +
+           (o.duration ? " --duration " + format_duration(*o.duration) : "");
+  }
+  return "convene restore " + session;
 }
 
 // What a rehearsed change would leave: the same change, made for real on a scratch
@@ -265,10 +281,11 @@ std::optional<Definitions> rehearsed(const Definitions& before, ChangeContext c,
 }
 
 // Runs (or rehearses) a change to `series` and prints its result, then its warnings.
-// `change(store, context)` makes it.
+// `change(store, context)` makes it. When a change that was made earns warnings and
+// `moved` names the one session it moved, the last line says how to put it back.
 template <class Change>
 void change_with_warnings(Store& store, const std::string& series, Window window, const ChangeContext& c,
-                          const StoreVerbOptions& o, Change change) {
+                          const StoreVerbOptions& o, Change change, std::optional<LocalTime> moved = std::nullopt) {
   const auto before = store.load();
   const ChangeResult result = change(store, c);
   print_change(result, c, o);
@@ -284,7 +301,10 @@ void change_with_warnings(Store& store, const std::string& series, Window window
   } else if (auto loaded = store.load(); loaded.ok()) {
     after = std::move(*loaded.definitions);
   }
-  if (after) warn_about(*before.definitions, *after, series, window);
+  if (!after || warn_about(*before.definitions, *after, series, window) == 0) return;
+  if (moved && !result.dry_run) {
+    warn("the move was made; `" + undo_command(*before.definitions, series, *moved) + "` undoes it");
+  }
 }
 
 views::MemberView member_view(const Store& store, const Member& m) {
@@ -389,7 +409,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
                                              date::floor<date::days>(std::max(original, target)));
         change_with_warnings(*store, *series, window, c, *o, [&](Store& s, const ChangeContext& cc) {
           return s.reschedule(*series, original, target, length, cc);
-        });
+        }, original);
       });
     });
   }

@@ -173,6 +173,11 @@ void add_format_option(CLI::App& command, std::string& format, const std::vector
       ->check(CLI::IsMember(choices));
 }
 
+void add_dry_run_option(CLI::App& command, bool& dry_run) {
+  command.add_flag("--dry-run", dry_run,
+                   "Rehearse: check and say what would change (sessions, new revisions), write nothing");
+}
+
 const Settings& Context::settings() {
   if (!settings_) settings_ = std::make_shared<const Settings>(Settings::load(global.config));
   return *settings_;

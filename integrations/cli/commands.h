@@ -85,6 +85,9 @@ int run(int argc, char** argv);
 
 // Adds --format with these choices; the first is the default.
 void add_format_option(CLI::App& command, std::string& format, const std::vector<std::string>& choices);
+// Adds --dry-run, which every verb that changes something takes: it does every check and
+// says what would change (ChangeContext::dry_run for the store), and writes nothing.
+void add_dry_run_option(CLI::App& command, bool& dry_run);
 
 // --- time, as the CLI sees it (environment.cpp) ---
 // The CLI's clock: the system's, unless CONVENE_NOW=YYYY-MM-DDTHH:MM:SSZ pins it (tests,

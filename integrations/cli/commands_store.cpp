@@ -41,8 +41,7 @@ struct StoreVerbOptions {
 void add_change_options(CLI::App& cmd, StoreVerbOptions& o, bool reason = true, bool format = true) {
   if (reason) cmd.add_option("--reason", o.reason, "Why (shown in preview and history)");
   if (format) add_format_option(cmd, o.format, {"text", "json"});
-  cmd.add_flag("--dry-run", o.dry_run,
-               "Rehearse: check and say what would change (sessions, new revisions), write nothing");
+  add_dry_run_option(cmd, o.dry_run);
 }
 
 ChangeContext context_of(const StoreVerbOptions& o, const Context& context) {

@@ -306,11 +306,12 @@ std::vector<RemoteRecord> records_after(const DesiredSeries* desired, const Oper
   series.occurrence.reset();
   if (!remote_id.empty()) series.remote_id = remote_id;
   if (!etag.empty()) series.etag = etag;
-  series.generation = (before ? before->generation : 0) + 1;
+  series.generation = before ? before->generation : 0;
   const bool cancels_copy = op.kind == OperationKind::cancel_series ||
                             (op.kind == OperationKind::remove_attendee && !copy.empty());
   if (cancels_copy || !desired) {
-    series.live = false;  // the tombstone
+    series.live = false;  // the tombstone, of a new generation: the next copy's keys differ
+    ++series.generation;
     return {series};
   }
   series.series = desired->series;
@@ -331,6 +332,8 @@ std::vector<RemoteRecord> records_after(const DesiredSeries* desired, const Oper
     series.live = true;
     series.sequence = desired->sequence;
     series.covers = desired->covers;
+    series.title = desired->title;
+    series.organizer = desired->organizer;
     if (copy.empty()) {
       series.invitees = desired->invitees;
     } else {

@@ -69,7 +69,7 @@ void check_reminders(const std::vector<Seconds>& offsets, const std::string& cha
 std::optional<Member> read_member(Impl& impl, std::string_view id) {
   auto q = impl.db->query(
       "SELECT m.id, m.name, m.email, m.timezone, m.reminder_offsets, m.reminder_channel, m.created, "
-      "t.created FROM members m LEFT JOIN member_tokens t ON t.member = m.id WHERE m.id = ?1");
+      "t.created, m.delivery FROM members m LEFT JOIN member_tokens t ON t.member = m.id WHERE m.id = ?1");
   q->bind(1, id);
   if (!q->step()) return std::nullopt;
   Member m;
@@ -82,6 +82,7 @@ std::optional<Member> read_member(Impl& impl, std::string_view id) {
   m.reminders.channel = q->text(5);
   m.created = Instant{Seconds{q->int64(6)}};
   if (auto t = q->optional_int64(7)) m.token_created = Instant{Seconds{*t}};
+  m.delivery = parse_delivery(q->text(8)).value_or(Delivery::feed);
   return m;
 }
 
@@ -118,6 +119,7 @@ std::string member_json(const Member& m) {
   nlohmann::ordered_json offsets = nlohmann::ordered_json::array();
   for (auto o : m.reminders.offsets) offsets.push_back(format_duration(o));
   j["reminders"] = {{"offsets", offsets}, {"channel", m.reminders.channel}};
+  j["delivery"] = std::string(to_string(m.delivery));
   return j.dump();
 }
 
@@ -160,6 +162,14 @@ void check_target(Impl& impl, const Subscription& s) {
 const char* kind_name(Subscription::Kind k) { return k == Subscription::Kind::series ? "series" : "community"; }
 
 }  // namespace
+
+std::string_view to_string(Delivery delivery) { return delivery == Delivery::invite ? "invite" : "feed"; }
+
+std::optional<Delivery> parse_delivery(std::string_view text) {
+  if (text == "feed") return Delivery::feed;
+  if (text == "invite") return Delivery::invite;
+  return std::nullopt;
+}
 
 IssuedToken Store::add_member(const MemberSpec& spec, const ChangeContext& context) {
   std::lock_guard lock(impl_->mutex);
@@ -215,13 +225,15 @@ Member Store::update_member(std::string_view id, const MemberUpdate& u, const Ch
   if (u.timezone) m.timezone = *u.timezone;
   if (u.reminder_offsets) m.reminders.offsets = *u.reminder_offsets;
   if (u.reminder_channel) m.reminders.channel = *u.reminder_channel;
+  if (u.delivery) m.delivery = *u.delivery;
   check_reminders(m.reminders.offsets, m.reminders.channel);
   if (member_json(m) == member_json(before)) return before;
   auto q = impl.db->query(
       "UPDATE members SET name = ?2, email = ?3, timezone = ?4, reminder_offsets = ?5, "
-      "reminder_channel = ?6 WHERE id = ?1");
+      "reminder_channel = ?6, delivery = ?7 WHERE id = ?1");
   q->bind(1, id).bind(2, m.name).bind(3, m.email).bind(4, m.timezone);
   q->bind(5, offsets_to_text(m.reminders.offsets)).bind(6, m.reminders.channel);
+  q->bind(7, std::string(to_string(m.delivery)));
   q->run();
   audit(impl, context, "member set", id, "changed member " + std::string(id), member_json(before),
         member_json(m), at);

@@ -191,6 +191,59 @@ CREATE TABLE import_base (
 );
 ALTER TABLE communities ADD COLUMN cancellations TEXT NOT NULL DEFAULT 'show';
 )sql",
+    // --- 6: invitations: targets, the mapping, the outbox, members' delivery ---------
+    R"sql(
+ALTER TABLE members ADD COLUMN delivery TEXT NOT NULL DEFAULT 'feed' CHECK (delivery IN ('feed', 'invite'));
+CREATE TABLE targets (
+  name         TEXT PRIMARY KEY,
+  kind         TEXT NOT NULL CHECK (kind IN ('email', 'caldav', 'google', 'graph')),
+  settings     TEXT NOT NULL,             -- JSON object; secrets by reference or sealed
+  communities  TEXT,                      -- JSON array of community ids; NULL: all
+  created      INTEGER NOT NULL,
+  last_attempt INTEGER,
+  last_success INTEGER,
+  last_error   TEXT NOT NULL DEFAULT '',
+  failures     INTEGER NOT NULL DEFAULT 0
+);
+-- What each target was last given: a series (occurrence '') or one session of it, in a
+-- shared event (copy '') or a member's copy (copy = the address).
+CREATE TABLE remote_records (
+  target     TEXT NOT NULL REFERENCES targets(name) ON DELETE CASCADE,
+  series     TEXT NOT NULL,
+  occurrence TEXT NOT NULL,               -- '' for the series itself
+  copy       TEXT NOT NULL,
+  remote_id  TEXT NOT NULL,
+  etag       TEXT NOT NULL DEFAULT '',
+  sequence   INTEGER NOT NULL,
+  live       INTEGER NOT NULL,
+  covers     TEXT NOT NULL DEFAULT '',    -- the series record: YYYY-MM-DD
+  invitees   TEXT NOT NULL DEFAULT '[]',  -- the series record: JSON [{member, email, name}]
+  generation INTEGER NOT NULL DEFAULT 0,
+  title      TEXT NOT NULL DEFAULT '',    -- the series record: what a CANCEL names
+  organizer  TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (target, series, copy, occurrence)
+) WITHOUT ROWID;
+CREATE TABLE outbox (
+  id          INTEGER PRIMARY KEY,
+  key         TEXT NOT NULL UNIQUE,
+  kind        TEXT NOT NULL,
+  target      TEXT REFERENCES targets(name) ON DELETE CASCADE,
+  member      TEXT NOT NULL DEFAULT '',
+  series      TEXT NOT NULL DEFAULT '',
+  occurrence  TEXT,
+  recipient   TEXT NOT NULL,
+  message_id  TEXT NOT NULL,
+  payload     TEXT NOT NULL,
+  state       TEXT NOT NULL CHECK (state IN ('planned', 'sending', 'sent', 'failed', 'withdrawn')),
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  last_error  TEXT NOT NULL DEFAULT '',
+  due         INTEGER NOT NULL,
+  created     INTEGER NOT NULL,
+  updated     INTEGER NOT NULL
+);
+CREATE INDEX outbox_pending ON outbox (target, kind, state);
+CREATE INDEX outbox_member ON outbox (member);
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,

@@ -22,10 +22,10 @@
 // live at revision 0 (records are kept for every other session, so this holds). A
 // series is "changed" when its revision or the day its event runs to (`covers`: the end
 // of an open-ended series' rule moves with the feed horizon) differs from the record's.
-// A copy that was cancelled keeps its series record, not live (a tombstone), and every
-// change to a copy raises its `generation`: keys include it, so a retry of the same
-// change has the same key and a later, equal change (unsubscribed, subscribed again,
-// unsubscribed again) a new one.
+// A copy that was cancelled keeps its series record, not live (a tombstone), with its
+// `generation` raised. Keys hold the generation and the revisions a change brings, so a
+// retry of the same change has the same key (whatever else was sent meanwhile) and a
+// later, equal change (unsubscribed, subscribed again, unsubscribed again) a new one.
 //
 // The operations, per series (Operation::kind), and what each target does with them:
 //   create           the series is new on the target: shared: the event with its
@@ -87,6 +87,8 @@ struct SessionState {
 // What a series should look like on a target.
 struct DesiredSeries {
   std::string series;
+  std::string title;                    // shown when it is cancelled (not compared)
+  std::string organizer;                // "Name <address>" the events name (not compared)
   std::uint64_t sequence = 0;           // the series' revision
   LocalDay covers{};                    // the last day its event's rule runs to
   std::vector<SessionState> sessions;   // sorted by original, each once
@@ -104,7 +106,9 @@ struct RemoteRecord {
   bool live = true;
   LocalDay covers{};                    // the series record: the day its rule ran to
   std::vector<Invitee> invitees;        // the series record: the attendees (shared) or the copy's member
-  std::uint64_t generation = 0;         // the series record: raised by every change to the copy
+  std::uint64_t generation = 0;         // the series record: raised each time the copy is cancelled
+  std::string title;                    // the series record: the title last pushed
+  std::string organizer;                // the series record: the ORGANIZER last pushed
   friend bool operator==(const RemoteRecord&, const RemoteRecord&) = default;
 };
 

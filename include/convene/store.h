@@ -60,6 +60,7 @@
 
 #include "convene/clock.h"
 #include "convene/definitions.h"
+#include "convene/invitation_plan.h"
 #include "convene/revision.h"
 #include "convene/time.h"
 
@@ -196,6 +197,13 @@ struct ReminderPreferences {
 };
 inline constexpr std::string_view kReminderChannels[] = {"email", "sms", "push", "none"};
 
+// How sessions reach a member's calendar: by their private feed (the default), or by
+// invitations (convene sync sends them to members with `invite`), never both, so nobody
+// sees a session twice.
+enum class Delivery { feed, invite };
+std::string_view to_string(Delivery delivery);
+std::optional<Delivery> parse_delivery(std::string_view text);
+
 struct Member {
   std::string id;
   std::string name;
@@ -203,6 +211,7 @@ struct Member {
   std::optional<std::string> timezone;    // display zone (IANA); unset: each series' own
   const date::time_zone* zone = nullptr;  // set when timezone is
   ReminderPreferences reminders;
+  Delivery delivery = Delivery::feed;
   Instant created{};
   Instant token_created{};                // when the current feed token was issued
 };
@@ -230,6 +239,7 @@ struct MemberUpdate {
   std::optional<std::optional<std::string>> timezone;  // {nullopt}: clear
   std::optional<std::vector<Seconds>> reminder_offsets;
   std::optional<std::string> reminder_channel;
+  std::optional<Delivery> delivery;
 };
 
 // A member and the private feed token issued to them. The token (43 characters of
@@ -239,12 +249,71 @@ struct IssuedToken {
   std::string token;
 };
 
+// --- invitation targets, the mapping, the outbox -----------------------------
+
+// A place invitations go (convene target add): an SMTP server (email), an organizer's
+// CalDAV collection, a Google calendar, a Microsoft 365 mailbox. `settings` is the
+// kind's configuration as a JSON object (integrations/invite reads it); its secrets are
+// references to files or variables, or sealed (convene/secrets.h), never in clear.
+struct TargetSpec {
+  std::string name;                                     // letters, digits, - _ .
+  TargetKind kind = TargetKind::email;
+  std::string settings = "{}";                          // a JSON object
+  std::optional<std::vector<std::string>> communities;  // nullopt: every community
+};
+
+struct TargetInfo {
+  TargetSpec spec;
+  Instant created{};
+  std::optional<Instant> last_attempt;   // the last sync that tried it
+  std::optional<Instant> last_success;   // the last sync that finished it
+  std::string last_error;                // why the last attempt failed ("" when it did not)
+  std::uint64_t failures = 0;            // attempts failed in a row
+};
+
+// One message in the durable outbox: one row per message, keyed by what it is for, so
+// planning twice never makes two. Invitations use it now; reminders and notices next.
+struct OutboxMessage {
+  enum class State {
+    planned,    // waiting to be sent
+    sending,    // handed to the server; after a crash, sent again (the 250-to-commit window)
+    sent,       // the server accepted it
+    failed,     // refused for good (an invalid recipient) or out of attempts
+    withdrawn,  // no longer wanted (a later change replaced it) before it was sent
+  };
+  std::uint64_t id = 0;
+  std::string key;          // unique
+  std::string kind;         // "invitation"
+  std::string target;       // the email target sending it
+  std::string member;       // member id ("" when none)
+  std::string series;
+  std::optional<LocalTime> occurrence;
+  std::string recipient;    // the address it goes to
+  std::string message_id;   // "<...@domain>"
+  std::string payload;      // the message as it is sent (RFC 5322, CRLF)
+  State state = State::planned;
+  std::uint32_t attempts = 0;
+  std::string last_error;
+  Instant due{};            // not before
+  Instant created{};
+  Instant updated{};
+};
+std::string_view to_string(OutboxMessage::State state);
+
+struct OutboxQuery {
+  std::optional<std::string> target;
+  std::optional<std::string> kind;
+  std::optional<std::string> member;
+  std::vector<OutboxMessage::State> states;  // empty: any
+  bool with_payload = false;
+};
+
 // --- the store -------------------------------------------------------------
 
 class Store {
  public:
   // The schema version this build writes; older stores are migrated forward at open.
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens (and with options.create, creates) the store at options.path, migrating an
   // older schema forward in one transaction. Throws StoreError: not_found, read_only,
@@ -335,6 +404,42 @@ class Store {
   // (the series that continue a followed one, `continues`), in definitions order,
   // without repeats.
   std::vector<std::string> subscribed_series(std::string_view member) const;
+
+  // --- invitation targets (convene target ...): one audit record each ---
+  // Refuses a name in use, an unknown community, settings that are not a JSON object.
+  void add_target(const TargetSpec& spec, const ChangeContext& context);
+  // Removes the target with its mapping and outbox rows.
+  void remove_target(std::string_view name, const ChangeContext& context);
+  std::vector<TargetInfo> targets() const;
+  std::optional<TargetInfo> target(std::string_view name) const;
+  // The outcome of a sync of `name` at `at`: `error` empty for success.
+  void record_sync(std::string_view name, Instant at, const std::string& error);
+
+  // Members whose delivery is `invite` and who follow `series`, by member id.
+  std::vector<Invitee> invitees(std::string_view series) const;
+
+  // --- the mapping: what each target was last given (convene/invitation_plan.h) ---
+  std::vector<RemoteRecord> remote_records(std::string_view target) const;
+  // Replaces every record of (target, series, copy) by `records`, in one transaction.
+  void put_remote_records(std::string_view target, std::string_view series, std::string_view copy,
+                          const std::vector<RemoteRecord>& records);
+
+  // --- the outbox ---
+  // Adds each message whose key is new, as planned; returns every message of those keys
+  // as stored (those already there keep their state), in the order given.
+  std::vector<OutboxMessage> enqueue(const std::vector<OutboxMessage>& messages);
+  // Withdraws the planned or sending messages of (target, kind) whose key is not in
+  // `keep`; returns how many.
+  std::size_t withdraw_outbox(std::string_view target, std::string_view kind, const std::vector<std::string>& keep);
+  // planned → sending, attempts + 1 (just before the message is handed to the server).
+  void mark_sending(std::uint64_t id);
+  // sending → sent, and the records of (target, series, copy) replaced by `records`, in
+  // one transaction: a message is never sent without its effect recorded, or the other way.
+  void mark_sent(std::uint64_t id, std::string_view series, std::string_view copy,
+                 const std::vector<RemoteRecord>& records);
+  // Back to planned (to be retried, `error` kept), or failed for good.
+  void mark_unsent(std::uint64_t id, const std::string& error, bool failed);
+  std::vector<OutboxMessage> outbox(const OutboxQuery& query = {}) const;
 
   struct Impl;
 

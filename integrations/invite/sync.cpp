@@ -5,6 +5,7 @@
 #include "convene/change_detector.h"
 #include "convene/ical.h"
 #include "convene/invite.h"
+#include "invite/internal/targets.h"
 
 namespace convene::invite {
 
@@ -60,7 +61,39 @@ std::string plural(std::size_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// The secret a target's settings name, resolved now (never stored in the clear).
+std::optional<Secret> resolve(const std::optional<SecretRef>& ref, const SecretKey* key, std::string& error) {
+  if (!ref) return std::nullopt;
+  auto r = ref->resolve(key);
+  if (!r.secret) error = "its password (" + ref->describe() + "): " + r.error;
+  return std::move(r.secret);
+}
+
 }  // namespace
+
+std::unique_ptr<Target> make_target(const TargetInfo& target, const SecretKey* key, std::string& error) {
+  const auto settings = nlohmann::json::parse(target.spec.settings, nullptr, false);
+  switch (target.spec.kind) {
+    case TargetKind::email: {
+      auto s = email_settings(settings, error);
+      if (!s) return nullptr;
+      auto password = resolve(s->password, key, error);
+      if (!error.empty()) return nullptr;
+      return make_email_target(*s, std::move(password));
+    }
+    case TargetKind::caldav: {
+      auto s = caldav_settings(settings, error);
+      if (!s) return nullptr;
+      auto password = resolve(s->password, key, error);
+      if (!error.empty()) return nullptr;
+      return make_caldav_target(*s, std::move(password));
+    }
+    case TargetKind::google:
+    case TargetKind::graph: break;
+  }
+  error = "this convene cannot sync " + std::string(to_string(target.spec.kind)) + " targets";
+  return nullptr;
+}
 
 bool SyncReport::ok() const {
   return std::all_of(targets.begin(), targets.end(),
@@ -112,10 +145,13 @@ SyncReport sync(Store& store, const Clock& clock, const SyncOptions& options) {
   } else {
     targets = store.targets();
   }
-  const auto loaded = store.load();
-  if (!loaded.ok()) throw StoreError(StoreError::Kind::corrupt, store.path() + " holds definitions this convene cannot use");
-  const Definitions& definitions = *loaded.definitions;
-  const RevisionSource revisions = store.revisions();
+  // Definitions and revisions read in one transaction: one consistent state, however
+  // many facilitators change things meanwhile (their changes reach the next sync).
+  const StoreSnapshot snapshot = store.snapshot();
+  if (!snapshot.definitions.ok())
+    throw StoreError(StoreError::Kind::corrupt, store.path() + " holds definitions this convene cannot use");
+  const Definitions& definitions = *snapshot.definitions.definitions;
+  const RevisionSource& revisions = snapshot.revisions;
   const Instant now = clock.now();
   const LocalDay horizon = feed_horizon(now);
 
@@ -123,7 +159,7 @@ SyncReport sync(Store& store, const Clock& clock, const SyncOptions& options) {
   std::string key_error;
   if (!options.key_file.empty()) {
     auto opened = SecretKey::open(options.key_file);
-    if (opened.key) key = std::move(opened.key);
+    if (opened.key) key.emplace(*opened.key);
     else key_error = opened.error;
   }
 

@@ -83,7 +83,7 @@ std::optional<TargetInfo> find_target(Impl& impl, std::string_view name) {
   return read_target_row(*q);
 }
 
-TargetInfo require_target(Impl& impl, std::string_view name) {
+TargetInfo target_or_refuse(Impl& impl, std::string_view name) {
   if (auto t = find_target(impl, name)) return *t;
   std::vector<std::string> names;
   auto q = impl.db->query("SELECT name FROM targets ORDER BY name");
@@ -214,7 +214,7 @@ void Store::add_target(const TargetSpec& spec, const ChangeContext& context) {
   q->run();
   audit(impl, context, "target add", spec.name,
         "added " + std::string(to_string(spec.kind)) + " target " + spec.name, "null", target_json(spec).dump(), at);
-  tx.commit();
+  if (!context.dry_run) tx.commit();
 }
 
 void Store::remove_target(std::string_view name, const ChangeContext& context) {
@@ -223,11 +223,11 @@ void Store::remove_target(std::string_view name, const ChangeContext& context) {
   impl.check_writable("remove target " + std::string(name));
   Transaction tx(*impl.db, Transaction::Mode::write);
   const Instant at = impl.now();
-  const TargetInfo t = require_target(impl, name);
+  const TargetInfo t = target_or_refuse(impl, name);
   impl.db->query("DELETE FROM targets WHERE name = ?1")->bind(1, name).run();
   audit(impl, context, "target remove", name, "removed target " + std::string(name), target_json(t.spec).dump(),
         "null", at);
-  tx.commit();
+  if (!context.dry_run) tx.commit();
 }
 
 std::vector<TargetInfo> Store::targets() const {
@@ -246,12 +246,18 @@ std::optional<TargetInfo> Store::target(std::string_view name) const {
   return find_target(*impl_, name);
 }
 
+TargetInfo Store::require_target(std::string_view name) const {
+  std::lock_guard lock(impl_->mutex);
+  Transaction tx(*impl_->db, Transaction::Mode::read);
+  return target_or_refuse(*impl_, name);
+}
+
 void Store::record_sync(std::string_view name, Instant at, const std::string& error) {
   std::lock_guard lock(impl_->mutex);
   Impl& impl = *impl_;
   impl.check_writable("record a sync of " + std::string(name));
   Transaction tx(*impl.db, Transaction::Mode::write);
-  require_target(impl, name);
+  target_or_refuse(impl, name);
   auto q = impl.db->query(
       error.empty()
           ? "UPDATE targets SET last_attempt = ?2, last_success = ?2, last_error = '', failures = 0 WHERE name = ?1"

@@ -34,6 +34,7 @@
 //   auto cancel = convene::cancel_calendar({...});
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,6 +75,26 @@ struct EventOptions {
 std::string series_calendar(const Definitions& definitions, const CommunityDef& community,
                             const SeriesDef& series, LocalDay horizon, const RevisionSource& revisions,
                             const EventOptions& options, const std::string& method = "");
+
+// One series' calendar rendered once for many recipients (an invitation to each member):
+// the same events, with one more ATTENDEE (in the options' form) on each per recipient.
+class SeriesCalendar {
+ public:
+  SeriesCalendar(const Definitions& definitions, const CommunityDef& community, const SeriesDef& series,
+                 LocalDay horizon, const RevisionSource& revisions, const EventOptions& options,
+                 const std::string& method = "");
+  ~SeriesCalendar();
+  SeriesCalendar(const SeriesCalendar&) = delete;
+  SeriesCalendar& operator=(const SeriesCalendar&) = delete;
+  // The calendar's text with `attendee` added to every event (and no other than the
+  // options' own).
+  std::string text_for(const Attendee& attendee) const;
+  std::string text() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The last day the master's rule runs to in what series_calendar renders for `horizon`
 // (UNTIL, in the series' zone): what an invitation must be updated for when the horizon

@@ -176,4 +176,11 @@ SyncReport sync(Store& store, const Clock& clock, const SyncOptions& options);
 std::string report_text(const SyncReport& report);
 nlohmann::ordered_json report_json(const SyncReport& report);
 
+// A target as `convene target list|show` print it: kind, scope, settings (secrets only
+// described: "file /etc/convene/smtp.pass"), the last sync, what it holds and the
+// outbox's messages by state. `store` supplies the last two (show only).
+nlohmann::ordered_json target_json(const TargetInfo& target, const Store* store = nullptr);
+std::string target_text(const TargetInfo& target, const Store* store = nullptr);
+std::string targets_text(const std::vector<TargetInfo>& targets);
+
 }  // namespace convene::invite

@@ -412,6 +412,8 @@ class Store {
   void remove_target(std::string_view name, const ChangeContext& context);
   std::vector<TargetInfo> targets() const;
   std::optional<TargetInfo> target(std::string_view name) const;
+  // The same, or StoreError::invalid naming the targets there are.
+  TargetInfo require_target(std::string_view name) const;
   // The outcome of a sync of `name` at `at`: `error` empty for success.
   void record_sync(std::string_view name, Instant at, const std::string& error);
 

@@ -71,6 +71,10 @@ bool uses_fixed_zone(const SeriesPlan& plan, const RevisionSource& revisions, co
 // series without a rule, its last added session's day (or its start's).
 LocalDay rule_covers(const SeriesPlan& plan);
 
+// ATTENDEE;CN=...;ROLE=REQ-PARTICIPANT;PARTSTAT=...;RSVP=TRUE:mailto:... per attendee
+// of `options` (PARTSTAT from options.partstat in the stored form, else NEEDS-ACTION).
+void add_attendees(icalcomponent* event, const EventOptions& options);
+
 // A VTIMEZONE for `zone` under `tzid` covering the local times [from, to].
 icalcomponent* make_vtimezone(const date::time_zone* zone, const std::string& tzid, LocalTime from, LocalTime to);
 

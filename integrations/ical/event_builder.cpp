@@ -83,7 +83,8 @@ void add_span(icalcomponent* event, LocalTime local_start, Instant start, Instan
   }
 }
 
-// ATTENDEE;CN=...;ROLE=REQ-PARTICIPANT;PARTSTAT=...;RSVP=TRUE:mailto:...
+}  // namespace
+
 void add_attendees(icalcomponent* event, const EventOptions& options) {
   for (const auto& a : options.attendees) {
     icalproperty* p = icalproperty_new_attendee(("mailto:" + a.email).c_str());
@@ -101,6 +102,8 @@ void add_attendees(icalcomponent* event, const EventOptions& options) {
     add(event, p);
   }
 }
+
+namespace {
 
 // SUMMARY, DESCRIPTION, LOCATION, URL, ORGANIZER, ATTENDEEs, CATEGORIES, STATUS, TRANSP,
 // VALARMs: exactly what the change detector's view holds (convene/change_detector.h),
@@ -428,12 +431,19 @@ void add_calendar_header(icalcomponent* cal, const std::string& prodid, const st
 
 }  // namespace
 
-std::string series_calendar(const Definitions& definitions, const CommunityDef& community, const SeriesDef& series,
-                            LocalDay horizon, const RevisionSource& revisions, const EventOptions& options,
-                            const std::string& method) {
+struct SeriesCalendar::Impl {
+  ical::Component calendar;
+  EventOptions options;
+};
+
+SeriesCalendar::SeriesCalendar(const Definitions& definitions, const CommunityDef& community,
+                               const SeriesDef& series, LocalDay horizon, const RevisionSource& revisions,
+                               const EventOptions& options, const std::string& method)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
   const ical::SeriesPlan plan = ical::plan_series(definitions, community, series, horizon);
-  ical::Component calendar{icalcomponent_new_vcalendar()};
-  icalcomponent* cal = calendar.get();
+  impl_->calendar.reset(icalcomponent_new_vcalendar());
+  icalcomponent* cal = impl_->calendar.get();
   add_calendar_header(cal, options.prodid, method);
   icalcomponent_add_component(cal, ical::make_vtimezone(community.zone, community.timezone, plan.earliest, plan.latest));
   if (community.timezone != ical::kFixedTzid && ical::uses_fixed_zone(plan, revisions, options, false)) {
@@ -442,7 +452,26 @@ std::string series_calendar(const Definitions& definitions, const CommunityDef& 
   }
   std::size_t events = 0;
   ical::render_recurring(plan, revisions, options, cal, events);
-  return ical::to_text(cal);
+}
+
+SeriesCalendar::~SeriesCalendar() = default;
+
+std::string SeriesCalendar::text() const { return ical::to_text(impl_->calendar.get()); }
+
+std::string SeriesCalendar::text_for(const Attendee& attendee) const {
+  ical::Component copy{icalcomponent_new_clone(impl_->calendar.get())};
+  EventOptions one = impl_->options;
+  one.attendees = {attendee};
+  for (icalcomponent* e = icalcomponent_get_first_component(copy.get(), ICAL_VEVENT_COMPONENT); e;
+       e = icalcomponent_get_next_component(copy.get(), ICAL_VEVENT_COMPONENT))
+    ical::add_attendees(e, one);
+  return ical::to_text(copy.get());
+}
+
+std::string series_calendar(const Definitions& definitions, const CommunityDef& community, const SeriesDef& series,
+                            LocalDay horizon, const RevisionSource& revisions, const EventOptions& options,
+                            const std::string& method) {
+  return SeriesCalendar(definitions, community, series, horizon, revisions, options, method).text();
 }
 
 LocalDay series_covers(const Definitions& definitions, const CommunityDef& community, const SeriesDef& series,

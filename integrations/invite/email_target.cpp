@@ -46,6 +46,7 @@ class EmailTarget final : public Target {
     // 1. Every message of the plan, rendered once, into the outbox under its key.
     std::vector<Planned> planned;
     for (const auto& op : plan.operations) {
+      const auto composed = compose(ctx, op, sessions, copies);
       for (std::size_t i = 0; i < op.members.size(); ++i) {
         const Invitee& member = op.members[i];
         if (auto why = mail::address_error(member.email)) {
@@ -54,7 +55,7 @@ class EmailTarget final : public Target {
           continue;
         }
         Planned p{&op, member, "invite/" + ctx.target.spec.name + "/" + op.keys[i], {}};
-        p.message = render(ctx, p, sessions, copies);
+        p.message = render(ctx, p, composed);
         planned.push_back(std::move(p));
       }
     }
@@ -153,19 +154,22 @@ class EmailTarget final : public Target {
     return out;
   }
 
-  OutboxMessage render(const SyncContext& ctx, const Planned& p, const std::map<std::string, SeriesSessions>& sessions,
-                       const std::map<std::pair<std::string, std::string>, std::vector<RemoteRecord>>& copies) const {
+  internal::Composed compose(const SyncContext& ctx, const Operation& op,
+                             const std::map<std::string, SeriesSessions>& sessions,
+                             const std::map<std::pair<std::string, std::string>, std::vector<RemoteRecord>>& copies) const {
     ComposeInput in;
     in.ctx = &ctx;
-    in.op = p.op;
-    in.member = p.member;
+    in.op = &op;
     in.from = settings_.from;
-    if (auto it = sessions.find(p.op->series); it != sessions.end()) in.sessions = &it->second;
-    if (auto it = copies.find({p.op->series, p.member.email}); it != copies.end())
-      for (const auto& r : it->second)
-        if (!r.occurrence) in.record = &r;
-    const auto composed = internal::compose(in);
+    if (auto it = sessions.find(op.series); it != sessions.end()) in.sessions = &it->second;
+    for (const auto& member : op.members)
+      if (auto it = copies.find({op.series, member.email}); it != copies.end())
+        for (const auto& r : it->second)
+          if (!r.occurrence) in.record = &r;
+    return internal::compose(in);
+  }
 
+  OutboxMessage render(const SyncContext& ctx, const Planned& p, const internal::Composed& composed) const {
     mail::Message m;
     m.from = settings_.from;
     m.to = {{p.member.name, p.member.email}};
@@ -175,7 +179,7 @@ class EmailTarget final : public Target {
     m.message_id = mail::message_id(p.key, p.member.email, settings_.from.domain());
     m.text = composed.text;
     m.html = composed.html;
-    m.calendar = mail::CalendarPart{composed.method, composed.ics};
+    m.calendar = mail::CalendarPart{composed.method, composed.ics_for(p.member)};
 
     OutboxMessage out;
     out.key = p.key;

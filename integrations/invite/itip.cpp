@@ -129,9 +129,9 @@ Composed request(const ComposeInput& in) {
   options.uid_domain = ctx.uid_domain;
   options.itip = true;
   options.organizer = c.organizer;
-  options.attendees = {{in.member.email, in.member.name}};
   options.dtstamp = ctx.now;
-  c.ics = series_calendar(ctx.definitions, *scope.community, series, ctx.horizon, ctx.revisions, options, "REQUEST");
+  c.request = std::make_shared<const SeriesCalendar>(ctx.definitions, *scope.community, series, ctx.horizon,
+                                                     ctx.revisions, options, "REQUEST");
 
   const std::string& title = series.title;
   std::vector<std::vector<std::string>> body;
@@ -189,8 +189,7 @@ Composed cancel_session(const ComposeInput& in) {
   spec.summary = series.title;
   spec.comment = o ? reason_of(*o) : "";
   spec.organizer = c.organizer;
-  spec.attendees = {{in.member.email, in.member.name}};
-  c.ics = cancel_calendar(spec);
+  c.cancel = spec;
   const std::string day = format_day_long(day_of(original));
   c.subject = "Cancelled: " + series.title + " on " + day;
   std::string line = series.title + " on " + day + " at " + hh_mm(original) + " is cancelled";
@@ -215,8 +214,7 @@ Composed cancel_series(const ComposeInput& in) {
   spec.dtstamp = ctx.now;
   spec.summary = title;
   spec.organizer = c.organizer;
-  spec.attendees = {{in.member.email, in.member.name}};
-  c.ics = cancel_calendar(spec);
+  c.cancel = spec;
   c.subject = "Cancelled: " + title;
   if (in.op->kind == OperationKind::remove_attendee) {
     set_body(c, {{"You no longer receive " + title + " by invitation, so its sessions leave your calendar."},
@@ -228,6 +226,14 @@ Composed cancel_series(const ComposeInput& in) {
 }
 
 }  // namespace
+
+std::string Composed::ics_for(const Invitee& member) const {
+  const Attendee attendee{member.email, member.name};
+  if (request) return request->text_for(attendee);
+  CancelSpec spec = *cancel;
+  spec.attendees = {attendee};
+  return cancel_calendar(spec);
+}
 
 const Occurrence* SeriesSessions::find(LocalTime original) const {
   for (const auto& o : occurrences)

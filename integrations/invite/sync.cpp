@@ -133,15 +133,7 @@ SyncReport sync(Store& store, const Clock& clock, const SyncOptions& options) {
   report.dry_run = options.dry_run;
   std::vector<TargetInfo> targets;
   if (options.target) {
-    auto t = store.target(*options.target);
-    if (!t) {
-      std::string names;
-      for (const auto& x : store.targets()) names += (names.empty() ? "" : ", ") + x.spec.name;
-      throw StoreError(StoreError::Kind::invalid,
-                       "no target \"" + *options.target + "\" in " + store.path() +
-                           (names.empty() ? " (add one with `convene target add`)" : "; the targets are: " + names));
-    }
-    targets.push_back(*t);
+    targets.push_back(store.require_target(*options.target));
   } else {
     targets = store.targets();
   }

@@ -272,10 +272,15 @@ std::vector<Invitee> Store::invitees(std::string_view series) const {
   std::lock_guard lock(impl_->mutex);
   Transaction tx(*impl_->db, Transaction::Mode::read);
   std::vector<Invitee> out;
+  // As subscribed_series() follows: directly, through a community, or through a split
+  // (the series `series` continues, transitively; UNION stops at a cycle).
   auto q = impl_->db->query(
+      "WITH RECURSIVE up(id) AS (SELECT ?1 UNION SELECT s.continues FROM series s JOIN up ON s.id = up.id "
+      "  WHERE s.continues IS NOT NULL) "
       "SELECT m.id, m.email, m.name FROM members m WHERE m.delivery = 'invite' AND EXISTS "
-      "(SELECT 1 FROM subscriptions x JOIN series s ON s.id = ?1 WHERE x.member = m.id AND "
-      "((x.kind = 'series' AND x.target = s.id) OR (x.kind = 'community' AND x.target = s.community))) "
+      "(SELECT 1 FROM subscriptions x WHERE x.member = m.id AND "
+      "((x.kind = 'series' AND x.target IN (SELECT id FROM up)) OR "
+      " (x.kind = 'community' AND x.target IN (SELECT community FROM series WHERE id IN (SELECT id FROM up))))) "
       "ORDER BY m.id");
   q->bind(1, series);
   while (q->step()) out.push_back({q->text(0), q->text(1), q->text(2)});

@@ -139,6 +139,13 @@ TEST(StoreInvite, InviteesAreInviteMembersFollowingTheSeries) {
   ASSERT_EQ(mm.size(), 1u);
   EXPECT_EQ(mm[0].member, "rosa");
   EXPECT_EQ(f.store->invitees("bh-monthly").size(), 1u);
+  // A split's continuation has the invitees of the series it continues.
+  SplitSpec split;
+  split.from = *parse_date("2027-03-01");
+  f.store->split("power-hour", split, f.as);
+  const auto continued = f.store->invitees("power-hour-from-2027-03-01");
+  ASSERT_EQ(continued.size(), 2u);
+  EXPECT_EQ(continued[0].member, "ben");
   EXPECT_EQ(parse_delivery("invite"), Delivery::invite);
   EXPECT_EQ(parse_delivery("email"), std::nullopt);
 }

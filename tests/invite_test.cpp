@@ -344,3 +344,92 @@ TEST_F(Invite, CaldavTargetHoldsOneObjectPerSeriesWithItsAttendees) {
   report = invite::sync(*store_, clock_, options);
   EXPECT_TRUE(report.targets[0].plan.empty()) << invite::report_text(report);
 }
+
+// Bad input: each problem is one clear message, and everything else is still served.
+TEST_F(Invite, ARefusedOrInvalidAddressFailsAloneAndTheOthersAreServed) {
+  std::string error;
+  SmtpSinkOptions options;
+  options.reject = "^ben@";
+  auto strict = SmtpSink::start(dir_ / "strict", options, error);
+  ASSERT_TRUE(strict) << error;
+  invite::EmailSettings s;
+  s.smtp_url = strict->url();
+  s.from = {"School Nurse CoP", "cop@example.org"};
+  TargetSpec t;
+  t.name = "strict";
+  t.kind = TargetKind::email;
+  t.settings = invite::to_json(s).dump();
+  store_->add_target(t, as_);
+  MemberSpec odd;
+  odd.id = "odd";
+  odd.email = "odd..dots@example.org";  // the store takes it; no mail server would
+  store_->add_member(odd, as_);
+  MemberUpdate u;
+  u.delivery = Delivery::invite;
+  store_->update_member("odd", u, as_);
+  store_->subscribe("odd", {Subscription::Kind::series, "power-hour"}, as_);
+  invite::SyncOptions o;
+  o.target = "strict";
+  const auto report = invite::sync(*store_, clock_, o);
+  const std::string text = invite::report_text(report);
+  EXPECT_TRUE(report.ok()) << "a member's address is not the target's failure: " << text;
+  const auto& outcome = report.targets[0].outcome;
+  EXPECT_EQ(outcome.done, 4u) << text;  // rosa's four
+  EXPECT_EQ(outcome.failed, 2u) << text;
+  EXPECT_NE(text.find("ben@example.org: RCPT TO <ben@example.org> refused: 550 5.1.1"), std::string::npos) << text;
+  EXPECT_NE(text.find("member odd: the address \"odd..dots@example.org\" has a misplaced dot"), std::string::npos)
+      << text;
+  EXPECT_EQ(strict->messages().size(), 4u);
+  // Ben's refusal is final: the next sync does not send it again, and says so again.
+  const auto again = invite::sync(*store_, clock_, o);
+  EXPECT_EQ(again.targets[0].outcome.done, 0u);
+  EXPECT_EQ(strict->messages().size(), 4u);
+  EXPECT_NE(invite::report_text(again).find("ben@example.org: RCPT TO"), std::string::npos);
+}
+
+TEST_F(Invite, ATargetThatIsDownIsReportedAndTheOthersGoOn) {
+  RefusingPort down;
+  invite::EmailSettings s;
+  s.smtp_url = "smtp://127.0.0.1:" + std::to_string(down.port());
+  s.from = {"School Nurse CoP", "cop@example.org"};
+  TargetSpec t;
+  t.name = "down";
+  t.kind = TargetKind::email;
+  t.settings = invite::to_json(s).dump();
+  store_->add_target(t, as_);
+  // A CalDAV target whose password file others can read: refused at sync, saying so.
+  write_file(dir_ / "open.pass", "pw\n");
+  ::chmod((dir_ / "open.pass").c_str(), 0644);
+  invite::CaldavSettings c;
+  c.url = "http://127.0.0.1:" + std::to_string(down.port()) + "/cop/nurses/";
+  c.username = "cop";
+  c.password = SecretRef::file(dir_ / "open.pass");
+  TargetSpec d;
+  d.name = "loose";
+  d.kind = TargetKind::caldav;
+  d.settings = invite::to_json(c).dump();
+  store_->add_target(d, as_);
+
+  const auto report = sync();
+  EXPECT_FALSE(report.ok());
+  std::map<std::string, const invite::TargetReport*> by_name;
+  for (const auto& r : report.targets) by_name[r.name] = &r;
+  EXPECT_NE(by_name.at("down")->error.find("cannot connect to the SMTP server smtp://127.0.0.1:"), std::string::npos)
+      << by_name.at("down")->error;
+  EXPECT_NE(by_name.at("loose")->error.find("has mode 0644"), std::string::npos) << by_name.at("loose")->error;
+  EXPECT_TRUE(by_name.at("mail")->error.empty()) << by_name.at("mail")->error;
+  EXPECT_EQ(new_messages().size(), 5u) << "the working target was served";
+  EXPECT_EQ(store_->require_target("down").failures, 1u);
+  EXPECT_EQ(store_->require_target("down").last_error, by_name.at("down")->error);
+  // Nothing of the failed target was lost: its plan is whole at the next sync.
+  invite::SyncOptions only;
+  only.target = "down";
+  only.dry_run = true;
+  EXPECT_EQ(invite::sync(*store_, clock_, only).targets[0].plan.operations.size(), 4u);
+  EXPECT_THROW(
+      {
+        only.target = "nope";
+        invite::sync(*store_, clock_, only);
+      },
+      StoreError);
+}

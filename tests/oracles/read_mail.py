@@ -2,6 +2,8 @@
 """Reads email messages as a receiving mail client would, for convene's tests.
 
 Usage: read_mail.py FILE.eml...   (or a folder: every *.eml in it, sorted)
+       read_mail.py FILE.ics...   (calendar objects, as a CalDAV server stores them:
+                                   {"file", "calendar"} each, "calendar" as below)
 
 Prints one JSON array, an object per message, from Python's email package (the
 standard library's parser with policy.default, which decodes RFC 2047 words and
@@ -156,7 +158,13 @@ def main(argv):
             files.extend(sorted(os.path.join(arg, f) for f in os.listdir(arg) if f.endswith(".eml")))
         else:
             files.append(arg)
-    json.dump([read(f) for f in files], sys.stdout, ensure_ascii=False)
+    out = []
+    for f in files:
+        if f.endswith(".ics"):
+            out.append({"file": os.path.basename(f), "calendar": read_calendar(open(f, encoding="utf-8").read(), None)})
+        else:
+            out.append(read(f))
+    json.dump(out, sys.stdout, ensure_ascii=False)
     return 0
 
 

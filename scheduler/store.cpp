@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <cstdlib>
 #include <fstream>
@@ -278,18 +280,32 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
     throw StoreError(StoreError::Kind::not_found,
                      "no convene store at " + options.path + " (import a definitions file first)");
   }
+  bool wal_file_format = false;
   if (exists) {
     impl->read_only = (st.st_mode & 0222) == 0 || ::access(options.path.c_str(), W_OK) != 0;
     if (st.st_size > 0) {
-      char header[16] = {};
+      char header[20] = {};
       std::ifstream in(options.path, std::ios::binary);
       in.read(header, sizeof header);
       if (!in || std::string(header, 16) != std::string("SQLite format 3\0", 16)) {
         throw StoreError(StoreError::Kind::corrupt,
                          options.path + " is not a convene database (it is not an SQLite file)");
       }
+      wal_file_format = header[18] == 2;
+    }
+  } else {
+    // A new store holds members' names, emails and token hashes: only its owner may read
+    // it. Its -wal and -shm files take the same mode (SQLite gives them the database's).
+    const int fd = ::open(options.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::fchmod(fd, 0600);
+      ::close(fd);
+    } else if (errno != EEXIST) {
+      throw StoreError(StoreError::Kind::read_only, "cannot create " + options.path + " (" + std::strerror(errno) +
+                                                        "): check that its folder exists and may be written");
     }
   }
+  if (impl->read_only && wal_file_format) store_internal::check_wal_readable(options.path);
   impl->db = std::make_unique<Connection>(options.path, options.create, impl->read_only,
                                           static_cast<int>(options.busy_timeout.count()));
   Connection& db = *impl->db;
@@ -312,6 +328,10 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
   }
   db.exec("PRAGMA foreign_keys = ON");
   if (!impl->read_only) {
+    // The -wal and -shm files stay when the last connection closes (persistent WAL), so a
+    // user who may read the store but not write its folder (a service user running serve)
+    // can always read it: SQLite reads a WAL database read-only when they exist.
+    db.persist_wal();
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
   }
@@ -347,7 +367,15 @@ LoadedDefinitions Store::load() const {
 nlohmann::ordered_json Store::export_json() const {
   std::lock_guard lock(impl_->mutex);
   Transaction tx(*impl_->db, Transaction::Mode::read);
-  return to_json(load_or_throw(*impl_));
+  Definitions defs = load_or_throw(*impl_);
+  // Self-contained: a calendar read from an ICS file is written with what it held, as
+  // closures with their names, so the export gives the same season wherever it is read.
+  for (auto& c : defs.calendars) {
+    if (!c.ics) continue;
+    for (auto& closure : store_internal::ics_closures(c)) c.closures.push_back(std::move(closure));
+    c.ics.reset();
+  }
+  return to_json(defs);
 }
 
 bool Store::empty() const {

@@ -224,6 +224,34 @@ Merge merge(const Side& base, const Side& ours, const Side& theirs, ImportPrefer
   return m;
 }
 
+// With the file preferred, what the CLI changed under something the file removes goes
+// with it: an override of a removed series, a closure of a removed calendar, a series
+// of a removed community (the file's version of all of it is "not there").
+void drop_orphans(Merge& m) {
+  const auto parent_of = [](const std::vector<std::string>& parts, const Json& value) -> std::string {
+    if (parts[0] == "override") return key_of({"series", parts[1]});
+    if (parts[0] == "closure") return key_of({"calendar", parts[1]});
+    if (parts[0] == "series") return key_of({"community", value.value("community", std::string())});
+    return "";
+  };
+  std::set<std::string> dropped;
+  // Series first, so their overrides follow them.
+  for (const char* kind : {"series", "closure", "override"}) {
+    for (const auto& key : m.merged.order) {
+      const auto parts = parts_of(key);
+      if (parts[0] != kind || dropped.count(key)) continue;
+      const std::string parent = parent_of(parts, m.merged.items.at(key));
+      if (!m.merged.items.count(parent) || dropped.count(parent)) dropped.insert(key);
+    }
+  }
+  if (dropped.empty()) return;
+  Side kept_items;
+  for (const auto& key : m.merged.order)
+    if (!dropped.count(key)) kept_items.put(key, m.merged.items.at(key));
+  m.merged = std::move(kept_items);
+  std::erase_if(m.kept, [&dropped](const std::string& key) { return dropped.count(key) > 0; });
+}
+
 // --- from items back to definitions -------------------------------------------------
 
 // The merged items as a definitions document, without the calendars' ICS files (so
@@ -524,7 +552,8 @@ ChangeResult Store::import_definitions(const Definitions& theirs, const ChangeCo
     const Side ours = cut(to_json(*current));
     Side base_side = base.definitions ? cut(*base.definitions) : ours;
     if (!base.definitions) mark_unknown(impl, base_side, ours, base.audit);
-    const Merge m = merge(base_side, ours, cut(to_json(theirs)), options.prefer);
+    Merge m = merge(base_side, ours, cut(to_json(theirs)), options.prefer);
+    if (options.prefer == ImportPreference::file) drop_orphans(m);
     if (!m.conflicts.empty()) {
       throw StoreError(StoreError::Kind::conflict, conflicts_message(impl, theirs, m.conflicts));
     }

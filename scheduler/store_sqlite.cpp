@@ -1,5 +1,8 @@
 // The SQLite layer of the store: connection, statements, transactions, error mapping.
 // Every statement passes a fault point (convene/fault_points.h) for the kill -9 tests.
+#include <unistd.h>
+
+#include <filesystem>
 #include <string>
 
 #include <sqlite3.h>
@@ -75,6 +78,33 @@ Connection::Connection(const std::string& path, bool create, bool read_only, int
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, busy_timeout_ms);
+}
+
+void Connection::persist_wal() {
+  int on = 1;
+  sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+}
+
+void check_wal_readable(const std::string& path) {
+  const std::string folder = std::filesystem::path(path).parent_path().empty()
+                                 ? std::string(".")
+                                 : std::filesystem::path(path).parent_path().string();
+  const bool folder_writable = ::access(folder.c_str(), W_OK) == 0;
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string file = path + suffix;
+    if (::access(file.c_str(), F_OK) != 0) {
+      if (folder_writable) continue;  // SQLite creates it
+      throw StoreError(StoreError::Kind::read_only,
+                       "cannot read " + path + ": " + file + " does not exist and its folder may not be written; "
+                       "run any convene command on it once as a user who may write it (convene keeps that file), "
+                       "or let this user write the folder");
+    }
+    if (::access(file.c_str(), R_OK) != 0) {
+      throw StoreError(StoreError::Kind::read_only,
+                       "cannot read " + path + ": " + file + " may not be read by this user (give it the same "
+                       "owner, group and mode as " + path + ")");
+    }
+  }
 }
 
 Connection::~Connection() {

@@ -114,7 +114,7 @@ void lay_out(const fs::path& root) {
   const fs::path samples = testing::source_dir() / "samples";
   for (const auto& entry : fs::recursive_directory_iterator(samples)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("convene.db", 0) == 0 || name == "backup.json" || name == "site") continue;
+    if (name.rfind("convene.db", 0) == 0 || name == "exported.json" || name == "site") continue;
     const fs::path to = root / "samples" / fs::relative(entry.path(), samples);
     if (entry.is_directory()) {
       fs::create_directories(to);

@@ -78,6 +78,33 @@ TEST(StoreCli, ImportExportImportIsLossless) {
   EXPECT_NE(again.out.find("no changes"), std::string::npos) << again.out;
 }
 
+// An export is self-contained: imported in another folder, it gives the same season.
+// (Bug: it wrote "ics": "district-2026-27.ics", a path relative to the folder of the file
+// first imported, and its import elsewhere failed "cannot read the iCalendar file".)
+TEST(StoreCli, AnExportImportedFromAnotherFolderGivesTheSameSeason) {
+  Cli cli, elsewhere;
+  const auto samples = testing::source_dir() / "samples";
+  for (const char* name : {"communities-2026-27.json", "district-2026-27.ics"})
+    std::filesystem::copy_file(samples / name, cli.dir / name);
+  ASSERT_EQ(cli.run({"import", (cli.dir / "communities-2026-27.json").string()}).exit_code, 0);
+  const std::string exported = cli.exported();
+  const auto calendar = nlohmann::json::parse(exported)["calendars"]["district"];
+  EXPECT_FALSE(calendar.contains("ics")) << calendar;
+  EXPECT_NE(calendar.dump().find("Professional development day (no students)"), std::string::npos) << calendar;
+  testing::write_file(elsewhere.dir / "exported.json", exported);
+  auto imported = elsewhere.run({"import", (elsewhere.dir / "exported.json").string()});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  for (const std::vector<std::string>& verb :
+       {std::vector<std::string>{"expand", "--from", "2026-08-01", "--to", "2027-07-31"},
+        {"preview", "--from", "2026-08-01", "--to", "2027-07-31"}}) {
+    const auto here = cli.run(verb), there = elsewhere.run(verb);
+    ASSERT_EQ(here.exit_code, 0) << here.err;
+    EXPECT_GT(here.out.size(), 1000u);
+    EXPECT_EQ(there.out, here.out) << verb[0];
+  }
+  EXPECT_EQ(elsewhere.exported(), exported);
+}
+
 TEST(StoreCli, ExpandPreviewCheckFromTheStoreMatchTheFile) {
   Cli cli;
   cli.import();

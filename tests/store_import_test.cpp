@@ -227,6 +227,39 @@ TEST(StoreImport, PreferFileTakesTheFilesVersionAndPreferStoreKeepsTheChange) {
   }
 }
 
+// A file that removes a series the CLI changed sessions of is refused, saying so; with
+// --prefer file the series goes with those changes. (Bug: the refusal said "import it
+// with --prefer file", and --prefer file was refused the same way: the CLI's overrides
+// were kept under a series the file removes.)
+TEST(StoreImport, PreferFileRemovesASeriesWithTheChangesMadeToItsSessions) {
+  const std::string without_power_hour =
+      edited(kFile, R"(
+      { "id": "power-hour", "title": "Power Hour", "start": "2026-09-09T15:00", "duration": "PT1H",
+        "rrule": "FREQ=WEEKLY;BYDAY=WE" },)",
+             "");
+  Fixture f;
+  ASSERT_TRUE(f.store->cancel("power-hour", lt("2026-11-18T15:00"), as("bob", "Staff development day")).changed);
+  const Json before = f.exported();
+  try {
+    f.import(without_power_hour);
+    ADD_FAILURE() << "the import was not refused";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::conflict);
+    EXPECT_NE(std::string(e.what()).find("an override of power-hour 2026-11-18T15:00 kept from the store, but the "
+                                         "file removes the series"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(f.exported(), before);
+  const ChangeResult taken = f.import(without_power_hour, ImportPreference::file);
+  EXPECT_TRUE(taken.changed);
+  EXPECT_EQ(taken.summary.find("kept"), std::string::npos) << taken.summary;
+  TempDir fresh;
+  auto other = Store::open({.path = (fresh / "convene.db").string(), .clock = &f.clock});
+  other->import_definitions(f.defs(without_power_hour), as("ana"));
+  EXPECT_EQ(f.exported(), other->export_json());
+}
+
 // A file change to another member of the same session, or to another session, merges
 // with the change made with the CLI; the summary counts every session that changed.
 TEST(StoreImport, AFileChangeElsewhereMergesWithTheCliChangeAndCountsEverySession) {

@@ -384,6 +384,23 @@ class Store {
 
   std::vector<AuditRecord> history(const HistoryQuery& query = {}) const;
 
+  // --- backup ---
+  // Writes a consistent copy of the whole database to `path` with SQLite's online backup
+  // API: every page, so every table (members, tokens, history, revisions, and whatever
+  // later schemas add). It reads in one transaction, so writers (and a running serve) go
+  // on meanwhile and the copy is the state at one commit. The copy is made 0600 beside
+  // `path` and renamed into place: `path` never holds half a backup. It is a store
+  // itself, in one file (rollback journal mode). Throws StoreError(io).
+  void backup(const std::string& path) const;
+  // Makes the store at `target.path` the backup at `backup` (written by backup(), or
+  // any convene store file): checked first (an SQLite file, integrity_check, convene's
+  // tables, a schema not newer than this convene's; StoreError corrupt/newer_schema).
+  // No store there: a new one, created 0600 and renamed into place. A store there: it is
+  // replaced in one write transaction (readers see the old state or the restored one),
+  // only with `replace` if it holds anything (else StoreError invalid). An older schema
+  // is migrated as at open. The same feeds, history and members' tokens as the original.
+  static void restore_backup(const std::string& backup, const StoreOptions& target, bool replace);
+
   // --- members ---
   IssuedToken add_member(const MemberSpec& spec, const ChangeContext& context);
   void remove_member(std::string_view id, const ChangeContext& context);

@@ -87,6 +87,9 @@ class Connection {
   // A statement prepared once and kept for the connection's life.
   CachedStatement query(const char* sql);
 
+  // Keeps the -wal and -shm files when the last connection closes (SQLITE_FCNTL_PERSIST_WAL).
+  void persist_wal();
+
   // Throws the StoreError that `rc` (a SQLite result code) means, naming `what`.
   [[noreturn]] void fail(int rc, const std::string& what) const;
 
@@ -112,6 +115,12 @@ class Transaction {
   Connection& connection_;
   bool open_ = false;
 };
+
+// A read-only connection to a WAL database needs its -wal and -shm files: SQLite reads
+// them (the -shm read-only, with a private copy of the index), but cannot create them
+// where the folder may not be written. Throws StoreError(read_only) naming what is
+// missing or unreadable, and what to do, when they are not there to read.
+void check_wal_readable(const std::string& path);
 
 // The StoreError kind a SQLite result code means.
 StoreError::Kind error_kind(int rc);

@@ -1,0 +1,70 @@
+// convene backup | restore-backup: the whole store as one file, and back.
+//
+//   convene backup FILE                      a consistent copy of the store (--db), safe while serve runs
+//   convene restore-backup FILE [--replace]  the store (--db) becomes the backup
+//
+// `backup` is the backup (members, tokens, history, revisions: everything); `export`
+// writes the definitions only, for editing and moving them.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "convene/store.h"
+
+namespace convene::cli {
+namespace {
+
+std::string size_text(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  const double kib = static_cast<double>(st.st_size) / 1024.0;
+  char text[32];
+  std::snprintf(text, sizeof text, kib < 1024 ? "%.0f KiB" : "%.1f MiB", kib < 1024 ? kib : kib / 1024.0);
+  return text;
+}
+
+}  // namespace
+
+static Registrar backup_commands(25, [](CLI::App& app, Context& context) {
+  {
+    auto* cmd = app.add_subcommand(
+        "backup", "Write a consistent copy of the whole store (members, tokens, history) to FILE; safe while serve runs");
+    auto file = std::make_shared<std::string>();
+    cmd->add_option("FILE", *file, "The backup file to write (replaced if it exists)")->required();
+    cmd->callback([&context, file] {
+      try {
+        StoreOptions options;
+        options.path = context.store_path();
+        options.create = false;
+        auto store = Store::open(options);
+        store->backup(*file);
+        std::cout << "backed up " << options.path << " to " << *file << " (" << size_text(*file)
+                  << "); restore it with: convene restore-backup " << *file << " --db PATH\n";
+      } catch (const std::exception& e) {
+        context.exit_code = fail(e.what());
+      }
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("restore-backup",
+                                   "Make the store (--db) the backup FILE: the same feeds, history and members' tokens");
+    auto file = std::make_shared<std::string>();
+    auto replace = std::make_shared<bool>(false);
+    cmd->add_option("FILE", *file, "A backup written by convene backup")->required();
+    cmd->add_flag("--replace", *replace, "Replace a store that already holds data (all of it)");
+    cmd->callback([&context, file, replace] {
+      try {
+        StoreOptions options;
+        options.path = context.store_path();
+        Store::restore_backup(*file, options, *replace);
+        std::cout << "restored " << *file << " into " << options.path << "\n";
+      } catch (const std::exception& e) {
+        context.exit_code = fail(e.what());
+      }
+    });
+  }
+});
+
+}  // namespace convene::cli

@@ -120,6 +120,24 @@ void check_backup(const std::string& path) {
   }
 }
 
+std::unique_ptr<Store> open_target(const StoreOptions& target) {
+  return Store::open({.path = target.path, .clock = target.clock, .create = false, .busy_timeout = target.busy_timeout});
+}
+
+// Restoring over `current` (the store at target.path) is refused when it may not be
+// written, or holds anything and `replace` was not given.
+void refuse_to_replace(const Store& current, const std::string& backup, const StoreOptions& target,
+                              bool replace) {
+  if (current.read_only()) {
+    throw StoreError(StoreError::Kind::read_only, target.path + " is read-only: cannot restore into it");
+  }
+  if (!replace && (!current.empty() || !current.members().empty())) {
+    throw StoreError(StoreError::Kind::invalid,
+                     target.path + " already holds a store: restoring " + backup +
+                         " would replace all of it (give --replace to do so); nothing was changed");
+  }
+}
+
 }  // namespace
 
 void Store::backup(const std::string& path) const {
@@ -142,10 +160,14 @@ void Store::backup(const std::string& path) const {
   }
 }
 
-void Store::restore_backup(const std::string& backup, const StoreOptions& target, bool replace) {
+void Store::restore_backup(const std::string& backup, const StoreOptions& target, bool replace, bool dry_run) {
   check_backup(backup);
   struct stat st {};
   const bool exists = ::stat(target.path.c_str(), &st) == 0;
+  if (dry_run) {
+    if (exists) refuse_to_replace(*open_target(target), backup, target, replace);
+    return;
+  }
   RawDb from(backup, SQLITE_OPEN_READONLY);
   if (!exists) {
     // A new store: copied beside its place and renamed into it, so nothing else ever
@@ -168,16 +190,8 @@ void Store::restore_backup(const std::string& backup, const StoreOptions& target
   } else {
     // The store in place, in one write transaction: every reader sees the old state or
     // the restored one. Refused over a store that holds anything, unless asked.
-    auto current = Store::open({.path = target.path, .clock = target.clock, .create = false,
-                                .busy_timeout = target.busy_timeout});
-    if (current->read_only()) {
-      throw StoreError(StoreError::Kind::read_only, target.path + " is read-only: cannot restore into it");
-    }
-    if (!replace && (!current->empty() || !current->members().empty())) {
-      throw StoreError(StoreError::Kind::invalid,
-                       target.path + " already holds a store: restoring " + backup +
-                           " would replace all of it (give --replace to do so); nothing was changed");
-    }
+    auto current = open_target(target);
+    refuse_to_replace(*current, backup, target, replace);
     const std::uint64_t seen = current->data_version();
     copy_pages(current->impl_->db->handle(), from.db, "restoring " + backup + " to " + target.path);
     // Whoever cached the old state (a running serve) must see that it changed.

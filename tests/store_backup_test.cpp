@@ -240,6 +240,38 @@ TEST(StoreBackup, RestoreOverAStoreThatHoldsDataOnlyWithReplaceAndServeSeesIt) {
   EXPECT_EQ(mode_of(db), 0600u);
 }
 
+// --dry-run checks everything a restore checks, says what it would do, and writes nothing.
+TEST(StoreBackup, ARehearsedRestoreChecksEverythingAndWritesNothing) {
+  TempDir dir;
+  const std::string db = (dir / "convene.db").string();
+  make_store(db);
+  const std::string backup = (dir / "backup.db").string();
+  ASSERT_EQ(cli({"backup", backup}, db).exit_code, 0);
+  ASSERT_EQ(cli({"edit", "power-hour", "2027-03-17", "--title", "After the backup"}, db).exit_code, 0);
+  const std::string history = cli({"history"}, db).out;
+
+  const std::string fresh = (dir / "fresh.db").string();
+  auto to_new = cli({"restore-backup", backup, "--dry-run"}, fresh);
+  EXPECT_EQ(to_new.exit_code, 0) << to_new.err;
+  EXPECT_EQ(to_new.out, "dry run: would have restored " + backup + " into " + fresh +
+                            ", a new store\n  nothing was written\n");
+  EXPECT_FALSE(std::filesystem::exists(fresh));
+
+  auto refused = cli({"restore-backup", backup, "--dry-run"}, db);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("give --replace to do so"), std::string::npos) << refused.err;
+  auto over = cli({"restore-backup", backup, "--replace", "--dry-run"}, db);
+  EXPECT_EQ(over.exit_code, 0) << over.err;
+  EXPECT_NE(over.out.find(", replacing the store there"), std::string::npos) << over.out;
+  EXPECT_EQ(cli({"history"}, db).out, history);
+
+  const auto text = dir / "notes.txt";
+  testing::write_file(text, "not a database\n");
+  auto bad = cli({"restore-backup", text.string(), "--dry-run"}, fresh);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("is not a convene backup"), std::string::npos) << bad.err;
+}
+
 // What is not a convene backup is refused with one message, and the target is not made.
 TEST(StoreBackup, RestoreRefusesWhatIsNotABackup) {
   TempDir dir;

@@ -399,7 +399,9 @@ class Store {
   // replaced in one write transaction (readers see the old state or the restored one),
   // only with `replace` if it holds anything (else StoreError invalid). An older schema
   // is migrated as at open. The same feeds, history and members' tokens as the original.
-  static void restore_backup(const std::string& backup, const StoreOptions& target, bool replace);
+  // With `dry_run`, every check and refusal, and nothing written.
+  static void restore_backup(const std::string& backup, const StoreOptions& target, bool replace,
+                             bool dry_run = false);
 
   // --- members ---
   IssuedToken add_member(const MemberSpec& spec, const ChangeContext& context);

@@ -1,13 +1,14 @@
 // convene backup | restore-backup: the whole store as one file, and back.
 //
 //   convene backup FILE                      a consistent copy of the store (--db), safe while serve runs
-//   convene restore-backup FILE [--replace]  the store (--db) becomes the backup
+//   convene restore-backup FILE [--replace] [--dry-run]  the store (--db) becomes the backup
 //
 // `backup` is the backup (members, tokens, history, revisions: everything); `export`
 // writes the definitions only, for editing and moving them.
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "commands.h"
@@ -52,13 +53,21 @@ static Registrar backup_commands(25, [](CLI::App& app, Context& context) {
                                    "Make the store (--db) the backup FILE: the same feeds, history and members' tokens");
     auto file = std::make_shared<std::string>();
     auto replace = std::make_shared<bool>(false);
+    auto dry_run = std::make_shared<bool>(false);
     cmd->add_option("FILE", *file, "A backup written by convene backup")->required();
     cmd->add_flag("--replace", *replace, "Replace a store that already holds data (all of it)");
-    cmd->callback([&context, file, replace] {
+    add_dry_run_option(*cmd, *dry_run);
+    cmd->callback([&context, file, replace, dry_run] {
       try {
         StoreOptions options;
         options.path = context.store_path();
-        Store::restore_backup(*file, options, *replace);
+        const bool exists = std::filesystem::exists(options.path);
+        Store::restore_backup(*file, options, *replace, *dry_run);
+        if (*dry_run) {
+          std::cout << "dry run: would have restored " << *file << " into " << options.path
+                    << (exists ? ", replacing the store there" : ", a new store") << "\n  nothing was written\n";
+          return;
+        }
         std::cout << "restored " << *file << " into " << options.path << "\n";
       } catch (const std::exception& e) {
         context.exit_code = fail(e.what());

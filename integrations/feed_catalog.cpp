@@ -295,7 +295,30 @@ std::string http_date(Instant at) {
   return date::format("%a, %d %b %Y %H:%M:%S GMT", at);
 }
 
+namespace {
+
+// "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7): letters and digits where the
+// format has them, and nothing more. date::parse alone also reads "1 Feb", a two-digit
+// year and trailing text, and reads seconds as a floating value, so that bytes there
+// became a NaN converted to an integer (undefined behaviour; found by the server's fuzzer).
+bool imf_fixdate_shape(std::string_view text) {
+  static constexpr std::string_view shape = "Aaa, 00 Aaa 0000 00:00:00 GMT";
+  if (text.size() != shape.size()) return false;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    const char c = text[i];
+    const bool ok = shape[i] == '0'   ? c >= '0' && c <= '9'
+                    : shape[i] == 'A' ? c >= 'A' && c <= 'Z'
+                    : shape[i] == 'a' ? c >= 'a' && c <= 'z'
+                                      : c == shape[i];
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<Instant> parse_http_date(std::string_view text) {
+  if (!imf_fixdate_shape(text)) return std::nullopt;
   std::istringstream in{std::string(text)};
   Instant at;
   in >> date::parse("%a, %d %b %Y %H:%M:%S GMT", at);

@@ -89,6 +89,22 @@ TEST(HttpDate, FormatsAndParsesImfFixdate) {
   EXPECT_FALSE(parse_http_date(""));
 }
 
+// Regression (found by the server's fuzzer): an If-Modified-Since whose seconds were
+// bytes 0xff, "Mon, 01 Feb 2027 10:00:\xff\xff\xff\xff00 GMT", reached date::parse, which
+// read the seconds as a NaN and converted it to an integer (undefined behaviour, caught
+// by UBSan). Only the exact IMF-fixdate shape is parsed now; anything else is no date.
+TEST(HttpDate, OnlyTheExactImfFixdateShapeIsADate) {
+  for (const std::string& text : std::vector<std::string>{
+           "Mon, 01 Feb 2027 10:00:\xff\xff\xff\xff" "00 GMT", "Mon, 01 Feb 2027 10:00:nan GMT",
+        "Mon, 01 Feb 2027 10:00:1e9 GMT", "Mon, 01 Feb 2027 10:00:-1 GMT", "Mon, 01 Feb 2027 10:00:0.5 GMT",
+        "Mon, 1 Feb 2027 10:00:00 GMT", "Mon, 01 Feb 2027 10:00:00 UTC", "Mon, 01 Feb 2027 10:00:00 GMT ",
+        " Mon, 01 Feb 2027 10:00:00 GMT", "Mon, 01 Feb 27 10:00:00 GMT", "Mon, 31 Feb 2027 10:00:00 GMT",
+        "Mon, 01 Feb 2027 24:00:00 GMT", "Mon, 01 Feb 2027 10:60:00 GMT", "Mon, 01 Xyz 2027 10:00:00 GMT",
+        "Monday, 01-Feb-27 10:00:00 GMT", "Mon Feb  1 10:00:00 2027", std::string("Mon, 01 Feb 2027 10:00:0\0 GMT", 29)})
+    EXPECT_FALSE(parse_http_date(text)) << text;
+  EXPECT_EQ(parse_http_date("Mon, 01 Feb 2027 10:00:59 GMT"), at("2027-02-01T10:00:59Z"));
+}
+
 TEST(StrongEtag, IsAQuotedHashOfTheBytes) {
   EXPECT_TRUE(std::regex_match(strong_etag("abc"), std::regex(R"("[0-9a-f]{16}")")));
   // Deterministic: the same bytes from another buffer give the same tag (no random seed).

@@ -194,7 +194,12 @@ std::unique_ptr<RadicaleServer> RadicaleServer::start(const fs::path& dir, std::
                                  "[storage]\nfilesystem_folder = " + (dir / "collections").string() + "\n"
                                  "[web]\ntype = none\n"
                                  "[logging]\nlevel = info\n");
-  auto process = ChildProcess::start({"/usr/bin/python3", "-m", "radicale", "--config", (dir / "config").string()},
+  // Radicale fsyncs every item it stores; a test server's collections are thrown away, and the
+  // round-trip tests upload thousands of objects. eatmydata (Debian's, .ci/install) turns fsync
+  // into a no-op for this process only: 3x faster on a shared disk, the same server otherwise.
+  std::vector<std::string> command = {"/usr/bin/python3", "-m", "radicale", "--config", (dir / "config").string()};
+  if (::access("/usr/bin/eatmydata", X_OK) == 0) command.insert(command.begin(), "/usr/bin/eatmydata");
+  auto process = ChildProcess::start(command,
                                      R"(Listening on '\[?127\.0\.0\.1\]?:(\d+)[\s\S]*Radicale server ready)", error);
   if (!process) return nullptr;
   std::unique_ptr<RadicaleServer> server(new RadicaleServer());

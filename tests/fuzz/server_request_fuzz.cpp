@@ -15,7 +15,8 @@
 //   - the access log's view of the target (the input as a target) never holds 20
 //     base64url characters in a row that are not a lower-case slug, after any number
 //     of percent-decodings: no token reaches the log.
-// See docs/fuzzing.md for how to build and run it, and what it found.
+// See docs/server.md ("Fuzzing the request path") for how to build and run it, and what
+// it found.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>

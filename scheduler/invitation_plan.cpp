@@ -137,8 +137,13 @@ struct Grouped {
   std::map<LocalTime, Operation> cancels;
 };
 
+// A member's copy is created by the same REQUEST whether the plan calls it "create" (the
+// target had no copy of the series yet) or "add-attendee" (others had one): which of the
+// two depends on the other members' copies, so it must not reach the key, or a sync killed
+// between two members' messages would re-send the first one under a new key.
 std::string member_key(const Operation& op, const DesiredSeries* d, const Invitee& who, std::uint64_t generation) {
-  std::string k = op.series + "/" + std::string(to_string(op.kind)) + "/" + who.email + "/g" +
+  const OperationKind keyed = op.kind == OperationKind::add_attendee ? OperationKind::create : op.kind;
+  std::string k = op.series + "/" + std::string(to_string(keyed)) + "/" + who.email + "/g" +
                   std::to_string(generation);
   if (op.kind == OperationKind::cancel_session && d) return k + "/" + compact(op.sessions[0]) + "." + sequence_of(*d, op.sessions[0]);
   if (op.kind == OperationKind::update || op.kind == OperationKind::create || op.kind == OperationKind::add_attendee)

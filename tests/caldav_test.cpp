@@ -2,7 +2,6 @@
 // with a port the kernel picks and an htpasswd login, started and stopped by the test.
 #include <gtest/gtest.h>
 
-#include <curl/curl.h>
 
 #include "convene/caldav.h"
 #include "servers.h"
@@ -13,21 +12,6 @@ using namespace convene::caldav;
 using namespace convene::testing;
 
 namespace {
-
-// MKCALENDAR through plain libcurl (setting the test up is not the client's job).
-long make_calendar(const std::string& url, const std::string& user, const std::string& password) {
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "MKCALENDAR");
-  curl_easy_setopt(c, CURLOPT_USERNAME, user.c_str());
-  curl_easy_setopt(c, CURLOPT_PASSWORD, password.c_str());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
-  curl_easy_perform(c);
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(c);
-  return status;
-}
 
 std::string event(const std::string& uid, const std::string& summary, int sequence = 0) {
   return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//convene//test//EN\r\nBEGIN:VEVENT\r\nUID:" + uid +
@@ -41,7 +25,7 @@ class CaldavClientTest : public ::testing::Test {
     std::string error;
     server_ = RadicaleServer::start(dir_ / "radicale", error, {{"cop", "pw"}, {"other", "pw2"}});
     ASSERT_TRUE(server_) << error;
-    ASSERT_EQ(make_calendar(server_->url("/cop/nurses/"), "cop", "pw"), 201) << server_->log_tail();
+    ASSERT_EQ(server_->make_calendar("/cop/nurses/", "cop", "pw"), 201) << server_->log_tail();
   }
 
   Config config(const std::string& path = "/cop/nurses/", const std::string& password = "pw") const {

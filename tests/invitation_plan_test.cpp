@@ -201,6 +201,26 @@ TEST(InvitationPlan, KeysRepeatForRetriesAndChangeForRepeatedChanges) {
   }
 }
 
+// Regression (found by sync_crash_test): a sync killed after Ben's invitation to a new
+// series was recorded, but while Rosa's was still unconfirmed, planned Rosa's copy as an
+// "add-attendee" the next time (Ben's copy made the series present), under a key of its
+// own: Rosa got the same invitation twice with two Message-IDs. Her key is now the same
+// whichever way the plan names her REQUEST.
+TEST(InvitationPlan, AMembersKeyDoesNotDependOnTheOtherMembersCopies) {
+  std::vector<DesiredSeries> desired{series("mentoring-monday", {ben, rosa})};
+  const auto first = plan_target(desired, {}, Holding::per_member);
+  ASSERT_EQ(first.operations.size(), 1u);
+  const std::string rosa_key = first.operations[0].keys[1];
+  auto only_ben = first;
+  only_ben.operations[0].members = {ben};
+  only_ben.operations[0].keys = {first.operations[0].keys[0]};
+  const auto remote = apply(desired, {}, only_ben, Holding::per_member);
+  const auto again = plan_target(desired, remote, Holding::per_member);
+  ASSERT_EQ(kinds(again), std::vector<OperationKind>{OperationKind::add_attendee});
+  EXPECT_EQ(again.operations[0].members, std::vector<Invitee>{rosa});
+  EXPECT_EQ(again.operations[0].keys, std::vector<std::string>{rosa_key});
+}
+
 // Random desired states and random partial applications: whatever the mapping holds,
 // applying the plan converges in one step, on both holdings.
 TEST(InvitationPlan, ConvergesFromAnyMapping) {

@@ -5,7 +5,6 @@
 // REQUEST and CANCEL part also passes libical's iTIP restriction check.
 #include <gtest/gtest.h>
 
-#include <curl/curl.h>
 #include <libical/ical.h>
 
 #include <map>
@@ -47,21 +46,6 @@ std::string restriction_problems(const std::string& ics) {
   }
   icalcomponent_free(c);
   return problems;
-}
-
-// A raw MKCALENDAR (setting the test up).
-long make_calendar(const std::string& url) {
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "MKCALENDAR");
-  curl_easy_setopt(c, CURLOPT_USERNAME, "cop");
-  curl_easy_setopt(c, CURLOPT_PASSWORD, "pw");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
-  curl_easy_perform(c);
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(c);
-  return status;
 }
 
 class Invite : public ::testing::Test {
@@ -304,7 +288,7 @@ TEST_F(Invite, CaldavTargetHoldsOneObjectPerSeriesWithItsAttendees) {
   std::string error;
   auto dav = RadicaleServer::start(dir_ / "radicale", error, {{"cop", "pw"}});
   ASSERT_TRUE(dav) << error;
-  ASSERT_EQ(make_calendar(dav->url("/cop/nurses/")), 201);
+  ASSERT_EQ(dav->make_calendar("/cop/nurses/", "cop", "pw"), 201);
   write_file(dir_ / "dav.pass", "pw\n");
   ::chmod((dir_ / "dav.pass").c_str(), 0600);
   TargetSpec t;

@@ -10,9 +10,12 @@
 //   "sqlite.write", "sqlite.sync", "sqlite.truncate", "sqlite.delete"
 //                         the file operations of a database, journal or WAL file, seen by
 //                         the test build's SQLite VFS shim (crashes land inside a commit)
-// The invitation sync and the reminder worker add theirs the same way ("mail.sent" after
-// the SMTP server's 250, "invite.put" after a remote write, ...): call fault_point() at
-// each durable step and list it here.
+//   "mail.sending"        an invitation marked sending, before it is handed to the server
+//   "mail.sent"           the SMTP server's 250 came, before the outbox records it (the
+//                         window SMTP cannot close: a crash here sends it again)
+//   "invite.put"          a CalDAV write (PUT, DELETE) answered, before the mapping records it
+// The reminder worker adds its own the same way: call fault_point() at each durable step
+// and list it here.
 //
 // fault_point() does nothing unless a hook is installed: one atomic load of a null
 // pointer. `convene`, the binary users run, never installs one. `convene-testing` (built

@@ -93,7 +93,8 @@ struct MemberView {
   std::vector<std::string> series;  // every series followed, directly or by community
 };
 
-// {id, name, email, timezone, reminders: {offsets: ["PT15M"], channel}, created,
+// {id, name, email, timezone, reminders: {offsets: ["PT15M"], channel}, delivery
+//  ("feed" | "invite"), created,
 //  token_issued, subscriptions: ["series:ID" | "community:ID"], series: [ids]}
 Json member_json(const MemberView& member);
 Json members_json(const std::vector<MemberView>& members);

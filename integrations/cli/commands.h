@@ -36,6 +36,7 @@
 #include <CLI/CLI.hpp>
 
 #include "convene/clock.h"
+#include "convene/store.h"
 #include "convene/definitions.h"
 #include "convene/time.h"
 #include "settings.h"
@@ -102,6 +103,23 @@ std::optional<LocalDay> today(const date::time_zone* zone);
 
 // Prints "convene: error: <message>" on standard error and returns `code`.
 int fail(const std::string& message, int code = kExitRefused);
+
+// --- what the store's verbs share (commands_store.cpp) ---
+// Who makes a change: the global --as, else the OS user.
+std::string actor(const Context& context);
+// The store the global --db names, on the CLI's clock; `create`: make it when missing
+// (else "run `convene import FILE` first").
+std::unique_ptr<Store> open_store(Context& context, bool create);
+// Runs a verb's body, turning any exception (StoreError, SettingsError, ...) into one
+// message and kExitRefused.
+template <class Body>
+void guarded(Context& context, Body body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    context.exit_code = fail(e.what());
+  }
+}
 // Prints "convene: warning: <message>" on standard error.
 void warn(const std::string& message);
 // Prints a loader's diagnostic ("convene: error: FILE: /json/path: ..." or

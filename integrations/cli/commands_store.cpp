@@ -21,36 +21,12 @@
 #include "definitions_source.h"
 
 namespace convene::cli {
-namespace {
 
-std::string os_user() {
+std::string actor(const Context& context) {
+  if (!context.global.actor.empty()) return context.global.actor;
   if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
   if (const char* user = std::getenv("USER"); user && *user) return user;
   return "unknown";
-}
-
-struct StoreVerbOptions {
-  std::string reason;
-  std::string format;  // text or json
-  std::optional<std::uint64_t> expect_revision;
-  bool dry_run = false;
-};
-
-// --reason (and, with the global --as, who): what every change records; --format of
-// what it prints; --dry-run, which every change verb takes.
-void add_change_options(CLI::App& cmd, StoreVerbOptions& o, bool reason = true, bool format = true) {
-  if (reason) cmd.add_option("--reason", o.reason, "Why (shown in preview and history)");
-  if (format) add_format_option(cmd, o.format, {"text", "json"});
-  add_dry_run_option(cmd, o.dry_run);
-}
-
-ChangeContext context_of(const StoreVerbOptions& o, const Context& context) {
-  ChangeContext c;
-  c.actor = context.global.actor.empty() ? os_user() : context.global.actor;
-  if (!o.reason.empty()) c.reason = o.reason;
-  c.expect_revision = o.expect_revision;
-  c.dry_run = o.dry_run;
-  return c;
 }
 
 std::unique_ptr<Store> open_store(Context& context, bool create) {
@@ -71,6 +47,32 @@ std::unique_ptr<Store> open_store(Context& context, bool create) {
     }
     throw;
   }
+}
+
+namespace {
+
+struct StoreVerbOptions {
+  std::string reason;
+  std::string format;  // text or json
+  std::optional<std::uint64_t> expect_revision;
+  bool dry_run = false;
+};
+
+// --reason (and, with the global --as, who): what every change records; --format of
+// what it prints; --dry-run, which every change verb takes.
+void add_change_options(CLI::App& cmd, StoreVerbOptions& o, bool reason = true, bool format = true) {
+  if (reason) cmd.add_option("--reason", o.reason, "Why (shown in preview and history)");
+  if (format) add_format_option(cmd, o.format, {"text", "json"});
+  add_dry_run_option(cmd, o.dry_run);
+}
+
+ChangeContext context_of(const StoreVerbOptions& o, const Context& context) {
+  ChangeContext c;
+  c.actor = actor(context);
+  if (!o.reason.empty()) c.reason = o.reason;
+  c.expect_revision = o.expect_revision;
+  c.dry_run = o.dry_run;
+  return c;
 }
 
 // A store of its own, in a new folder under the system's temporary folder that goes with
@@ -124,16 +126,6 @@ StoreForChange open_for_change(Context& context, bool creates, bool dry_run) {
     out.store = out.real.get();
   }
   return out;
-}
-
-// Runs a verb's body, turning a StoreError (or any other exception) into one message.
-template <class Body>
-void guarded(Context& context, Body body) {
-  try {
-    body();
-  } catch (const std::exception& e) {  // StoreError, SettingsError, ...
-    context.exit_code = fail(e.what());
-  }
 }
 
 [[noreturn]] void refuse(const std::string& message) { throw StoreError(StoreError::Kind::invalid, message); }
@@ -667,17 +659,22 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       });
     }
     {
-      auto* cmd = member->add_subcommand("set", "Change a member's name, email, time zone or reminders");
+      auto* cmd = member->add_subcommand("set", "Change a member's name, email, time zone, reminders or delivery");
       auto o = std::make_shared<StoreVerbOptions>();
       auto f = std::make_shared<Fields>();
+      auto delivery_text = std::make_shared<std::string>();
       cmd->add_option("ID", f->id, "Member id")->required();
       auto* name = cmd->add_option("--name", f->name, "Display name");
       auto* email = cmd->add_option("--email", f->email, "Email address");
       auto* tz = cmd->add_option("--timezone", f->timezone, "Display time zone (\"\" clears)");
       auto* remind = cmd->add_option("--remind", f->remind, "Reminder offsets (repeat; \"none\" clears)");
       auto* channel = cmd->add_option("--channel", f->channel, "Reminder channel: email, sms, push or none");
+      auto* delivery = cmd->add_option("--delivery", *delivery_text,
+                                       "How sessions reach their calendar: feed (their private feed) or invite "
+                                       "(invitations, convene sync)")
+                           ->check(CLI::IsMember({"feed", "invite"}));
       add_change_options(*cmd, *o, false);
-      cmd->callback([&context, o, f, name, email, tz, remind, channel] {
+      cmd->callback([&context, o, f, name, email, tz, remind, channel, delivery, delivery_text] {
         guarded(context, [&] {
           MemberUpdate u;
           if (name->count()) u.name = f->name;
@@ -685,6 +682,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           if (tz->count()) u.timezone = f->timezone.empty() ? std::optional<std::string>() : f->timezone;
           if (remind->count()) u.reminder_offsets = read_offsets(f->remind);
           if (channel->count()) u.reminder_channel = f->channel;
+          if (delivery->count()) u.delivery = parse_delivery(*delivery_text);
           auto store = open_store(context, false);
           const Member m = store->update_member(f->id, u, context_of(*o, context));
           // Rehearsed: the member as the change would leave them (the store is as it was).

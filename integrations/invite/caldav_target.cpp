@@ -2,6 +2,7 @@
 #include <map>
 
 #include "convene/caldav.h"
+#include "convene/fault_points.h"
 #include "convene/ical.h"
 #include "internal/ical.h"
 #include "invite/internal/targets.h"
@@ -163,6 +164,7 @@ class CaldavTarget final : public Target {
       return;
     }
     if (ok || (request.method == caldav::Method::remove && r.status == 404)) {
+      fault_point("invite.put");  // written there, not yet recorded here
       record(ctx, w, r.etag);
       ++outcome.done;
       return;

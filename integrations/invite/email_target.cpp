@@ -3,6 +3,7 @@
 #include <set>
 
 #include "convene/change_detector.h"
+#include "convene/fault_points.h"
 #include "invite/internal/itip.h"
 #include "invite/internal/targets.h"
 
@@ -91,6 +92,7 @@ class EmailTarget final : public Target {
         envelopes,
         [&](std::size_t i) {
           ctx.store.mark_sending(stored[to_send[i]].id);
+          fault_point("mail.sending");
           started.insert(i);
         },
         [&](std::size_t i, const mail::SendResult& result) {
@@ -98,6 +100,7 @@ class EmailTarget final : public Target {
           const Planned& p = planned[to_send[i]];
           switch (result.status) {
             case mail::SendResult::Status::sent: {
+              fault_point("mail.sent");  // the window: the server has it, the outbox does not know yet
               auto& current = copies[{p.op->series, p.member.email}];
               const auto* desired = desired_of(ctx, p.op->series);
               current = records_after(desired, *p.op, p.member.email, current, remote_id_for(p.op->series + "@" + ctx.uid_domain), "");

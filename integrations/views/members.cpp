@@ -32,6 +32,7 @@ Json member_json(const MemberView& v) {
   Json offsets = Json::array();
   for (auto o : m.reminders.offsets) offsets.push_back(format_duration(o));
   j["reminders"] = {{"offsets", std::move(offsets)}, {"channel", m.reminders.channel}};
+  j["delivery"] = std::string(to_string(m.delivery));
   j["created"] = utc(m.created);
   j["token_issued"] = utc(m.token_created);
   j["subscriptions"] = Json::array();
@@ -61,6 +62,7 @@ std::string member_text(const MemberView& v) {
   out << m.id << ": " << m.name << " <" << m.email << ">\n"
       << "  time zone: " << m.timezone.value_or("(each series' own)") << "\n"
       << "  reminders: " << reminders_text(m.reminders) << "\n"
+      << "  delivery: " << (m.delivery == Delivery::invite ? "invitations (convene sync)" : "feed") << "\n"
       << "  token issued: " << utc_short(m.token_created) << "\n  subscribes to:";
   for (const auto& s : v.subscriptions) out << " " << subscription_name(s);
   if (v.subscriptions.empty()) out << " (nothing)";

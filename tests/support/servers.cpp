@@ -1,5 +1,7 @@
 #include "servers.h"
 
+#include <curl/curl.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -225,6 +227,25 @@ RefusingPort::RefusingPort() {
 
 RefusingPort::~RefusingPort() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+long RadicaleServer::make_calendar(const std::string& path, const std::string& user,
+                                   const std::string& password) const {
+  CURL* c = curl_easy_init();
+  if (!c) return 0;
+  const std::string target = url(path);
+  curl_easy_setopt(c, CURLOPT_URL, target.c_str());
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "MKCALENDAR");
+  if (!user.empty()) {
+    curl_easy_setopt(c, CURLOPT_USERNAME, user.c_str());
+    curl_easy_setopt(c, CURLOPT_PASSWORD, password.c_str());
+  }
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
+  curl_easy_perform(c);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(c);
+  return status;
 }
 
 }  // namespace convene::testing

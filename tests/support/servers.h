@@ -85,6 +85,10 @@ class RadicaleServer {
   int port() const { return port_; }
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
   std::string log_tail() const { return process_->output_tail(); }
+  // MKCALENDAR of the collection at `path` (setting a test up is not the client's job),
+  // as `user` (Radicale makes a user's own collection, /USER/, at their first login);
+  // returns the HTTP status, 201 when made.
+  long make_calendar(const std::string& path, const std::string& user = "", const std::string& password = "") const;
 
  private:
   std::unique_ptr<ChildProcess> process_;

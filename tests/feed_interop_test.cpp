@@ -30,6 +30,7 @@
 #include "convene/definitions.h"
 #include "convene/schedule.h"
 #include "convene/time.h"
+#include "servers.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -460,6 +461,89 @@ TEST_F(FeedInterop, HiddenCancellationsAreReadByNoReader) {
   EXPECT_NE(read_file(p.dir / "feeds" / "series" / "slc-biweekly.ics")
                 .find("EXDATE;TZID=America/New_York;X-CONVENE-STATUS=cancelled:20261119T140000"),
             std::string::npos);
+}
+
+// Issue 8: after `split power-hour --from 2027-03-01 --start 15:30`, the series feed ended
+// in February, a member subscribed to power-hour lost March to June, and the subscribe
+// page listed Power Hour twice. Now the series feed and a member subscribed before the
+// split show the whole season in the interoperable form (the old series ends with UNTIL,
+// the continuation has its own UID); every reader finds exactly the sessions of both
+// parts, and the subscribe page lists the series once.
+TEST_F(FeedInterop, ASplitSeriesKeepsItsFeedAndItsSubscribers) {
+  const fs::path dir = scratch() / "split";
+  fs::create_directories(dir);
+  const std::string db = (dir / "convene.db").string();
+  const std::map<std::string, std::string> env{
+      {"CONVENE_NOW", "2026-09-01T12:00:00Z"}, {"CONVENE_TODAY", "2026-09-01"}, {"CONVENE_DB", ""}};
+  const auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--db", db});
+    auto r = run_cli(args, "", env);
+    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
+    return r.out;
+  };
+  cli({"import", (source_dir() / "tests" / "data" / "store" / "definitions.json").string()});
+  const std::string token =
+      nlohmann::json::parse(cli({"member", "add", "bea", "--email", "bea@example.org", "--format", "json"}))["token"];
+  cli({"subscribe", "bea", "power-hour"});
+  cli({"split", "power-hour", "--from", "2027-03-01", "--start", "15:30"});
+  const std::string continuation = "power-hour-from-2027-03-01";
+
+  std::vector<std::string> serve{"/usr/bin/env"};
+  for (const auto& [k, v] : env) serve.push_back(k + "=" + v);
+  serve.insert(serve.end(), {cli_path().string(), "serve", "--store", db, "--listen", "127.0.0.1:0", "--access-log", "off"});
+  std::string error;
+  auto server = ChildProcess::start(serve, R"(on http://127\.0\.0\.1:(\d+)/)", error);
+  ASSERT_TRUE(server) << error;
+  const auto get = [&](const std::string& path) {
+    auto r = http_get("http://127.0.0.1:" + server->match() + path);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.error;
+    return r.body;
+  };
+  // What each reader reads: the series feed and the member's, recurring and expanded.
+  Published p;
+  p.dir = dir;
+  for (const auto& [kind, prefix] : {std::pair{"recurring", "/feeds/"}, std::pair{"expanded", "/feeds/expanded/"}}) {
+    fs::create_directories(dir / kind);
+    for (const auto& [name, path] : {std::pair<std::string, std::string>{"power-hour", "series/power-hour.ics"},
+                                     {"member", "members/" + token + ".ics"}}) {
+      p.files.push_back(dir / kind / (name + ".ics"));
+      write_file(p.files.back(), get(prefix + path));
+    }
+  }
+  const DataSet set{"split", db, "2026-09-01", "2026-09-01", "2027-07-01"};
+  const auto e = nlohmann::json::parse(cli({"expand", "--from", "2026-08-29", "--to", "2027-07-04", "--format", "json"}));
+  const convene::Instant lo = parse_rfc3339("2026-09-01T00:00:00+00:00"), hi = parse_rfc3339("2027-07-01T00:00:00+00:00");
+  std::map<std::string, int> sessions;
+  for (const auto& file : p.files) {
+    for (const auto& o : e) {
+      const std::string series = o["series"];
+      if ((series != "power-hour" && series != continuation) || o["start"].is_null()) continue;
+      const auto start = parse_rfc3339(o["start"]), end = parse_rfc3339(o["end"]);
+      if (start < lo || start >= hi) continue;
+      ++sessions[series];
+      p.expected.push_back(file.string() + "\t" + series + "\t" + utc_string(start) + "\t" + utc_string(end) + "\t" +
+                           std::string(o["status"]));
+    }
+  }
+  std::sort(p.expected.begin(), p.expected.end());
+  EXPECT_GT(sessions["power-hour"], 4 * 10);
+  EXPECT_GT(sessions[continuation], 4 * 10);  // March to June, in each of the four files
+  run_python_reader(set, p);
+  run_icaljs_reader(set, p);
+  expect_same(p.expected, normalise(read_with_libical(p.files, set)), "libical");
+
+  // The interoperable form: two UIDs, the first ending with UNTIL before March.
+  const std::string recurring = read_file(dir / "recurring" / "power-hour.ics");
+  EXPECT_NE(recurring.find("UID:power-hour@convene\r\n"), std::string::npos);
+  EXPECT_NE(recurring.find("UID:" + continuation + "@convene\r\n"), std::string::npos);
+  EXPECT_NE(recurring.find("RRULE:FREQ=WEEKLY;UNTIL=20270301T045959Z;BYDAY=WE\r\n"), std::string::npos) << recurring;
+  // The subscribe page lists Power Hour once, by its series id.
+  const std::string page = get("/");
+  std::size_t listed = 0;
+  for (std::size_t at = 0; (at = page.find("<strong>Power Hour", at)) != std::string::npos; ++at) ++listed;
+  EXPECT_EQ(listed, 1u) << page;
+  EXPECT_EQ(page.find(continuation), std::string::npos);
+  server->stop();
 }
 
 TEST_F(FeedInterop, GeneratedPythonReaderAgreesWithEngine) { run_python_reader(*generated_, *published_generated_); }

@@ -61,34 +61,11 @@ std::unique_ptr<testing::ChildProcess> serve(const std::string& db) {
   return server;
 }
 
-struct Response {
-  int status = 0;
-  std::string body;
-};
-
-// One GET with Python's urllib: the status, then the body.
-Response get(const testing::ChildProcess& server, const std::string& path) {
-  static const std::string kGet = R"(
-import sys, urllib.request, urllib.error
-try:
-    r = urllib.request.urlopen(sys.argv[1], timeout=30)
-    status, body = r.status, r.read()
-except urllib.error.HTTPError as e:
-    status, body = e.code, e.read()
-sys.stdout.write(str(status) + "\n")
-sys.stdout.flush()
-sys.stdout.buffer.write(body)
-)";
-  auto r = testing::run_python({"-c", kGet, "http://127.0.0.1:" + server.match() + path});
-  Response out;
-  const auto newline = r.out.find('\n');
-  if (r.exit_code != 0 || newline == std::string::npos) {
-    ADD_FAILURE() << "GET " << path << ": " << r.err;
-    return out;
-  }
-  out.status = std::stoi(r.out.substr(0, newline));
-  out.body = r.out.substr(newline + 1);
-  return out;
+// GET `path` from `server`.
+testing::HttpResponse get(const testing::ChildProcess& server, const std::string& path) {
+  auto r = testing::http_get("http://127.0.0.1:" + server.match() + path);
+  EXPECT_NE(r.status, 0) << r.error;
+  return r;
 }
 
 // Every file under `root`, by relative path, with its bytes.
@@ -197,7 +174,7 @@ TEST(StoreBackup, RestoredInAFreshFolderItServesTheSameFeedsHistoryAndTokens) {
   ASSERT_TRUE(original_server && restored_server);
   for (const std::string& path : std::vector<std::string>{"/feeds/members/" + token + ".ics", "/feeds/series/power-hour.ics",
                                                "/feeds/expanded/all.ics"}) {
-    const Response original = get(*original_server, path), copy = get(*restored_server, path);
+    const auto original = get(*original_server, path), copy = get(*restored_server, path);
     EXPECT_EQ(original.status, 200) << path;
     EXPECT_EQ(copy.status, 200) << path;
     EXPECT_EQ(copy.body, original.body) << path;

@@ -159,11 +159,9 @@ TEST(StoreReadOnly, ServeRunsAsTheReaderAndShowsTheOwnersChanges) {
       R"(on http://127\.0\.0\.1:(\d+)/)", error);
   ASSERT_TRUE(server) << error;
   const auto get = [&](const std::string& path) {
-    auto r = testing::run_python({"-c", "import sys, urllib.request; sys.stdout.write("
-                                        "urllib.request.urlopen(sys.argv[1], timeout=30).read().decode())",
-                                  "http://127.0.0.1:" + server->match() + path});
-    EXPECT_EQ(r.exit_code, 0) << path << ": " << r.err;
-    return r.out;
+    auto r = testing::http_get("http://127.0.0.1:" + server->match() + path);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.error;
+    return r.body;
   };
   const std::string member_feed = "/feeds/members/" + store.token + ".ics";
   EXPECT_NE(get(member_feed).find("Cancelled: Power Hour (Staff development day)"), std::string::npos);

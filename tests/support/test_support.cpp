@@ -166,4 +166,29 @@ RunResult run_python(const std::vector<std::string>& args, const std::string& in
   return run(argv, input);
 }
 
+HttpResponse http_get(const std::string& url) {
+  static const std::string kGet = R"(
+import sys, urllib.request, urllib.error
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+try:
+    r = opener.open(sys.argv[1], timeout=60)
+    status, body = r.status, r.read()
+except urllib.error.HTTPError as e:
+    status, body = e.code, e.read()
+sys.stdout.write(str(status) + "\n")
+sys.stdout.flush()
+sys.stdout.buffer.write(body)
+)";
+  const RunResult r = run_python({"-c", kGet, url});
+  HttpResponse out;
+  const auto newline = r.out.find('\n');
+  if (r.exit_code != 0 || newline == std::string::npos) {
+    out.error = "GET " + url + ": " + r.err;
+    return out;
+  }
+  out.status = std::stoi(r.out.substr(0, newline));
+  out.body = r.out.substr(newline + 1);
+  return out;
+}
+
 }  // namespace convene::testing

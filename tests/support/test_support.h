@@ -53,4 +53,13 @@ RunResult run_cli_testing(const std::vector<std::string>& args, const std::strin
 // Runs Debian's /usr/bin/python3 (which has python3-dateutil, -holidays, -icalendar).
 RunResult run_python(const std::vector<std::string>& args, const std::string& input = "");
 
+// One GET of `url` (a loopback server the test started) with Python's urllib: the status
+// (404 too: an HTTP error is an answer) and the body. status 0 when no answer came.
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::string error;  // why there was no answer
+};
+HttpResponse http_get(const std::string& url);
+
 }  // namespace convene::testing

@@ -138,10 +138,25 @@ void refuse_to_replace(const Store& current, const std::string& backup, const St
   }
 }
 
+// Refuses `file` when it is the store at `store` or one of its -wal/-shm files (by
+// inode, whatever the spelling of the path): a backup written over the store it copies,
+// or a store restored from itself, would lose it.
+void refuse_the_store_itself(const std::string& file, const std::string& store, const std::string& what) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(file, store + suffix, ec)) {
+      throw StoreError(StoreError::Kind::invalid, what + ": " + file + " is the store " + store +
+                                                      (*suffix ? std::string(" (its ") + suffix + " file)" : "") +
+                                                      " itself; choose another file");
+    }
+  }
+}
+
 }  // namespace
 
 void Store::backup(const std::string& path) const {
   std::lock_guard lock(impl_->mutex);
+  refuse_the_store_itself(path, impl_->options.path, "cannot back up into " + path);
   const std::string tmp = temporary_beside(path);
   create_private_file(tmp);
   try {
@@ -161,6 +176,7 @@ void Store::backup(const std::string& path) const {
 }
 
 void Store::restore_backup(const std::string& backup, const StoreOptions& target, bool replace, bool dry_run) {
+  refuse_the_store_itself(backup, target.path, "cannot restore " + backup);
   check_backup(backup);
   struct stat st {};
   const bool exists = ::stat(target.path.c_str(), &st) == 0;

@@ -300,6 +300,27 @@ TEST(StoreBackup, RestoreRefusesWhatIsNotABackup) {
   }
 }
 
+// A backup written over the store it copies, or a store restored from itself, would lose
+// it: both are refused, however the path is spelled, and the store is untouched.
+TEST(StoreBackup, TheStoreItselfIsNeitherABackupTargetNorABackup) {
+  TempDir dir;
+  const std::string db = (dir / "convene.db").string();
+  make_store(db);
+  const std::string history = cli({"history"}, db).out;
+  const std::string other_spelling = (dir / "." / "convene.db").string();
+  for (const auto& args : std::vector<std::vector<std::string>>{{"backup", other_spelling},
+                                                                {"backup", db + "-wal"},
+                                                                {"restore-backup", other_spelling, "--replace"}}) {
+    SCOPED_TRACE(args[0] + " " + args[1]);
+    auto r = cli(args, db);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find(args[1] + " is the store " + db), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("itself; choose another file"), std::string::npos) << r.err;
+    EXPECT_EQ(cli({"history"}, db).out, history);
+  }
+}
+
 // The store holds members' names, emails and token hashes: its files, the backups and
 // the restored store are the owner's alone, whatever the umask.
 TEST(StoreBackup, EveryFileItWritesIsTheOwnersOnly) {

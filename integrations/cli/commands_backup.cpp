@@ -5,9 +5,6 @@
 //
 // `backup` is the backup (members, tokens, history, revisions: everything); `export`
 // writes the definitions only, for editing and moving them.
-#include <sys/stat.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -15,18 +12,6 @@
 #include "convene/store.h"
 
 namespace convene::cli {
-namespace {
-
-std::string size_text(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return "";
-  const double kib = static_cast<double>(st.st_size) / 1024.0;
-  char text[32];
-  std::snprintf(text, sizeof text, kib < 1024 ? "%.0f KiB" : "%.1f MiB", kib < 1024 ? kib : kib / 1024.0);
-  return text;
-}
-
-}  // namespace
 
 static Registrar backup_commands(25, [](CLI::App& app, Context& context) {
   {
@@ -41,8 +26,8 @@ static Registrar backup_commands(25, [](CLI::App& app, Context& context) {
         options.create = false;
         auto store = Store::open(options);
         store->backup(*file);
-        std::cout << "backed up " << options.path << " to " << *file << " (" << size_text(*file)
-                  << "); restore it with: convene restore-backup " << *file << " --db PATH\n";
+        std::cout << "backed up " << options.path << " to " << *file
+                  << "; restore it with: convene restore-backup " << *file << " --db PATH\n";
       } catch (const std::exception& e) {
         context.exit_code = fail(e.what());
       }

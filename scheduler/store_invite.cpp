@@ -154,12 +154,13 @@ OutboxMessage read_outbox_row(store_internal::Statement& q, bool with_payload) {
   m.due = instant_of(q.int64(13));
   m.created = instant_of(q.int64(14));
   m.updated = instant_of(q.int64(15));
+  if (auto t = q.optional_int64(16)) m.not_after = instant_of(*t);
   return m;
 }
 
 constexpr const char* kOutboxColumns =
     "SELECT id, key, kind, target, member, series, occurrence, recipient, message_id, payload, state, attempts, "
-    "last_error, due, created, updated FROM outbox";
+    "last_error, due, created, updated, not_after FROM outbox";
 
 void set_state(Impl& impl, std::uint64_t id, OutboxMessage::State state, const std::string* error, bool attempt) {
   auto q = impl.db->query(
@@ -336,7 +337,7 @@ std::vector<OutboxMessage> Store::enqueue(const std::vector<OutboxMessage>& mess
   const Instant at = impl.now();
   auto insert = impl.db->query(
       "INSERT INTO outbox (key, kind, target, member, series, occurrence, recipient, message_id, payload, state, "
-      "due, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'planned', ?10, ?11, ?11) "
+      "due, created, updated, not_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'planned', ?10, ?11, ?11, ?12) "
       "ON CONFLICT (key) DO NOTHING");
   static const std::string select_sql = std::string(kOutboxColumns) + " WHERE key = ?1";
   auto select = impl.db->query(select_sql.c_str());
@@ -347,6 +348,8 @@ std::vector<OutboxMessage> Store::enqueue(const std::vector<OutboxMessage>& mess
     else insert->bind_null(6);
     insert->bind(7, m.recipient).bind(8, m.message_id).bind(9, m.payload).bind(10, unix_seconds(m.due));
     insert->bind(11, unix_seconds(at));
+    if (m.not_after) insert->bind(12, unix_seconds(*m.not_after));
+    else insert->bind_null(12);
     insert->run();
     insert->reset();
     select->bind(1, m.key);

@@ -244,6 +244,11 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox (target, kind, state);
 CREATE INDEX outbox_member ON outbox (member);
 )sql",
+    // --- 7: reminders and notices in the outbox: the time after which one is dropped --
+    R"sql(
+ALTER TABLE outbox ADD COLUMN not_after INTEGER;
+CREATE INDEX outbox_due ON outbox (state, due);
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,

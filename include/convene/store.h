@@ -283,7 +283,7 @@ struct OutboxMessage {
   };
   std::uint64_t id = 0;
   std::string key;          // unique
-  std::string kind;         // "invitation"
+  std::string kind;         // "invitation", "reminder", "notice"
   std::string target;       // the email target sending it
   std::string member;       // member id ("" when none)
   std::string series;
@@ -295,6 +295,9 @@ struct OutboxMessage {
   std::uint32_t attempts = 0;
   std::string last_error;
   Instant due{};            // not before
+  // Not after: a reminder is dropped once its session has started, a notice once its
+  // sessions are over (convene/reminder_plan.h). Unset: no such limit (invitations).
+  std::optional<Instant> not_after;
   Instant created{};
   Instant updated{};
 };
@@ -313,7 +316,7 @@ struct OutboxQuery {
 class Store {
  public:
   // The schema version this build writes; older stores are migrated forward at open.
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
 
   // Opens (and with options.create, creates) the store at options.path, migrating an
   // older schema forward in one transaction. Throws StoreError: not_found, read_only,

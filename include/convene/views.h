@@ -25,6 +25,7 @@
 #include "convene/agenda.h"
 #include "convene/definitions.h"
 #include "convene/feed_catalog.h"
+#include "convene/reminder_plan.h"
 #include "convene/schedule.h"
 #include "convene/store.h"
 
@@ -116,5 +117,33 @@ Json issued_token_json(const IssuedToken& issued, const std::optional<FeedLinks>
 // `rotated`: the wording for rotate-token (the old link no longer works).
 std::string issued_token_text(const IssuedToken& issued, const std::optional<FeedLinks>& links, bool rotated,
                               bool dry_run = false);
+
+// --- reminders and change notices (convene/reminder_plan.h) ---------------------------------
+
+// A reminder's or notice's words, in the reader's zone: `subject` one line, `text` the
+// plain-text body (LF line ends), `facts` the same as (label, value) pairs for HTML and
+// webhook cards.
+struct MessageText {
+  std::string subject;
+  std::string text;
+  std::vector<std::pair<std::string, std::string>> facts;
+};
+
+// "Tuesday 2 February 2027, 5:00 pm EST": a start as a member reads it, in `zone`.
+std::string reader_time(Instant at, const date::time_zone* zone);
+
+// A reminder of `session` (a live one) sent `offset` before it, in `zone` (the member's
+// display zone; nullptr: the community's): "Tomorrow at 4:00 pm EST: Mentoring Monday" or
+// "In 15 minutes: Power Hour", then the title, date and time with the zone, why it moved,
+// the join link or location, the agenda, the description and the resources.
+MessageText reminder_text(const Occurrence& session, Seconds offset, const date::time_zone* zone);
+
+// A change notice: what happened to each session it lists (its NoticeSession and the
+// session as it is now), the facilitator's reason, in `zone` (nullptr: the community's).
+struct NoticeItem {
+  NoticeSession change;
+  const Occurrence* now = nullptr;  // the session as it is now
+};
+MessageText notice_text(const PlannedMessage& notice, const std::vector<NoticeItem>& items, const date::time_zone* zone);
 
 }  // namespace convene::views

@@ -1,0 +1,80 @@
+// convene remind | reminders: reminders and change notices (convene/remind.h).
+//
+//   convene remind --once [--dry-run] [--format text|json]   one pass at now (CONVENE_NOW)
+//   convene reminders [--member ID] [--failed] [--format text|json]   the outbox's reminders and notices
+#include <filesystem>
+#include <iostream>
+
+#include "commands.h"
+#include "convene/remind.h"
+#include "convene/store.h"
+
+namespace convene::cli {
+namespace {
+
+std::unique_ptr<Store> open_existing(Context& context) {
+  StoreOptions options;
+  options.path = context.store_path();
+  options.create = false;
+  options.clock = &cli_clock();
+  return Store::open(options);
+}
+
+}  // namespace
+
+static Registrar remind_commands(45, [](CLI::App& app, Context& context) {
+  {
+    auto* cmd = app.add_subcommand("remind", "Plan reminders and change notices into the outbox and send what is due");
+    auto once = std::make_shared<bool>(false);
+    auto dry_run = std::make_shared<bool>(false);
+    auto format = std::make_shared<std::string>();
+    cmd->add_flag("--once", *once, "One pass at the current time (CONVENE_NOW sets it), then exit")->required();
+    add_dry_run_option(*cmd, *dry_run);
+    add_format_option(*cmd, *format, {"text", "json"});
+    cmd->callback([&context, dry_run, format] {
+      try {
+        auto store = open_existing(context);
+        remind::PassOptions options;
+        options.dry_run = *dry_run;
+        const std::filesystem::path key = context.store_path() + ".key";
+        if (std::filesystem::exists(key)) options.key_file = key;
+        const auto report = remind::run_once(*store, cli_clock(), options);
+        if (*format == "json") std::cout << remind::report_json(report, *dry_run).dump(2) << "\n";
+        else std::cout << remind::report_text(report, *dry_run);
+        if (!*dry_run && report.failed > 0) context.exit_code = kExitRefused;
+      } catch (const std::exception& e) {
+        context.exit_code = fail(e.what());
+      }
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("reminders", "List the reminders and notices in the outbox, with their state and attempts");
+    auto member = std::make_shared<std::string>();
+    auto failed = std::make_shared<bool>(false);
+    auto format = std::make_shared<std::string>();
+    cmd->add_option("--member", *member, "Only this member's");
+    cmd->add_flag("--failed", *failed, "Only those that failed, with the last error");
+    add_format_option(*cmd, *format, {"text", "json"});
+    cmd->callback([&context, member, failed, format] {
+      try {
+        auto store = open_existing(context);
+        std::vector<OutboxMessage> messages;
+        for (const char* kind : {"reminder", "notice"}) {
+          OutboxQuery q;
+          q.kind = kind;
+          if (!member->empty()) q.member = *member;
+          if (*failed) q.states = {OutboxMessage::State::failed};
+          for (auto& m : store->outbox(q)) messages.push_back(std::move(m));
+        }
+        std::sort(messages.begin(), messages.end(),
+                  [](const auto& a, const auto& b) { return a.due != b.due ? a.due < b.due : a.id < b.id; });
+        if (*format == "json") std::cout << remind::outbox_json(messages).dump(2) << "\n";
+        else std::cout << remind::outbox_text(messages);
+      } catch (const std::exception& e) {
+        context.exit_code = fail(e.what());
+      }
+    });
+  }
+});
+
+}  // namespace convene::cli

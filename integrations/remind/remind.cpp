@@ -1,0 +1,422 @@
+// Reminders and notices: the planner's plan into the outbox, and what is due sent
+// (convene/remind.h).
+#include "convene/remind.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "convene/invite.h"
+#include "convene/mail.h"
+#include "convene/schedule.h"
+#include "convene/views.h"
+
+namespace convene::remind {
+
+namespace {
+
+using State = OutboxMessage::State;
+using Json = nlohmann::ordered_json;
+
+// Sessions the messages of a pass may name: from before the notice lookback to past the
+// widest horizon a community may set.
+constexpr auto kTextBefore = std::chrono::days{3};
+constexpr auto kTextAfter = std::chrono::days{90};
+
+std::string utc(Instant at) { return date::format("%FT%TZ", at); }
+
+// The outbox rows of one kind ("reminder", "notice") in `states` (empty: any).
+OutboxQuery rows_of(const char* kind, std::vector<OutboxMessage::State> states = {}, bool with_payload = false) {
+  OutboxQuery q;
+  q.kind = kind;
+  q.states = std::move(states);
+  q.with_payload = with_payload;
+  return q;
+}
+
+// An email target and what sending through it needs.
+struct Mailer {
+  TargetInfo target;
+  invite::EmailSettings settings;
+  std::optional<Secret> password;
+  std::string error;  // why it cannot send ("" when it can)
+};
+
+class Pass {
+ public:
+  Pass(Store& store, const Clock& clock, const PassOptions& options)
+      : store_(store), options_(options), now_(clock.now()), snapshot_(store.snapshot()) {
+    if (!snapshot_.definitions.ok())
+      throw StoreError(StoreError::Kind::corrupt, store.path() + " holds definitions this convene cannot use");
+    defs_ = &*snapshot_.definitions.definitions;
+  }
+
+  PassReport run() {
+    const ReminderPlanInput input = plan_input(store_, snapshot_, now_);
+    report_.plan = plan_reminders(input);
+    report_.next_wake = report_.plan.next_wake;
+    for (const auto& line : report_.plan.log) report_.log.push_back(line);
+    report_.dropped = report_.plan.log.size();  // the planner logs exactly what it drops
+    if (options_.dry_run) return std::move(report_);
+    load_mailers();
+    index_sessions();
+    for (const auto& f : input.followers) members_[f.member.id] = f.member;
+    write_plan();
+    send_due();
+    return std::move(report_);
+  }
+
+ private:
+  void load_mailers() {
+    std::optional<SecretKey> key;
+    std::string key_error;
+    if (!options_.key_file.empty()) {
+      auto opened = SecretKey::open(options_.key_file);
+      if (opened.key) key.emplace(*opened.key);
+      else key_error = opened.error;
+    }
+    for (const auto& t : store_.targets()) {
+      if (t.spec.kind != TargetKind::email) continue;
+      Mailer m{t, {}, {}, {}};
+      const auto settings = nlohmann::json::parse(t.spec.settings, nullptr, false);
+      if (auto s = invite::email_settings(settings, m.error)) {
+        m.settings = *s;
+        if (s->password) {
+          auto r = s->password->resolve(key ? &*key : nullptr);
+          if (r.secret) m.password = std::move(r.secret);
+          else m.error = "its password (" + s->password->describe() + "): " + (key_error.empty() ? r.error : key_error);
+        }
+      }
+      mailers_.push_back(std::move(m));
+    }
+  }
+
+  const Mailer* mailer_for(const std::string& community) const {
+    for (const auto& m : mailers_) {
+      const auto& only = m.target.spec.communities;
+      if (!only || std::find(only->begin(), only->end(), community) != only->end()) return &m;
+    }
+    return nullptr;
+  }
+
+  void index_sessions() {
+    const auto from = date::floor<date::days>(now_ - kTextBefore), to = date::floor<date::days>(now_ + kTextAfter);
+    sessions_ = expand(*defs_, {LocalDay{from.time_since_epoch()}, LocalDay{to.time_since_epoch()}});
+    for (const auto& o : sessions_) by_id_[{o.series->id, o.original}] = &o;
+  }
+
+  const Occurrence* session(const std::string& series, LocalTime original) const {
+    const auto it = by_id_.find({series, original});
+    return it == by_id_.end() ? nullptr : it->second;
+  }
+
+  void note_once(const std::string& line) {
+    if (noted_.insert(line).second) report_.log.push_back(line);
+  }
+
+  // The words of a planned message, or nullopt when its sessions are out of reach.
+  std::optional<views::MessageText> words(const PlannedMessage& m, const Member& member) const {
+    if (m.kind == MessageKind::reminder) {
+      const Occurrence* o = session(m.series, m.occurrence);
+      if (!o || !o->live()) return std::nullopt;
+      return views::reminder_text(*o, *m.offset, member.zone);
+    }
+    std::vector<views::NoticeItem> items;
+    for (const auto& s : m.sessions)
+      if (const Occurrence* o = session(s.shown_series, s.shown_occurrence)) items.push_back({s, o});
+    if (items.empty()) return std::nullopt;
+    return views::notice_text(m, items, member.zone);
+  }
+
+  std::optional<OutboxMessage> render(const PlannedMessage& p) {
+    if (p.member.empty()) {
+      note_once("community channel " + p.channel + ": nothing delivers community channels yet");
+      return std::nullopt;
+    }
+    const auto it = members_.find(p.member);
+    if (it == members_.end()) return std::nullopt;
+    const Member& member = it->second;
+    if (member.reminders.channel != "email") {
+      note_once("member " + member.id + ": channel " + member.reminders.channel + ": nothing delivers it; nothing sent");
+      return std::nullopt;
+    }
+    if (auto why = mail::address_error(member.email)) {
+      note_once("member " + member.id + ": " + *why + "; nothing sent");
+      return std::nullopt;
+    }
+    const Mailer* mailer = mailer_for(p.community);
+    if (!mailer) {
+      note_once("no email target covers community " + p.community + ": its reminders wait (convene target add NAME --kind email ...)");
+      return std::nullopt;
+    }
+    const auto text = words(p, member);
+    if (!text) return std::nullopt;
+    mail::Message m;
+    m.from = mailer->settings.from;
+    m.to = {{member.name, member.email}};
+    m.subject = text->subject;
+    m.date = now_;
+    m.message_id = mail::message_id(p.key, member.email, m.from.domain());
+    m.text = text->text;
+    OutboxMessage out;
+    out.key = p.key;
+    out.kind = std::string(to_string(p.kind));
+    out.target = mailer->target.spec.name;
+    out.member = member.id;
+    out.series = p.series;
+    out.occurrence = p.occurrence;
+    out.recipient = member.email;
+    out.message_id = m.message_id;
+    out.payload = mail::render(m);
+    out.due = p.due;
+    out.not_after = p.session_start;
+    return out;
+  }
+
+  // New messages in, unwanted ones withdrawn (one call per target and kind).
+  void write_plan() {
+    std::set<std::string> known;
+    for (const char* kind : {"reminder", "notice"})
+      for (const auto& m : store_.outbox(rows_of(kind))) known.insert(m.key);
+    std::vector<OutboxMessage> fresh;
+    for (const auto& p : report_.plan.messages) {
+      if (known.contains(p.key)) continue;
+      if (auto m = render(p)) fresh.push_back(std::move(*m));
+    }
+    report_.planned = fresh.size();
+    if (!fresh.empty()) store_.enqueue(fresh);
+    for (const auto& w : report_.plan.withdrawals) unwanted_.insert(w.key);
+    withdraw();
+  }
+
+  void withdraw() {
+    std::map<std::pair<std::string, std::string>, std::vector<std::string>> keep;
+    std::set<std::pair<std::string, std::string>> touched;
+    for (const char* kind : {"reminder", "notice"}) {
+      for (const auto& m : store_.outbox(rows_of(kind, {State::planned, State::sending}))) {
+        if (unwanted_.contains(m.key)) touched.insert({m.target, m.kind});
+        else keep[{m.target, m.kind}].push_back(m.key);
+      }
+    }
+    for (const auto& [target, kind] : touched) report_.withdrawn += store_.withdraw_outbox(target, kind, keep[{target, kind}]);
+    unwanted_.clear();
+  }
+
+  void send_due() {
+    std::map<std::string, std::vector<OutboxMessage>> due;  // by target
+    for (const char* kind : {"reminder", "notice"}) {
+      for (auto& m : store_.outbox(rows_of(kind, {State::planned, State::sending}, true))) {
+        const MessageKind k = m.kind == "notice" ? MessageKind::notice : MessageKind::reminder;
+        const Instant not_after = m.not_after.value_or(Instant::max());
+        switch (dispatch_rule(k, m.due, not_after, now_)) {
+          case Dispatch::wait: break;
+          case Dispatch::drop:
+            report_.log.push_back("dropped " + m.key + ": the session started at " + utc(not_after));
+            unwanted_.insert(m.key);
+            ++report_.dropped;
+            break;
+          case Dispatch::send_late:
+          case Dispatch::send: due[m.target].push_back(std::move(m)); break;
+        }
+      }
+    }
+    if (!unwanted_.empty()) {
+      const auto before = report_.withdrawn;
+      withdraw();
+      report_.withdrawn = before;  // drops are counted as drops
+    }
+    for (auto& [target, messages] : due) send(target, messages);
+  }
+
+  void send(const std::string& target, const std::vector<OutboxMessage>& messages) {
+    const Mailer* mailer = nullptr;
+    for (const auto& m : mailers_)
+      if (m.target.spec.name == target) mailer = &m;
+    if (!mailer || !mailer->error.empty()) {
+      report_.log.push_back("target " + target + ": " + (mailer ? mailer->error : "gone") + "; " +
+                            std::to_string(messages.size()) + " message(s) wait");
+      report_.deferred += messages.size();
+      return;
+    }
+    mail::SmtpConfig c;
+    c.url = mailer->settings.smtp_url;
+    c.security = mailer->settings.security;
+    c.username = mailer->settings.username;
+    c.password = mailer->password;
+    c.ca_file = mailer->settings.ca_file;
+    c.max_connections = mailer->settings.max_connections;
+    c.helo_domain = mailer->settings.from.domain();
+    std::vector<mail::Envelope> envelopes;
+    for (const auto& m : messages) envelopes.push_back({mailer->settings.from.email, m.recipient, m.payload});
+    mail::SmtpClient client(c);
+    std::vector<std::size_t> waiting;
+    const auto failure = client.send(
+        envelopes,
+        [&](std::size_t i) { store_.mark_sending(messages[i].id); },
+        [&](std::size_t i, const mail::SendResult& r) {
+          if (r.status == mail::SendResult::Status::not_attempted) waiting.push_back(i);
+          else finished(messages[i], r);
+        });
+    // A server that is down or refuses the login fails no message: they wait, with the
+    // reason, until it is back or their session starts (then they are dropped).
+    for (const auto i : waiting) {
+      store_.mark_unsent(messages[i].id, failure ? failure.message : "not attempted", false);
+      ++report_.deferred;
+    }
+    if (failure) report_.log.push_back("target " + target + ": " + failure.message);
+  }
+
+  void finished(const OutboxMessage& m, const mail::SendResult& r) {
+    using S = mail::SendResult::Status;
+    switch (r.status) {
+      case S::sent:
+        store_.mark_sent(m.id, "", "", {});
+        ++report_.sent;
+        if (now_ - m.due > kLateAfter) {
+          ++report_.late;
+          report_.log.push_back("late " + m.key + ": due " + utc(m.due) + ", sent " + utc(now_));
+        }
+        break;
+      case S::rejected:
+        store_.mark_unsent(m.id, r.detail, true);
+        ++report_.failed;
+        report_.log.push_back("failed " + m.key + ": " + r.detail);
+        break;
+      case S::deferred: {
+        const bool out_of_attempts = m.attempts + 1 >= kMaxAttempts;
+        store_.mark_unsent(m.id, r.detail, out_of_attempts);
+        ++(out_of_attempts ? report_.failed : report_.deferred);
+        report_.log.push_back((out_of_attempts ? "failed " : "deferred ") + m.key + ": " + r.detail);
+        break;
+      }
+      case S::not_attempted: break;  // send() records these
+    }
+  }
+
+  Store& store_;
+  const PassOptions& options_;
+  const Instant now_;
+  const StoreSnapshot snapshot_;
+  const Definitions* defs_ = nullptr;
+  std::vector<Mailer> mailers_;
+  std::vector<Occurrence> sessions_;
+  std::map<std::pair<std::string, LocalTime>, const Occurrence*> by_id_;
+  std::map<std::string, Member> members_;
+  std::set<std::string> noted_;
+  std::set<std::string> unwanted_;
+  PassReport report_;
+};
+
+}  // namespace
+
+ReminderPlanInput plan_input(const Store& store, const StoreSnapshot& snapshot, Instant now) {
+  ReminderPlanInput in;
+  in.definitions = &*snapshot.definitions.definitions;
+  in.revisions = snapshot.revisions;
+  for (auto& m : store.members()) {
+    auto series = store.subscribed_series(m.id);
+    in.followers.push_back({std::move(m), std::move(series)});
+  }
+  for (auto& r : store.history())
+    if (r.at >= now - kNoticeLookback) in.changes.push_back(std::move(r));
+  for (const char* kind : {"reminder", "notice"}) {
+    for (const auto& m : store.outbox(rows_of(kind, {OutboxMessage::State::planned}))) {
+      in.pending.push_back({m.key, m.kind == "notice" ? MessageKind::notice : MessageKind::reminder, m.member, m.series,
+                            m.occurrence.value_or(LocalTime{}), m.not_after.value_or(Instant::max())});
+    }
+  }
+  in.now = now;
+  return in;
+}
+
+PassReport run_once(Store& store, const Clock& clock, const PassOptions& options) {
+  return Pass(store, clock, options).run();
+}
+
+// --- what a pass did, and the outbox ---------------------------------------------------
+
+std::string report_text(const PassReport& r, bool dry_run) {
+  std::ostringstream out;
+  if (dry_run) {
+    out << "Would plan " << r.plan.messages.size() << " message(s) and withdraw " << r.plan.withdrawals.size() << ":\n";
+    for (const auto& m : r.plan.messages)
+      out << "  " << utc(m.due) << "  " << to_string(m.kind) << "  " << (m.member.empty() ? m.channel : m.member) << "  "
+          << m.key << "\n";
+    for (const auto& w : r.plan.withdrawals) out << "  withdraw " << w.key << ": " << w.reason << "\n";
+  } else {
+    out << "planned " << r.planned << ", withdrawn " << r.withdrawn << ", sent " << r.sent << " (" << r.late
+        << " late), dropped " << r.dropped << ", failed " << r.failed << ", deferred " << r.deferred << "\n";
+  }
+  for (const auto& line : r.log) out << line << "\n";
+  if (r.next_wake) out << "next: " << utc(*r.next_wake) << "\n";
+  return out.str();
+}
+
+Json report_json(const PassReport& r, bool dry_run) {
+  Json j;
+  j["dry_run"] = dry_run;
+  j["planned"] = r.planned;
+  j["withdrawn"] = r.withdrawn;
+  j["sent"] = r.sent;
+  j["late"] = r.late;
+  j["dropped"] = r.dropped;
+  j["failed"] = r.failed;
+  j["deferred"] = r.deferred;
+  Json plan = Json::array();
+  for (const auto& m : r.plan.messages) {
+    Json e;
+    e["key"] = m.key;
+    e["kind"] = std::string(to_string(m.kind));
+    e["member"] = m.member.empty() ? Json(nullptr) : Json(m.member);
+    e["channel"] = m.channel;
+    e["series"] = m.series;
+    e["occurrence"] = format_local_minute(m.occurrence);
+    e["due"] = utc(m.due);
+    e["session_start"] = utc(m.session_start);
+    plan.push_back(std::move(e));
+  }
+  j["plan"] = std::move(plan);
+  Json withdrawals = Json::array();
+  for (const auto& w : r.plan.withdrawals) withdrawals.push_back({{"key", w.key}, {"reason", w.reason}});
+  j["withdrawals"] = std::move(withdrawals);
+  j["log"] = r.log;
+  j["next_wake"] = r.next_wake ? Json(utc(*r.next_wake)) : Json(nullptr);
+  return j;
+}
+
+Json outbox_json(const std::vector<OutboxMessage>& messages) {
+  Json out = Json::array();
+  for (const auto& m : messages) {
+    Json j;
+    j["id"] = m.id;
+    j["key"] = m.key;
+    j["kind"] = m.kind;
+    j["member"] = m.member.empty() ? Json(nullptr) : Json(m.member);
+    j["series"] = m.series;
+    j["occurrence"] = m.occurrence ? Json(format_local_minute(*m.occurrence)) : Json(nullptr);
+    j["recipient"] = m.recipient;
+    j["state"] = std::string(to_string(m.state));
+    j["attempts"] = m.attempts;
+    j["last_error"] = m.last_error.empty() ? Json(nullptr) : Json(m.last_error);
+    j["due"] = utc(m.due);
+    j["not_after"] = m.not_after ? Json(utc(*m.not_after)) : Json(nullptr);
+    j["updated"] = utc(m.updated);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::string outbox_text(const std::vector<OutboxMessage>& messages) {
+  std::ostringstream out;
+  for (const auto& m : messages) {
+    out << utc(m.due) << "  " << std::string(to_string(m.state)) << "  " << m.kind << "  " << m.member << "  "
+        << m.series << (m.occurrence ? " " + format_local_minute(*m.occurrence) : "") << "  attempts " << m.attempts;
+    if (!m.last_error.empty()) out << "  last error: " << m.last_error;
+    out << "\n";
+  }
+  if (messages.empty()) out << "no reminders or notices\n";
+  return out.str();
+}
+
+}  // namespace convene::remind

@@ -1,0 +1,222 @@
+// Reminders and notices through the outbox to a real SMTP server (python3-aiosmtpd on
+// loopback), one pass at a time at simulated times (convene/remind.h).
+#include "convene/remind.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "convene/invite.h"
+#include "convene/mail.h"
+#include "convene/store.h"
+#include "servers.h"
+#include "test_support.h"
+
+namespace convene {
+namespace {
+
+using namespace convene::testing;
+using nlohmann::json;
+
+Instant at(const char* text) {
+  std::istringstream in(text);
+  Instant t;
+  in >> date::parse("%Y-%m-%dT%H:%M:%SZ", t);
+  return t;
+}
+LocalTime lt(const char* text) { return *parse_local_minute(text); }
+
+class Remind : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    SmtpSinkOptions options;
+    options.reject = "^refused@";
+    sink_ = SmtpSink::start(dir_ / "sink", options, error);
+    ASSERT_TRUE(sink_) << error;
+    StoreOptions o;
+    o.path = path_;
+    o.clock = &clock_;
+    store_ = Store::open(o);
+    auto loaded = load_definitions((source_dir() / "tests/data/remind/week.json").string());
+    ASSERT_TRUE(loaded.ok());
+    store_->import_definitions(*loaded.definitions, as_);
+    add_target(sink_->url());
+  }
+
+  void add_target(const std::string& url) {
+    TargetSpec t;
+    t.name = "mail";
+    t.kind = TargetKind::email;
+    invite::EmailSettings s;
+    s.smtp_url = url;
+    s.from = {"School Nurse CoP", "cop@example.org"};
+    t.settings = invite::to_json(s).dump();
+    store_->add_target(t, as_);
+  }
+
+  void add_member(const std::string& id, const char* series, std::optional<std::string> zone = std::nullopt) {
+    MemberSpec spec;
+    spec.id = id;
+    spec.name = "Member " + id;
+    spec.email = id + "@example.org";
+    spec.timezone = std::move(zone);
+    store_->add_member(spec, as_);
+    store_->subscribe(id, {Subscription::Kind::series, series}, as_);
+  }
+
+  remind::PassReport pass(const char* when) {
+    clock_.set(at(when));
+    return remind::run_once(*store_, clock_);
+  }
+
+  // The messages the sink received since the last call, as read_mail.py reads them.
+  json new_messages() {
+    const auto all = sink_->messages();
+    std::vector<std::string> args{(source_dir() / "tests/oracles/read_mail.py").string()};
+    for (std::size_t i = seen_; i < all.size(); ++i) args.push_back(all[i].string());
+    seen_ = all.size();
+    if (args.size() == 1) return json::array();
+    const auto r = run_python(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out);
+  }
+
+  static std::map<std::string, json> by_recipient(const json& messages) {
+    std::map<std::string, json> out;
+    for (const auto& m : messages) {
+      EXPECT_TRUE(m["defects"].empty()) << m.dump();
+      EXPECT_FALSE(m["eight_bit"].get<bool>());
+      const std::string to = m["to"][0]["addr"];
+      EXPECT_FALSE(out.contains(to)) << "two messages to " << to;
+      out[to] = m;
+    }
+    return out;
+  }
+
+  static std::string subject(const json& m) { return m["headers"]["subject"][0]; }
+  static std::string body(const json& m) { return m["parts"][0]["text"]; }
+
+  TempDir dir_;
+  std::string path_ = (dir_ / "convene.db").string();
+  SimulatedClock clock_{at("2027-01-25T09:00:00Z")};
+  ChangeContext as_{.actor = "ana"};
+  std::unique_ptr<SmtpSink> sink_;
+  std::unique_ptr<Store> store_;
+  std::size_t seen_ = 0;
+};
+
+TEST_F(Remind, SendsEachReminderOnceAtItsMinuteAndFollowsAMove) {
+  add_member("rosa", "mentoring-monday");
+  add_member("ben", "mentoring-monday", "Europe/London");
+
+  auto r = pass("2027-01-30T12:00:00Z");
+  EXPECT_EQ(r.sent, 0u);
+  EXPECT_EQ(r.planned, 4u) << remind::report_text(r, false);  // P1D and PT15M of 1 February, each
+  EXPECT_TRUE(new_messages().empty());
+
+  // Sunday 21:00Z: the P1D reminders of Monday 16:00 EST, once however often a pass runs.
+  r = pass("2027-01-31T21:00:00Z");
+  EXPECT_EQ(r.sent, 2u);
+  EXPECT_EQ(pass("2027-01-31T21:00:00Z").sent, 0u);
+  auto got = by_recipient(new_messages());
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(subject(got["rosa@example.org"]), "Tomorrow at 4:00 pm EST: Mentoring Monday");
+  EXPECT_EQ(subject(got["ben@example.org"]), "Tomorrow at 9:00 pm GMT: Mentoring Monday");
+  EXPECT_NE(body(got["rosa@example.org"]).find("Monday 1 February 2027, 4:00 pm EST to 5:00 pm EST"), std::string::npos)
+      << body(got["rosa@example.org"]);
+  EXPECT_NE(body(got["rosa@example.org"]).find("Join: https://meet.example.org/mm"), std::string::npos);
+  EXPECT_NE(body(got["ben@example.org"]).find("(Europe/London)"), std::string::npos);
+  const std::string key = "reminder/rosa/mentoring-monday/2027-02-01T16:00/P1D/20270201T2100Z";
+  EXPECT_EQ(got["rosa@example.org"]["headers"]["message-id"][0],
+            mail::message_id(key, "rosa@example.org", "example.org"));
+
+  // Monday 10:00Z the session moves to Tuesday 17:00 EST: a notice at once, nothing at the
+  // old time (20:45Z), the reminders of the new time at theirs.
+  clock_.set(at("2027-02-01T10:00:00Z"));
+  store_->reschedule("mentoring-monday", lt("2027-02-01T16:00"), lt("2027-02-02T17:00"), std::nullopt,
+                     {.actor = "ana", .reason = "Presenter's request"});
+  r = pass("2027-02-01T10:00:00Z");
+  EXPECT_EQ(r.sent, 2u);
+  EXPECT_EQ(r.withdrawn, 2u) << remind::report_text(r, false);
+  got = by_recipient(new_messages());
+  EXPECT_EQ(subject(got["rosa@example.org"]), "Mentoring Monday moved to Tuesday 2 February, 5:00 pm EST");
+  EXPECT_NE(body(got["rosa@example.org"]).find("Why: Presenter's request"), std::string::npos) << body(got["rosa@example.org"]);
+  EXPECT_EQ(pass("2027-02-01T20:45:00Z").sent, 0u);
+  EXPECT_EQ(pass("2027-02-01T22:00:00Z").sent, 2u);
+  got = by_recipient(new_messages());
+  EXPECT_EQ(subject(got["rosa@example.org"]), "Tomorrow at 5:00 pm EST: Mentoring Monday");
+  EXPECT_EQ(pass("2027-02-02T21:45:00Z").sent, 2u);
+  got = by_recipient(new_messages());
+  EXPECT_EQ(subject(got["rosa@example.org"]), "In 15 minutes: Mentoring Monday (5:00 pm EST)");
+
+  // The outbox says what happened to each.
+  std::map<std::string, std::string> states;
+  for (const auto& m : store_->outbox({.member = std::string("rosa")})) states[m.key] = std::string(to_string(m.state));
+  EXPECT_EQ(states["reminder/rosa/mentoring-monday/2027-02-01T16:00/PT15M/20270201T2100Z"], "withdrawn");
+  EXPECT_EQ(states[key], "sent");
+}
+
+TEST_F(Remind, ARefusedRecipientFailsAloneAndIsListed) {
+  add_member("rosa", "power-hour");
+  add_member("refused", "power-hour");
+  pass("2027-02-03T19:00:00Z");
+  const auto r = pass("2027-02-03T19:45:00Z");
+  EXPECT_EQ(r.sent, 1u);
+  EXPECT_EQ(r.failed, 1u);
+  EXPECT_EQ(by_recipient(new_messages()).count("rosa@example.org"), 1u);
+  const auto cli = run_cli({"reminders", "--failed", "--format", "json", "--db", path_});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  const auto listed = json::parse(cli.out);
+  ASSERT_EQ(listed.size(), 1u) << cli.out;
+  EXPECT_EQ(listed[0]["member"], "refused");
+  EXPECT_EQ(listed[0]["state"], "failed");
+  EXPECT_NE(listed[0]["last_error"].get<std::string>().find("550"), std::string::npos) << cli.out;
+}
+
+TEST_F(Remind, ADownServerKeepsMessagesWaitingUntilTheSessionStarts) {
+  store_->remove_target("mail", as_);
+  const std::string url = sink_->url();
+  sink_.reset();  // nothing listens there any more
+  add_target(url);
+  add_member("rosa", "power-hour");
+  pass("2027-02-03T19:00:00Z");
+  auto r = pass("2027-02-03T19:45:00Z");
+  EXPECT_EQ(r.sent, 0u);
+  EXPECT_EQ(r.deferred, 1u) << remind::report_text(r, false);
+  std::vector<OutboxMessage> waiting;
+  for (auto& m : store_->outbox({.states = {OutboxMessage::State::planned}}))
+    if (m.due <= clock_.now()) waiting.push_back(std::move(m));  // not next week's
+  ASSERT_EQ(waiting.size(), 1u);
+  EXPECT_NE(waiting[0].last_error.find(url.substr(7)), std::string::npos) << waiting[0].last_error;
+  // Power Hour started at 20:00Z: its reminder is dropped with a log line, not sent late.
+  r = pass("2027-02-03T20:01:00Z");
+  EXPECT_EQ(r.dropped, 1u) << remind::report_text(r, false);
+  ASSERT_FALSE(r.log.empty());
+  EXPECT_EQ(r.log.back(), "dropped reminder/rosa/power-hour/2027-02-03T15:00/PT15M/20270203T2000Z: the session started at 2027-02-03T20:00:00Z");
+  EXPECT_EQ(store_->outbox({.states = {OutboxMessage::State::withdrawn}}).size(), 1u);
+}
+
+TEST_F(Remind, TheCliRehearsesThenRunsOnePassAtConveneNow) {
+  add_member("rosa", "power-hour");
+  store_.reset();
+  const std::map<std::string, std::string> env{{"CONVENE_NOW", "2027-02-03T19:45:00Z"}};
+  auto dry = run_cli({"remind", "--once", "--dry-run", "--db", path_}, "", env);
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("reminder/rosa/power-hour/2027-02-03T15:00/PT15M/20270203T2000Z"), std::string::npos) << dry.out;
+  EXPECT_EQ(sink_->messages().size(), 0u);
+  auto listed = run_cli({"reminders", "--format", "json", "--db", path_}, "", env);
+  EXPECT_EQ(json::parse(listed.out).size(), 0u) << "a rehearsal writes nothing";
+  auto once = run_cli({"remind", "--once", "--format", "json", "--db", path_}, "", env);
+  ASSERT_EQ(once.exit_code, 0) << once.err;
+  EXPECT_EQ(json::parse(once.out)["sent"], 1) << once.out;
+  EXPECT_EQ(sink_->messages().size(), 1u);
+  listed = run_cli({"reminders", "--member", "rosa", "--db", path_}, "", env);
+  EXPECT_NE(listed.out.find("sent  reminder  rosa  power-hour 2027-02-03T15:00  attempts 1"), std::string::npos)
+      << listed.out;
+}
+
+}  // namespace
+}  // namespace convene

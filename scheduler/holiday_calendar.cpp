@@ -18,6 +18,9 @@
 
 #include <libical/ical.h>
 
+#include "convene/input_file.h"
+#include "convene/validate.h"
+
 namespace convene {
 
 namespace holiday_internal {
@@ -45,8 +48,8 @@ constexpr const char* kObservedSuffix = " (observed)";
 
 // The years holidays() and HolidayIndex accept; far from date::year's limits so that
 // year ± 2 never overflows.
-constexpr int kMinYear = -30000;
-constexpr int kMaxYear = 30000;
+constexpr int kComputedMinYear = -30000;
+constexpr int kComputedMaxYear = 30000;
 
 std::string rule_name(const HolidayRule& rule) {
   return std::visit([](const auto& r) { return r.name; }, rule);
@@ -152,7 +155,7 @@ class Collector {
   void rule(std::size_t, const EasterRule& r) {
     // An offset beyond a few weeks can cross into another year.
     const int spill = std::abs(r.offset_days) / 365 + 1;
-    for (int y = std::max(from_y_ - spill, kMinYear); y <= std::min(to_y_ + spill, kMaxYear); ++y) {
+    for (int y = std::max(from_y_ - spill, kComputedMinYear); y <= std::min(to_y_ + spill, kComputedMaxYear); ++y) {
       if (!in_years(y, r.since, r.until)) continue;
       add(easter_sunday(y) + days{r.offset_days}, r.name);
     }
@@ -280,8 +283,19 @@ HolidayCalendar HolidayCalendar::with_rule(HolidayRule rule) const {
 }
 
 HolidayCalendar HolidayCalendar::with_closure(Closure closure) const {
+  std::vector<Closure> one;
+  one.push_back(std::move(closure));
+  return with_closures(std::move(one));
+}
+
+HolidayCalendar HolidayCalendar::with_closures(std::vector<Closure> closures) const {
   auto copy = std::make_shared<Data>(*data_);
-  copy->closures.push_back(std::move(closure));
+  if (copy->closures.empty()) {
+    copy->closures = std::move(closures);
+  } else {
+    copy->closures.reserve(copy->closures.size() + closures.size());
+    for (auto& c : closures) copy->closures.push_back(std::move(c));
+  }
   HolidayCalendar result{""};
   result.data_ = std::move(copy);
   return result;
@@ -303,16 +317,26 @@ const std::string& HolidayCalendar::id() const { return data_->id; }
 const std::vector<HolidayRule>& HolidayCalendar::rules() const { return data_->rules; }
 const std::vector<Closure>& HolidayCalendar::closures() const { return data_->closures; }
 
+namespace {
+
+// The holidays the rules of `data` give in the years [from_y, to_y], unsorted.
+void collect_rule_holidays(const CalendarContent& data, int from_y, int to_y, std::vector<Holiday>& out) {
+  out.reserve(out.size() + static_cast<std::size_t>(to_y - from_y + 1) * (data.rules.size() + 1));
+  Collector collect{data, from_y, to_y, out};
+  for (std::size_t i = 0; i < data.rules.size(); ++i) {
+    std::visit([&](const auto& r) { collect.rule(i, r); }, data.rules[i]);
+  }
+}
+
+}  // namespace
+
 std::vector<Holiday> HolidayCalendar::holidays(date::year from, date::year to) const {
-  const int from_y = std::max(static_cast<int>(from), kMinYear);
-  const int to_y = std::min(static_cast<int>(to), kMaxYear);
+  const int from_y = std::max(static_cast<int>(from), kComputedMinYear);
+  const int to_y = std::min(static_cast<int>(to), kComputedMaxYear);
   std::vector<Holiday> out;
   if (from_y > to_y) return out;
-  out.reserve(static_cast<std::size_t>(to_y - from_y + 1) * (data_->rules.size() + 4));
+  collect_rule_holidays(*data_, from_y, to_y, out);
   Collector collect{*data_, from_y, to_y, out};
-  for (std::size_t i = 0; i < data_->rules.size(); ++i) {
-    std::visit([&](const auto& r) { collect.rule(i, r); }, data_->rules[i]);
-  }
   for (const auto& c : data_->closures) collect.closure(c);
   std::sort(out.begin(), out.end(), [](const Holiday& a, const Holiday& b) {
     if (a.day != b.day) return a.day < b.day;
@@ -388,13 +412,7 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string quote(std::string_view s) {
-  constexpr std::size_t kMax = 60;
-  std::string out = "\"";
-  out += s.size() > kMax ? std::string(s.substr(0, kMax)) + "..." : std::string(s);
-  out += '"';
-  return out;
-}
+std::string quote(std::string_view s) { return quote_value(s); }
 
 std::optional<local_days> to_day(const icaltimetype& t) {
   if (icaltime_is_null_time(t)) return std::nullopt;
@@ -412,8 +430,8 @@ std::string format_ical_date(const icaltimetype& t) {
 
 class IcsReader {
  public:
-  IcsReader(std::string_view text, const std::string& source)
-      : text_(text), source_(source), lines_(split_lines(text)) {
+  IcsReader(std::string_view text, const std::string& source, std::size_t max_events)
+      : text_(text), source_(source), max_events_(max_events), lines_(split_lines(text)) {
     for (std::size_t i = 0; i < lines_.size(); ++i) {
       if (iequals(trim(lines_[i]), "BEGIN:VEVENT")) vevent_lines_.push_back(i + 1);
     }
@@ -436,6 +454,12 @@ class IcsReader {
     if (!iequals(head, "BEGIN:VCALENDAR")) {
       return fail("line " + std::to_string(first + 1) + ": not an iCalendar file: expected " +
                   "BEGIN:VCALENDAR, found " + quote(head));
+    }
+    // The cap on events, before libical builds them all.
+    if (vevent_lines_.size() > max_events_) {
+      return fail("line " + std::to_string(vevent_lines_[max_events_]) + ": more than " +
+                  std::to_string(max_events_) + " events (BEGIN:VEVENT); a school calendar has a few "
+                  "hundred: is this the right file?");
     }
     const std::string copy(body);
     ComponentPtr root{icalparser_parse_string(copy.c_str())};
@@ -638,39 +662,27 @@ class IcsReader {
 
   std::string_view text_;
   const std::string& source_;
+  std::size_t max_events_;
   std::vector<std::string_view> lines_;
   std::vector<std::size_t> vevent_lines_;  // the line of each BEGIN:VEVENT, in order
 };
 
 }  // namespace
 
-IcsClosures parse_ics_closures(std::string_view ics_text, const std::string& source_name) {
+IcsClosures parse_ics_closures(std::string_view ics_text, const std::string& source_name,
+                               const InputLimits& limits) {
   make_libical_nonfatal();
-  return IcsReader{ics_text, source_name}.read();
+  return IcsReader{ics_text, source_name, limits.max_ics_events}.read();
 }
 
-IcsClosures load_ics_closures(const std::string& path) {
-  IcsClosures result;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    result.error = path + ": cannot read the iCalendar file: it is a directory";
+IcsClosures load_ics_closures(const std::string& path, const InputLimits& limits) {
+  const InputFile file = read_input_file(path, limits.max_file_size);
+  if (!file) {
+    IcsClosures result;
+    result.error = path + ": cannot read the iCalendar file: " + file.error;
     return result;
   }
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int err = errno;
-    result.error = path + ": cannot read the iCalendar file: " +
-                   (err ? std::strerror(err) : "cannot open it");
-    return result;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    result.error = path + ": cannot read the iCalendar file: read error";
-    return result;
-  }
-  return parse_ics_closures(text.str(), path);
+  return parse_ics_closures(file.text, path, limits);
 }
 
 // --- HolidayIndex ---------------------------------------------------------------
@@ -679,27 +691,95 @@ HolidayIndex::HolidayIndex(const std::vector<const HolidayCalendar*>& calendars,
                            LocalDay to)
     : from_(from), to_(to) {
   if (to < from) return;
-  const auto span = static_cast<std::size_t>((to - from).count()) + 1;
-  by_day_.assign(span, -1);
-  const year from_y = year_month_day{from}.year();
-  const year to_y = year_month_day{to}.year();
-  for (const HolidayCalendar* calendar : calendars) {
+  // Every holiday as an interval of days with its priority: the calendar's place in
+  // `calendars`, then the name (holidays() order). A rule's holiday is one day; a
+  // closure is its whole range, clipped to [from, to], never one entry per day.
+  struct Interval {
+    LocalDay first, last;
+    std::size_t rank;
+    std::uint32_t entry;
+  };
+  std::vector<Interval> intervals;
+  const int from_y = static_cast<int>(year_month_day{from}.year());
+  const int to_y = static_cast<int>(year_month_day{to}.year());
+  for (std::size_t rank = 0; rank < calendars.size(); ++rank) {
+    const HolidayCalendar* calendar = calendars[rank];
     if (!calendar) continue;
-    for (auto& h : calendar->holidays(from_y, to_y)) {
+    std::vector<Holiday> days;
+    collect_rule_holidays(*calendar->data_, std::max(from_y, kComputedMinYear), std::min(to_y, kComputedMaxYear), days);
+    for (auto& h : days) {
       if (h.day < from || h.day > to) continue;
-      auto& slot = by_day_[static_cast<std::size_t>((h.day - from).count())];
-      // The first calendar given wins; within a calendar, the first in holidays() order.
-      if (slot >= 0) continue;
-      slot = static_cast<std::int32_t>(holidays_.size());
-      holidays_.push_back(std::move(h));
+      intervals.push_back({h.day, h.day, rank, static_cast<std::uint32_t>(entries_.size())});
+      entries_.push_back(std::move(h));
+    }
+    for (const Closure& c : calendar->closures()) {
+      const LocalDay first = std::max(c.from, from), last = std::min(c.to, to);
+      if (first > last) continue;
+      intervals.push_back({first, last, rank, static_cast<std::uint32_t>(entries_.size())});
+      entries_.push_back(Holiday{first, c.name, calendar->id()});
+    }
+  }
+  // One sweep over the interval ends: between two consecutive ends the same intervals
+  // hold, and the first by (rank, name) wins. Adjacent days with the same winner make
+  // one span.
+  struct End {
+    LocalDay day;
+    bool opens;
+    std::uint32_t interval;
+  };
+  std::vector<End> ends;
+  ends.reserve(2 * intervals.size());
+  for (std::uint32_t i = 0; i < intervals.size(); ++i) {
+    ends.push_back({intervals[i].first, true, i});
+    ends.push_back({intervals[i].last + days{1}, false, i});
+  }
+  std::sort(ends.begin(), ends.end(), [](const End& a, const End& b) { return a.day < b.day; });
+  auto before = [&](std::uint32_t a, std::uint32_t b) {
+    const Interval& x = intervals[a];
+    const Interval& y = intervals[b];
+    if (x.rank != y.rank) return x.rank < y.rank;
+    const std::string& xn = entries_[x.entry].name;
+    const std::string& yn = entries_[y.entry].name;
+    if (xn != yn) return xn < yn;
+    return a < b;
+  };
+  std::set<std::uint32_t, decltype(before)> open(before);
+  for (std::size_t k = 0; k < ends.size();) {
+    const LocalDay day = ends[k].day;
+    for (; k < ends.size() && ends[k].day == day; ++k) {
+      if (ends[k].opens) {
+        open.insert(ends[k].interval);
+      } else {
+        open.erase(ends[k].interval);
+      }
+    }
+    if (open.empty()) continue;
+    const LocalDay until = k < ends.size() ? ends[k].day - days{1} : to;
+    const std::uint32_t winner = intervals[*open.begin()].entry;
+    if (!spans_.empty() && spans_.back().entry == winner && spans_.back().last + days{1} == day) {
+      spans_.back().last = until;
+    } else {
+      spans_.push_back({day, until, winner});
     }
   }
 }
 
-const Holiday* HolidayIndex::find(LocalDay day) const {
-  if (by_day_.empty() || day < from_ || day > to_) return nullptr;
-  const std::int32_t i = by_day_[static_cast<std::size_t>((day - from_).count())];
-  return i < 0 ? nullptr : &holidays_[static_cast<std::size_t>(i)];
+const HolidayIndex::Span* HolidayIndex::span_of(LocalDay day) const {
+  if (spans_.empty() || day < from_ || day > to_) return nullptr;
+  auto it = std::upper_bound(spans_.begin(), spans_.end(), day,
+                             [](LocalDay d, const Span& s) { return d < s.first; });
+  if (it == spans_.begin()) return nullptr;
+  --it;
+  return day <= it->last ? &*it : nullptr;
+}
+
+bool HolidayIndex::contains(LocalDay day) const { return span_of(day) != nullptr; }
+
+std::optional<Holiday> HolidayIndex::find(LocalDay day) const {
+  const Span* span = span_of(day);
+  if (!span) return std::nullopt;
+  const Holiday& entry = entries_[span->entry];
+  return Holiday{day, entry.name, entry.calendar};
 }
 
 }  // namespace convene

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -129,6 +130,7 @@ class Expander {
   std::unordered_map<std::string, HolidayIndex> indexes_;
   std::unordered_map<std::string_view, std::vector<const OverrideDef*>> overrides_;
   std::vector<Item> items_;  // scratch, reused across series
+  std::deque<Holiday> holidays_found_;  // what items_ point at (a deque: pointers stay valid)
 
  public:
   // The sort key of each occurrence emitted, in emission order: its start instant (the
@@ -185,10 +187,11 @@ void Expander::expand_series(const CommunityDef& community, const SeriesDef& ser
   //    in chronological order, and 2. the holiday policy for each.
   const auto calendars = observed_calendars(defs_, community, series);
   const HolidayIndex& holidays = index_for(calendars);
-  auto is_holiday = [&holidays](LocalDay d) { return holidays.find(d) != nullptr; };
+  auto is_holiday = [&holidays](LocalDay d) { return holidays.contains(d); };
 
   std::vector<Item>& items = items_;
   items.clear();
+  holidays_found_.clear();
   std::size_t in_window = 0;
   std::size_t shifted_count = 0;
   auto too_many = [&] {
@@ -203,7 +206,8 @@ void Expander::expand_series(const CommunityDef& community, const SeriesDef& ser
     // The margins alone may hold many instances of a very frequent rule: bound them too.
     if (items.size() >= 4 * kMaxOccurrencesPerSeries) throw too_many();
     const LocalDay day = date::floor<date::days>(t);
-    const Holiday* holiday = holidays.find(day);
+    const Holiday* holiday = nullptr;
+    if (auto found = holidays.find(day)) holiday = &holidays_found_.emplace_back(std::move(*found));
     Item& item = items.emplace_back(Item{t, t, OccurrenceStatus::scheduled, Why::none, holiday, nullptr});
     if (!holiday) return;
     if (series.on_holiday == HolidayPolicy::keep) {
@@ -496,7 +500,7 @@ std::vector<Diagnostic> validate_schedule(const Definitions& definitions) {
     const LocalDay target_day = date::floor<date::days>(*o.move_to);
     const auto calendars = observed_calendars(definitions, *community, *series);
     HolidayIndex index(calendars, target_day, target_day);
-    if (const Holiday* h = index.find(target_day)) {
+    if (const auto h = index.find(target_day)) {
       report(Diagnostic::Severity::warning, path + "/move_to",
              "moves " + series->id + " " + format_local_minute(o.occurrence) + " onto " +
                  holiday_label(*h) + ", " + format_day_long(target_day));

@@ -1,5 +1,6 @@
 #include "convene/time.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -7,9 +8,12 @@
 #include <sstream>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <libical/ical.h>
 
+#include "convene/limits.h"
+#include "convene/validate.h"
 #include "internal/posix_tz.h"
 
 namespace convene {
@@ -94,9 +98,65 @@ Instant resolve_by_tail(LocalTime local, const ZoneTail& tail) {
 
 }  // namespace
 
+namespace {
+
+// The folder of the system tz database (TZDIR, as the C library reads it).
+std::string tz_folder() {
+  const char* dir = std::getenv("TZDIR");
+  return dir && *dir ? dir : "/usr/share/zoneinfo";
+}
+
+// Names in the folder that are not zones of the IANA database: the system's own zone
+// ("localtime"), zic's template ("posixrules"), the "unknown local time" placeholder
+// ("Factory", "-00"), and the alternative trees and tables.
+bool not_an_iana_zone(std::string_view name) {
+  return name == "localtime" || name == "posixrules" || name == "Factory" ||
+         name.rfind("posix/", 0) == 0 || name.rfind("right/", 0) == 0 ||
+         name.find('.') != std::string_view::npos;
+}
+
+std::vector<std::string> read_zone_names() {
+  std::vector<std::string> names;
+  // tzdata.zi is the whole IANA database as zic reads it: "Z NAME ..." for a zone,
+  // "L TARGET NAME" for a link (US/Eastern, UTC).
+  std::ifstream in(tz_folder() + "/tzdata.zi");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string kind, first, second;
+    fields >> kind >> first >> second;
+    if (kind == "Z" && !first.empty()) names.push_back(first);
+    if (kind == "L" && !second.empty()) names.push_back(second);
+  }
+  if (names.empty()) {
+    // No tzdata.zi: the zones and links date found in the folder.
+    try {
+      const auto& db = date::get_tzdb();
+      for (const auto& zone : db.zones) names.push_back(zone.name());
+#if !USE_OS_TZDB
+      for (const auto& link : db.links) names.push_back(link.name());
+#endif
+    } catch (...) {
+    }
+  }
+  std::erase_if(names, [](const std::string& n) { return not_an_iana_zone(n); });
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+}  // namespace
+
+const std::vector<std::string>& zone_names() {
+  static const std::vector<std::string> names = read_zone_names();
+  return names;
+}
+
 const date::time_zone* find_zone(std::string_view name) noexcept {
-  if (name.empty()) return nullptr;
+  if (name.empty() || name.size() > kMaxZoneNameLength) return nullptr;
   try {
+    const auto& names = zone_names();
+    if (!std::binary_search(names.begin(), names.end(), name, std::less<>())) return nullptr;
     return date::locate_zone(name);
   } catch (...) {
     return nullptr;
@@ -142,7 +202,10 @@ LocalTime to_local(Instant at, const date::time_zone* zone) {
   return LocalTime{at.time_since_epoch() + offset_at(at, zone)};
 }
 
-std::optional<LocalDay> parse_date(std::string_view text) {
+namespace {
+
+// "YYYY-MM-DD" with a real day, any year; nullopt otherwise.
+std::optional<date::year_month_day> read_ymd(std::string_view text) {
   int y = 0, m = 0, d = 0;
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
   if (!read_digits(text, 0, 4, y) || !read_digits(text, 5, 2, m) || !read_digits(text, 8, 2, d))
@@ -150,31 +213,180 @@ std::optional<LocalDay> parse_date(std::string_view text) {
   const date::year_month_day ymd{date::year{y}, date::month{static_cast<unsigned>(m)},
                                  date::day{static_cast<unsigned>(d)}};
   if (!ymd.ok()) return std::nullopt;
-  return LocalDay{ymd};
+  return ymd;
+}
+
+bool supported_year(const date::year_month_day& ymd) {
+  const int y = static_cast<int>(ymd.year());
+  return y >= kMinYear && y <= kMaxYear;
+}
+
+std::string supported_years() {
+  return "convene supports the years " + std::to_string(kMinYear) + " to " + std::to_string(kMaxYear);
+}
+
+// Why "2027-02-30" or "2026-09-14T25:00" is not a date (time): the part that is out of
+// range when the shape is right, else "".
+std::string why_not_date(std::string_view text) {
+  auto digits = [&](std::size_t pos, std::size_t n) {
+    if (pos + n > text.size()) return false;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+    }
+    return true;
+  };
+  if (text.size() < 10 || !digits(0, 4) || text[4] != '-' || !digits(5, 2) || text[7] != '-' ||
+      !digits(8, 2)) {
+    return "";
+  }
+  int y = 0, m = 0, d = 0;
+  read_digits(text, 0, 4, y);
+  read_digits(text, 5, 2, m);
+  read_digits(text, 8, 2, d);
+  if (m < 1 || m > 12) return "there is no month " + std::to_string(m);
+  const date::year_month_day_last last{date::year{y}, date::month_day_last{date::month{unsigned(m)}}};
+  const unsigned days = static_cast<unsigned>(last.day());
+  if (d < 1 || unsigned(d) > days) {
+    return "there is no " + std::string(text.substr(0, 10)) + " (that month has " +
+           std::to_string(days) + " days)";
+  }
+  if (y < kMinYear || y > kMaxYear) return "the year " + std::to_string(y) + " is out of range: " + supported_years();
+  return "";
+}
+
+}  // namespace
+
+std::optional<LocalDay> parse_date(std::string_view text) {
+  const auto ymd = read_ymd(text);
+  if (!ymd || !supported_year(*ymd)) return std::nullopt;
+  return LocalDay{*ymd};
 }
 
 std::optional<LocalTime> parse_local_minute(std::string_view text) {
   if (text.size() != 16 && text.size() != 19) return std::nullopt;
   auto day = parse_date(text.substr(0, 10));
   if (!day || text[10] != 'T' || text[13] != ':') return std::nullopt;
-  int hh = 0, mm = 0, ss = 0;
+  int hh = 0, mm = 0;
   if (!read_digits(text, 11, 2, hh) || !read_digits(text, 14, 2, mm)) return std::nullopt;
-  if (text.size() == 19 && (text[16] != ':' || !read_digits(text, 17, 2, ss))) return std::nullopt;
-  if (hh > 23 || mm > 59 || ss > 59) return std::nullopt;
-  return LocalTime{*day} + std::chrono::hours{hh} + std::chrono::minutes{mm} + Seconds{ss};
+  if (text.size() == 19 && text.substr(16) != ":00") return std::nullopt;
+  if (hh > 23 || mm > 59) return std::nullopt;
+  return LocalTime{*day} + std::chrono::hours{hh} + std::chrono::minutes{mm};
 }
 
+std::optional<std::string> date_problem(std::string_view text) {
+  if (parse_date(text)) return std::nullopt;
+  const std::string why = why_not_date(text);
+  return quote_value(text) + " is not a date" + (why.empty() ? "" : ": " + why) +
+         "; expected \"YYYY-MM-DD\" such as \"2026-12-21\"";
+}
+
+std::optional<std::string> local_time_problem(std::string_view text) {
+  if (parse_local_minute(text)) return std::nullopt;
+  std::string why = why_not_date(text);
+  if (why.empty() && text.size() >= 16 && text[10] == 'T' && text[13] == ':') {
+    const std::string_view rest = text.substr(16);
+    int hh = 0, mm = 0, ss = 0;
+    if (rest == "Z" || (!rest.empty() && (rest[0] == '+' || rest[0] == '-')) ||
+        (rest.size() > 3 && (rest[3] == 'Z' || rest[3] == '+' || rest[3] == '-'))) {
+      why = "a local time takes no \"Z\" or UTC offset: the community's time zone applies";
+    } else if (read_digits(text, 11, 2, hh) && read_digits(text, 14, 2, mm) && (hh > 23 || mm > 59)) {
+      why = "there is no time " + std::string(text.substr(11, 5));
+    } else if (rest.size() == 3 && rest[0] == ':' && read_digits(rest, 1, 2, ss)) {
+      why = "sessions start on a whole minute: write it without seconds";
+    }
+  }
+  return quote_value(text) + " is not a local date and time" + (why.empty() ? "" : ": " + why) +
+         "; expected \"YYYY-MM-DDTHH:MM\" such as \"2026-09-14T16:00\"";
+}
+
+namespace {
+
+// RFC 5545 §3.3.6: ["+" / "-"] "P" (n "W" / [n "D"] ["T" [n "H"] [n "M"] [n "S"]]), with
+// at least one part, each number a run of digits. Sums in 64-bit arithmetic that stops
+// at the first part beyond kMaxDuration. `why` says what is wrong on failure.
+std::optional<Seconds> read_duration(std::string_view original, std::string& why) {
+  std::string upper(original);  // ABNF literals are case-insensitive: "pt1h" is "PT1H"
+  for (char& c : upper) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  const std::string_view text = upper;
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+  if (i >= text.size() || text[i] != 'P') {
+    why = "it does not start with \"P\"";
+    return std::nullopt;
+  }
+  ++i;
+  const long long max = kMaxDuration.count();
+  long long total = 0;
+  bool any = false, in_time = false, weeks = false;
+  std::string_view order = "WD";  // the units still allowed, in order
+  while (i < text.size()) {
+    if (text[i] == 'T') {
+      if (in_time || weeks) {
+        why = weeks ? "weeks take no other part" : "it has a second \"T\"";
+        return std::nullopt;
+      }
+      in_time = true;
+      order = "HMS";
+      ++i;
+      if (i == text.size()) {
+        why = "nothing follows \"T\"";
+        return std::nullopt;
+      }
+      continue;
+    }
+    const std::size_t begin = i;
+    long long n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (n > max) break;  // already beyond: no need to read more digits exactly
+      n = n * 10 + (text[i] - '0');
+      ++i;
+    }
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    if (i == begin || i == text.size()) {
+      why = i == begin ? "a number is missing" : "the last number has no unit";
+      return std::nullopt;
+    }
+    const char unit = text[i++];
+    const auto allowed = order.find(unit);
+    if (allowed == std::string_view::npos) {
+      why = std::string("the unit \"") + unit + "\" is not allowed there (weeks W or days D, then \"T\" and "
+            "hours H, minutes M, seconds S, in that order)";
+      return std::nullopt;
+    }
+    order.remove_prefix(allowed + 1);
+    if (unit == 'W') {
+      weeks = true;
+      order = "";
+    }
+    if (unit == 'D') order = "";
+    const long long scale = unit == 'W' ? 604800 : unit == 'D' ? 86400 : unit == 'H' ? 3600 : unit == 'M' ? 60 : 1;
+    if (n > max / scale || total + n * scale > max) {
+      why = "it is longer than " + format_duration(kMaxDuration) + " (366 days), the longest convene supports";
+      return std::nullopt;
+    }
+    total += n * scale;
+    any = true;
+  }
+  if (!any) {
+    why = "it has no part (such as \"1H\")";
+    return std::nullopt;
+  }
+  return Seconds{negative ? -total : total};
+}
+
+}  // namespace
+
 std::optional<Seconds> parse_duration(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  const std::string copy(text);
-  // libical reports a malformed duration through icalerrno and a "bad" duration.
-  icalerror_clear_errno();
-  const auto old_state = icalerror_get_error_state(ICAL_MALFORMEDDATA_ERROR);
-  icalerror_set_error_state(ICAL_MALFORMEDDATA_ERROR, ICAL_ERROR_NONFATAL);
-  const icaldurationtype duration = icaldurationtype_from_string(copy.c_str());
-  icalerror_set_error_state(ICAL_MALFORMEDDATA_ERROR, old_state);
-  if (icaldurationtype_is_bad_duration(duration)) return std::nullopt;
-  return Seconds{icaldurationtype_as_int(duration)};
+  std::string why;
+  return read_duration(text, why);
+}
+
+std::optional<std::string> duration_problem(std::string_view text) {
+  std::string why;
+  if (read_duration(text, why)) return std::nullopt;
+  return quote_value(text) + " is not an RFC 5545 duration: " + why +
+         "; expected one such as \"PT1H\", \"PT90M\" or \"P1D\"";
 }
 
 namespace {

@@ -2,6 +2,8 @@
 // and the law, user rules, closures, the day index, and ICS closures.
 #include "convene/holiday_calendar.h"
 
+#include <sys/stat.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -458,32 +460,33 @@ TEST(HolidayIndex, FindsEachDaysHolidayInItsRange) {
   std::map<LocalDay, std::string> first_names;
   for (const auto& h : dc.holidays(date::year{2026}, date::year{2027})) first_names.emplace(h.day, h.name);
   for (LocalDay d = day(2026, 9, 1); d <= day(2027, 6, 30); d += date::days{1}) {
-    const Holiday* found = index.find(d);
+    const auto found = index.find(d);
+    EXPECT_EQ(index.contains(d), found.has_value());
     const auto it = first_names.find(d);
     if (it == first_names.end()) {
-      EXPECT_EQ(found, nullptr) << format_date(d);
+      EXPECT_EQ(found, std::nullopt) << format_date(d);
     } else {
-      ASSERT_NE(found, nullptr) << format_date(d);
+      ASSERT_NE(found, std::nullopt) << format_date(d);
       EXPECT_EQ(found->name, it->second);
       EXPECT_EQ(found->day, d);
       EXPECT_EQ(found->calendar, "us-dc");
     }
   }
-  ASSERT_NE(index.find(day(2027, 6, 18)), nullptr);
+  ASSERT_NE(index.find(day(2027, 6, 18)), std::nullopt);
   EXPECT_EQ(index.find(day(2027, 6, 18))->name, "Juneteenth National Independence Day (observed)");
 }
 
 TEST(HolidayIndex, OutsideTheRangeFindsNothing) {
   const auto federal = builtin("us-federal");
   const HolidayIndex index({&federal}, day(2026, 9, 7), day(2026, 12, 25));
-  EXPECT_EQ(index.find(day(2026, 7, 4)), nullptr);
-  EXPECT_EQ(index.find(day(2027, 1, 1)), nullptr);
-  EXPECT_EQ(index.find(day(1900, 1, 1)), nullptr);
-  ASSERT_NE(index.find(day(2026, 9, 7)), nullptr) << "the first day is in the range";
-  ASSERT_NE(index.find(day(2026, 12, 25)), nullptr) << "the last day is in the range";
-  EXPECT_EQ(HolidayIndex{}.find(day(2026, 7, 4)), nullptr);
+  EXPECT_EQ(index.find(day(2026, 7, 4)), std::nullopt);
+  EXPECT_EQ(index.find(day(2027, 1, 1)), std::nullopt);
+  EXPECT_EQ(index.find(day(1900, 1, 1)), std::nullopt);
+  ASSERT_NE(index.find(day(2026, 9, 7)), std::nullopt) << "the first day is in the range";
+  ASSERT_NE(index.find(day(2026, 12, 25)), std::nullopt) << "the last day is in the range";
+  EXPECT_EQ(HolidayIndex{}.find(day(2026, 7, 4)), std::nullopt);
   const HolidayIndex backwards({&federal}, day(2026, 12, 31), day(2026, 1, 1));
-  EXPECT_EQ(backwards.find(day(2026, 7, 4)), nullptr);
+  EXPECT_EQ(backwards.find(day(2026, 7, 4)), std::nullopt);
 }
 
 TEST(HolidayIndex, FirstCalendarGivenWins) {
@@ -500,7 +503,68 @@ TEST(HolidayIndex, FirstCalendarGivenWins) {
   EXPECT_EQ(dc_first.find(day(2026, 12, 25))->name, "Christmas Day");
   EXPECT_EQ(dc_first.find(day(2027, 4, 16))->name, "DC Emancipation Day");
   EXPECT_EQ(dc_first.find(day(2026, 12, 28))->name, "Winter break");
-  EXPECT_EQ(dc_first.find(day(2027, 2, 1)), nullptr);
+  EXPECT_EQ(dc_first.find(day(2027, 2, 1)), std::nullopt);
+}
+
+// Closures overlapping each other and the rules: each day is named by the first calendar
+// that lists it, and within a calendar by the first name (holidays() order), exactly as a
+// day-by-day index would; spans merge and split where the winner changes.
+TEST(HolidayIndex, OverlappingClosuresAgreeWithHolidaysDayByDay) {
+  const auto dc = builtin("us-dc");
+  const auto school = HolidayCalendar{"school"}.with_closures(
+      {{"Winter break", day(2026, 12, 21), day(2027, 1, 1)},
+       {"Snow week", day(2026, 12, 28), day(2027, 1, 8)},
+       {"Alpha day", day(2026, 12, 31), day(2026, 12, 31)},
+       {"Zulu break", day(2026, 12, 1), day(2027, 1, 15)}});
+  const HolidayIndex index({&school, &dc}, day(2026, 11, 20), day(2027, 3, 1));
+  std::map<LocalDay, Holiday> expected;
+  for (const auto* calendar : {&school, &dc})
+    for (const auto& h : calendar->holidays(date::year{2026}, date::year{2027})) expected.emplace(h.day, h);
+  for (LocalDay d = day(2026, 11, 20); d <= day(2027, 3, 1); d += date::days{1}) {
+    const auto it = expected.find(d);
+    if (it == expected.end()) {
+      EXPECT_EQ(index.find(d), std::nullopt) << format_date(d);
+    } else {
+      EXPECT_EQ(index.find(d), it->second) << format_date(d);
+    }
+  }
+  EXPECT_EQ(index.find(day(2026, 12, 31))->name, "Alpha day");
+  EXPECT_EQ(index.find(day(2027, 1, 5))->name, "Snow week");
+  EXPECT_EQ(index.find(day(2027, 1, 15))->name, "Zulu break");
+  EXPECT_EQ(index.find(day(2027, 1, 18))->calendar, "us-dc");
+}
+
+// Issue 7: 10 closures spanning years 1 to 9999 with a wide `expand` window took 22 s and
+// 2.9 GB: the index held one entry per day of every closure. It now holds each closure
+// as one range: an index over the two centuries convene supports, of ten closures that
+// span them, answers every day from ten entries.
+TEST(HolidayIndex, ClosuresOverCenturiesAreRangesNotDays) {
+  std::vector<Closure> closures;
+  for (int i = 0; i < 10; ++i) closures.push_back({"Closed " + std::to_string(i), day(1900, 1, 1 + i), day(2200, 12, 31)});
+  const auto closed = HolidayCalendar{"closed"}.with_closures(closures);
+  const HolidayIndex index({&closed}, day(1900, 1, 1), day(2200, 12, 31));
+  EXPECT_EQ(index.find(day(1900, 1, 1))->name, "Closed 0");
+  EXPECT_EQ(index.find(day(2026, 9, 14))->name, "Closed 0");
+  EXPECT_EQ(index.find(day(2200, 12, 31)), (Holiday{day(2200, 12, 31), "Closed 0", "closed"}));
+  EXPECT_TRUE(index.contains(day(2150, 6, 1)));
+}
+
+// Issue 7: 40,000 closures took 9 s to load, each one copying the calendar with all the
+// earlier ones. with_closures() adds them in one copy, and the index sorts them once.
+TEST(HolidayCalendar, WithClosuresAddsManyAtOnceInOrder) {
+  std::vector<Closure> closures;
+  for (int i = 0; i < 40000; ++i) {
+    const LocalDay d = day(2000, 1, 1) + date::days{i};
+    closures.push_back({"Day " + std::to_string(i), d, d});
+  }
+  const auto calendar = HolidayCalendar{"many"}.with_closure({"First", day(1999, 1, 1), day(1999, 1, 1)})
+                            .with_closures(closures);
+  ASSERT_EQ(calendar.closures().size(), 40001u);
+  EXPECT_EQ(calendar.closures()[0].name, "First");
+  EXPECT_EQ(calendar.closures()[40000].name, "Day 39999");
+  const HolidayIndex index({&calendar}, day(1999, 1, 1), day(2110, 1, 1));
+  EXPECT_EQ(index.find(day(2000, 1, 1) + date::days{12345})->name, "Day 12345");
+  EXPECT_FALSE(index.contains(day(1999, 1, 2)));
 }
 
 // --- ICS closures ------------------------------------------------------------------------
@@ -660,11 +724,67 @@ TEST(IcsClosures, UnreadableFilesNameTheFile) {
   EXPECT_EQ(load_ics_closures(missing).error,
             missing + ": cannot read the iCalendar file: No such file or directory");
   EXPECT_EQ(load_ics_closures(dir.path().string()).error,
-            dir.path().string() + ": cannot read the iCalendar file: it is a directory");
+            dir.path().string() + ": cannot read the iCalendar file: it is a directory, not a regular file");
   const std::string garbage = (dir / "garbage.ics").string();
   write_file(garbage, "PK\x03\x04 this is a zip file\n");
   EXPECT_EQ(load_ics_closures(garbage).error,
-            garbage + ": line 1: not an iCalendar file: expected BEGIN:VCALENDAR, found \"PK\x03\x04 this is a zip file\"");
+            garbage + ": line 1: not an iCalendar file: expected BEGIN:VCALENDAR, found \"PK\\u0003\\u0004 this is a zip file\"");
+}
+
+}  // namespace
+}  // namespace convene
+
+namespace convene {
+namespace {
+
+std::string ics_with_events(std::size_t n) {
+  std::string text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    const LocalDay d = *parse_date("2026-01-01") + date::days{static_cast<int>(i % 3000)};
+    const std::string ymd = format_date(d);
+    text += "BEGIN:VEVENT\r\nUID:e" + std::to_string(i) + "@test\r\nDTSTART;VALUE=DATE:" + ymd.substr(0, 4) +
+            ymd.substr(5, 2) + ymd.substr(8, 2) + "\r\nSUMMARY:Closed " + std::to_string(i) + "\r\nEND:VEVENT\r\n";
+  }
+  return text + "END:VCALENDAR\r\n";
+}
+
+// Issue 7: 20,000 ICS events took 2 s and 50,000 over 10 s. A file holds at most
+// max_ics_events events (20,000 by default), refused at the line of the first one too
+// many, before libical builds any of them.
+TEST(IcsClosures, MoreEventsThanTheCapAreRefusedAtTheFirstOneTooMany) {
+  InputLimits limits;
+  limits.max_ics_events = 3;
+  const auto three = parse_ics_closures(ics_with_events(3), "d.ics", limits);
+  EXPECT_EQ(three.error, "");
+  EXPECT_EQ(three.closures.size(), 3u);
+  const auto four = parse_ics_closures(ics_with_events(4), "d.ics", limits);
+  EXPECT_EQ(four.error,
+            "d.ics: line 19: more than 3 events (BEGIN:VEVENT); a school calendar has a few hundred: is this the "
+            "right file?");
+  EXPECT_TRUE(four.closures.empty());
+  const auto at_default = parse_ics_closures(ics_with_events(kMaxIcsEvents + 1), "d.ics");
+  EXPECT_THAT(at_default.error, HasSubstr("more than 20000 events"));
+  const auto within = parse_ics_closures(ics_with_events(kMaxIcsEvents), "d.ics");
+  EXPECT_EQ(within.error, "");
+  EXPECT_EQ(within.closures.size(), kMaxIcsEvents);
+}
+
+// Issue 7: an `ics` path of /dev/zero read until bad_alloc; /dev/urandom and FIFOs hung.
+TEST(IcsClosures, OnlyRegularFilesAreReadWithinTheLimit) {
+  TempDir dir;
+  const std::string fifo = (dir / "d.ics").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(load_ics_closures(fifo).error,
+            fifo + ": cannot read the iCalendar file: it is a FIFO (a named pipe), not a regular file");
+  EXPECT_THAT(load_ics_closures("/dev/zero").error, HasSubstr("/dev/zero: cannot read the iCalendar file: it is a character device"));
+  EXPECT_THAT(load_ics_closures("/dev/urandom").error, HasSubstr("a character device"));
+  EXPECT_THAT(load_ics_closures(dir.path().string()).error, HasSubstr("it is a directory"));
+  const std::string big = (dir / "big.ics").string();
+  write_file(big, ics_with_events(50));
+  InputLimits small;
+  small.max_file_size = 512;
+  EXPECT_THAT(load_ics_closures(big, small).error, HasSubstr("larger than the limit of 512 bytes"));
+  EXPECT_EQ(load_ics_closures(big).error, "");
 }
 
 }  // namespace

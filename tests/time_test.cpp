@@ -1,6 +1,9 @@
 // Civil time, absolute time and zones (convene/time.h).
 #include "convene/time.h"
 
+#include "convene/limits.h"
+
+#include <algorithm>
 #include <random>
 #include <sstream>
 
@@ -137,11 +140,29 @@ TEST(FindZone, UnknownNamesAreNull) {
   EXPECT_EQ(find_zone("../../etc/passwd"), nullptr);
 }
 
-TEST(ParseLocalMinute, AcceptsMinutesAndSeconds) {
+// Issue 7: "2026-09-14T16:00:30" was accepted and its seconds leaked into occurrence_id,
+// documented as YYYY-MM-DDTHH:MM. ":00" is the same minute and accepted; other seconds
+// are refused, with a reason that says so.
+TEST(ParseLocalMinute, AcceptsWholeMinutesOnly) {
   EXPECT_EQ(format_local_minute(at("2026-09-14T16:00")), "2026-09-14T16:00");
-  auto with_seconds = parse_local_minute("2026-09-14T16:00:30");
-  ASSERT_TRUE(with_seconds.has_value());
-  EXPECT_EQ(format_local_minute(*with_seconds), "2026-09-14T16:00:30");
+  EXPECT_EQ(format_local_minute(at("2026-09-14T16:00:00")), "2026-09-14T16:00");
+  EXPECT_EQ(parse_local_minute("2026-09-14T16:00:30"), std::nullopt);
+  EXPECT_EQ(parse_local_minute("2026-09-14T16:00:0"), std::nullopt);
+  EXPECT_NE(local_time_problem("2026-09-14T16:00:30")->find("sessions start on a whole minute"), std::string::npos);
+  EXPECT_EQ(local_time_problem("2026-09-14T16:00"), std::nullopt);
+}
+
+// Years outside 1900..2200 (convene/limits.h) are refused everywhere dates are read.
+TEST(ParseDate, ReadsTheSupportedYearsOnly) {
+  EXPECT_TRUE(parse_date("1900-01-01").has_value());
+  EXPECT_TRUE(parse_date("2200-12-31").has_value());
+  for (const char* bad : {"1899-12-31", "2201-01-01", "0001-01-01", "9999-12-31", "0000-01-01"}) {
+    EXPECT_EQ(parse_date(bad), std::nullopt) << bad;
+    EXPECT_NE(date_problem(bad)->find("convene supports the years 1900 to 2200"), std::string::npos) << bad;
+  }
+  EXPECT_EQ(parse_local_minute("9999-12-31T23:59"), std::nullopt);
+  EXPECT_NE(date_problem("2027-02-30")->find("that month has 28 days"), std::string::npos);
+  EXPECT_EQ(*date_problem("soon"), "\"soon\" is not a date; expected \"YYYY-MM-DD\" such as \"2026-12-21\"");
 }
 
 TEST(ParseLocalMinute, RejectsWhatDoesNotExist) {
@@ -163,11 +184,56 @@ TEST(ParseDate, RejectsWhatDoesNotExist) {
 TEST(ParseDuration, ReadsIcalendarDurations) {
   EXPECT_EQ(parse_duration("PT1H"), Seconds{3600});
   EXPECT_EQ(parse_duration("PT1H30M"), Seconds{5400});
+  EXPECT_EQ(parse_duration("PT90M"), Seconds{5400});
   EXPECT_EQ(parse_duration("P1D"), Seconds{86400});
+  EXPECT_EQ(parse_duration("P1DT2H3M4S"), Seconds{86400 + 7200 + 180 + 4});
+  EXPECT_EQ(parse_duration("P2W"), Seconds{2 * 604800});
+  EXPECT_EQ(parse_duration("+PT15M"), Seconds{900});
   EXPECT_EQ(parse_duration("-PT15M"), Seconds{-900});
-  EXPECT_FALSE(parse_duration("1 hour").has_value());
-  EXPECT_FALSE(parse_duration("").has_value());
+  EXPECT_EQ(parse_duration("pt1h"), Seconds{3600});
+  EXPECT_EQ(parse_duration("PT1H30S"), Seconds{3630});
+  EXPECT_EQ(parse_duration("PT0S"), Seconds{0});
+  for (const char* bad : {"1 hour", "", "P", "PT", "P1", "PT1", "P1H", "PT1D", "P1W2D", "PT1M1H", "P1DT",
+                          "P1D1D", "PT1H1H", "P-1D", "P1.5D", "PP1D", "P1DTT1H", "P1Y"}) {
+    EXPECT_EQ(parse_duration(bad), std::nullopt) << bad;
+    EXPECT_TRUE(duration_problem(bad).has_value()) << bad;
+  }
   EXPECT_EQ(format_duration(Seconds{5400}), "PT1H30M");
+}
+
+// Issue 7: "P10000W" wrapped at 2^32 seconds (a session ending in 2082),
+// "PT9223372036854775807S" was accepted and "P99999999999999999999D" came out negative.
+// Durations are summed in 64-bit arithmetic and refused past 366 days, however many digits.
+TEST(ParseDuration, RefusesDurationsLongerThanAYearInsteadOfWrapping) {
+  EXPECT_EQ(parse_duration("P366D"), kMaxDuration);
+  EXPECT_EQ(parse_duration("-P366D"), -kMaxDuration);
+  EXPECT_EQ(parse_duration("PT31622400S"), kMaxDuration);
+  for (const char* long_one : {"P10000W", "PT9223372036854775807S", "P99999999999999999999D", "P367D",
+                               "P53W", "PT31622401S", "P366DT1S", "-P10000W",
+                               "PT99999999999999999999999999999999999999999999999999H"}) {
+    EXPECT_EQ(parse_duration(long_one), std::nullopt) << long_one;
+    const auto why = duration_problem(long_one);
+    ASSERT_TRUE(why.has_value()) << long_one;
+    EXPECT_NE(why->find("longer than P366D (366 days)"), std::string::npos) << *why;
+  }
+}
+
+// Issue 7: "localtime" (this machine's own zone) was accepted; so were the tz folder's
+// other files that are no zone of the IANA database.
+TEST(FindZone, AcceptsIanaNamesOnly) {
+  for (const char* name : {"localtime", "posixrules", "Factory", "posix/America/New_York", "right/UTC",
+                           "zone.tab", "tzdata.zi", "America", "America/"}) {
+    EXPECT_EQ(find_zone(name), nullptr) << name;
+  }
+  for (const char* name : {"America/New_York", "US/Eastern", "UTC", "Etc/GMT", "Etc/GMT+5",
+                           "America/Argentina/ComodRivadavia"}) {
+    EXPECT_NE(find_zone(name), nullptr) << name;
+  }
+  const auto& names = zone_names();
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+  EXPECT_GT(names.size(), 400u);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "localtime"), 0);
+  EXPECT_EQ(find_zone(std::string(1 << 20, 'A')), nullptr);
 }
 
 TEST(FormatDayLong, NamesWeekdayDayAndMonth) {

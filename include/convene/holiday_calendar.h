@@ -30,6 +30,7 @@
 #include <variant>
 #include <vector>
 
+#include "convene/limits.h"
 #include "convene/time.h"
 
 namespace convene {
@@ -90,6 +91,9 @@ class HolidayCalendar {
 
   HolidayCalendar with_rule(HolidayRule rule) const;
   HolidayCalendar with_closure(Closure closure) const;
+  // Every closure of `closures` added at once, in their order (one copy of the calendar,
+  // however many: 40,000 closures are 40,000 appends, not 40,000 copies).
+  HolidayCalendar with_closures(std::vector<Closure> closures) const;
   // Another calendar's rules and closures, listed under this calendar's id.
   HolidayCalendar merged_with(const HolidayCalendar& other) const;
 
@@ -101,12 +105,14 @@ class HolidayCalendar {
   // a fifth Monday in a month with four, 31 April, a month outside 1..12, nth 0.
   //
   // Every holiday in the years [from, to], sorted by day, one entry per (day, name):
-  // a closure range gives one entry per day; an observed day gives its own entry
+  // a closure range gives one entry per day (so its size is the number of holiday days;
+  // the engine asks HolidayIndex, which keeps closures as ranges); an observed day gives its own entry
   // ("Independence Day (observed)") beside the holiday itself. A rule for the 31 December
   // observance of next year's New Year's Day is included when 31 December is in range.
   std::vector<Holiday> holidays(date::year from, date::year to) const;
 
  private:
+  friend class HolidayIndex;
   struct Data;
   std::shared_ptr<const Data> data_;
 };
@@ -120,37 +126,54 @@ class HolidayCalendar {
 // an instance replaced by a VEVENT with its UID and RECURRENCE-ID is read from that
 // VEVENT. STATUS:CANCELLED events are not closures. A file without all-day events gives
 // no closures and no error.
+// Bounds (InputLimits, convene/limits.h): the file is read only if it is a regular file
+// of at most max_file_size bytes (convene/input_file.h: never a FIFO or /dev/zero), and
+// holds at most max_ics_events VEVENTs (20,000 by default); the work is linear in its size.
 // On failure, `error` says why, naming the file, and where it can, the line and the
 // event's SUMMARY and UID: "district.ics: line 42: event "Snow day" (UID sd@x): no
-// DTSTART (every VEVENT needs one)". Failures: an unreadable or missing file, content
-// that is not iCalendar (first line not BEGIN:VCALENDAR, unbalanced BEGIN/END, a line
-// that is not a content line), a VEVENT without DTSTART, or an unreadable/impossible
-// DTSTART, DTEND, DURATION, RRULE, RDATE, EXDATE or RECURRENCE-ID in an all-day event.
+// DTSTART (every VEVENT needs one)". Failures: an unreadable or missing file, one that
+// is not a regular file or is too large, content that is not iCalendar (first line not
+// BEGIN:VCALENDAR, unbalanced BEGIN/END, a line that is not a content line), more
+// events than allowed, a VEVENT without DTSTART, or an unreadable/impossible DTSTART,
+// DTEND, DURATION, RRULE, RDATE, EXDATE or RECURRENCE-ID in an all-day event.
 struct IcsClosures {
   std::vector<Closure> closures;
   std::string error;  // empty on success
 };
-IcsClosures load_ics_closures(const std::string& path);
-IcsClosures parse_ics_closures(std::string_view ics_text, const std::string& source_name);
+IcsClosures load_ics_closures(const std::string& path, const InputLimits& limits = {});
+IcsClosures parse_ics_closures(std::string_view ics_text, const std::string& source_name,
+                               const InputLimits& limits = {});
 
-// The holidays of several calendars, indexed by day over a range, for fast look-up
-// while expanding (find() is one vector access). Where several calendars list a day, the
-// first calendar given wins; within one calendar, the first in holidays() order (by name:
-// on 21 January 2013, us-dc gives "Inauguration Day (observed)" before "Martin Luther
-// King, Jr. Day").
+// The holidays of several calendars, indexed over a range of days, for fast look-up
+// while expanding. Where several calendars list a day, the first calendar given wins;
+// within one calendar, the first in holidays() order (by name: on 21 January 2013, us-dc
+// gives "Inauguration Day (observed)" before "Martin Luther King, Jr. Day").
+// Built in O(n log n) for n holidays and closures, whatever the range: a closure is one
+// range of days, never one entry per day (ten closures over two centuries, indexed over
+// two centuries, take ten entries). Look-ups are a binary search.
 class HolidayIndex {
  public:
   HolidayIndex() = default;
   HolidayIndex(const std::vector<const HolidayCalendar*>& calendars, LocalDay from, LocalDay to);
-  // The holiday on `day`, or nullptr (also for a day outside the indexed range).
-  const Holiday* find(LocalDay day) const;
+  // The holiday on `day` (its name and calendar, and `day`), or nullopt (also for a day
+  // outside the indexed range).
+  std::optional<Holiday> find(LocalDay day) const;
+  // Whether `day` is a holiday: find() without building the answer.
+  bool contains(LocalDay day) const;
   LocalDay from() const { return from_; }
   LocalDay to() const { return to_; }
 
  private:
+  // Days [first, last] on which entries_[entry] wins; sorted, disjoint.
+  struct Span {
+    LocalDay first, last;
+    std::uint32_t entry;
+  };
+  const Span* span_of(LocalDay day) const;
+
   LocalDay from_{}, to_{};
-  std::vector<Holiday> holidays_;
-  std::vector<std::int32_t> by_day_;  // index into holidays_, or -1
+  std::vector<Holiday> entries_;  // a rule's holiday, or a closure (its first day in range)
+  std::vector<Span> spans_;
 };
 
 }  // namespace convene

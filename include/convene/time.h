@@ -16,9 +16,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <date/date.h>
 #include <date/tz.h>
@@ -30,8 +32,19 @@ using LocalDay = date::local_days;
 using Instant = date::sys_seconds;
 using Seconds = std::chrono::seconds;
 
-// Looks a zone up by its IANA name in the system tz database; nullptr when the
-// name is unknown (never throws).
+// The longest zone name (IANA's longest is 32 characters, "America/Argentina/ComodRivadavia").
+inline constexpr std::size_t kMaxZoneNameLength = 64;
+
+// The names convene accepts as time zones, sorted: the zones and links of the IANA tz
+// database as the system ships it (its tzdata.zi, under $TZDIR or /usr/share/zoneinfo):
+// "America/New_York", "Europe/London", "UTC", "US/Eastern". Not the files of that folder
+// that are no zone of the database: "localtime" (whatever this machine is set to),
+// "posixrules", "Factory" (IANA's "-00" placeholder for an unknown local time), the
+// "posix/" and "right/" trees, or the tables (zone.tab).
+const std::vector<std::string>& zone_names();
+
+// Looks a zone up by its IANA name (one of zone_names()) in the system tz database;
+// nullptr when the name is not one (never throws).
 const date::time_zone* find_zone(std::string_view name) noexcept;
 
 // Resolves a local time in `zone` to an instant, by RFC 5545 §3.3.5:
@@ -62,14 +75,27 @@ class ZoneResolver {
 // The wall-clock reading of an instant in a zone.
 LocalTime to_local(Instant at, const date::time_zone* zone);
 
-// "YYYY-MM-DDTHH:MM" (seconds ":SS" accepted too). nullopt when malformed or the
-// date does not exist (2027-02-30).
+// "YYYY-MM-DDTHH:MM", exactly: a whole minute. ":00" seconds are accepted too (the same
+// minute, so an occurrence id stays "YYYY-MM-DDTHH:MM"); any other seconds are refused,
+// as are a "Z" or an offset. nullopt when malformed, when the date does not exist
+// (2027-02-30), or when its year is outside kMinYear..kMaxYear (convene/limits.h).
 std::optional<LocalTime> parse_local_minute(std::string_view text);
-// "YYYY-MM-DD"; nullopt when malformed or the date does not exist.
+// "YYYY-MM-DD"; nullopt when malformed, when the date does not exist, or when its year is
+// outside kMinYear..kMaxYear.
 std::optional<LocalDay> parse_date(std::string_view text);
-// An RFC 5545 / ISO 8601 duration such as "PT1H", "PT90M", "P1D" (parsed by libical).
-// nullopt when malformed. Negative durations are returned as such.
+// An RFC 5545 duration (§3.3.6): "PT1H", "PT90M", "P1D", "P2W", "P1DT2H30M", "-PT15M"
+// (letters in either case). Computed in 64-bit arithmetic; nullopt when malformed or
+// longer than kMaxDuration (366 days: "P10000W" and "PT9223372036854775807S" are refused,
+// never wrapped). Negative durations are returned as such.
 std::optional<Seconds> parse_duration(std::string_view text);
+
+// Why a text is not what the parsers above read, for a message (the value quoted, the
+// part that is wrong, and the expected form): nullopt when it parses.
+//   local_time_problem("2026-09-14T16:00:30") → "\"2026-09-14T16:00:30\" is not a local
+//   date and time: sessions start on a whole minute: write it without seconds; expected ..."
+std::optional<std::string> date_problem(std::string_view text);
+std::optional<std::string> local_time_problem(std::string_view text);
+std::optional<std::string> duration_problem(std::string_view text);
 
 std::string format_local_minute(LocalTime local);  // "2026-09-14T16:00"
 std::string format_date(LocalDay day);              // "2026-09-14"

@@ -21,9 +21,13 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
+#include "convene/input_file.h"
+#include "convene/limits.h"
+#include "convene/validate.h"
 #include "internal/definitions_text.h"
 
 namespace convene {
@@ -37,12 +41,19 @@ char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' +
 }  // namespace
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
+  return bounded_edit_distance(a, b, std::max(a.size(), b.size()));
+}
+
+std::size_t bounded_edit_distance(std::string_view a, std::string_view b, std::size_t limit) {
   const std::size_t n = a.size(), m = b.size();
+  if ((n > m ? n - m : m - n) > limit) return limit + 1;  // at least that many insertions
   // Three rows suffice for the transposition step.
   std::vector<std::size_t> prev2(m + 1), prev(m + 1), cur(m + 1);
   for (std::size_t j = 0; j <= m; ++j) prev[j] = j;
+  std::size_t prev_row_min = 0;
   for (std::size_t i = 1; i <= n; ++i) {
     cur[0] = i;
+    std::size_t row_min = cur[0];
     for (std::size_t j = 1; j <= m; ++j) {
       const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
       cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
@@ -50,23 +61,31 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
           lower(a[i - 2]) == lower(b[j - 1])) {
         cur[j] = std::min(cur[j], prev2[j - 2] + 1);
       }
+      row_min = std::min(row_min, cur[j]);
     }
+    // A cell draws on the two rows above it: two rows past the limit end the search.
+    if (row_min > limit && prev_row_min > limit) return limit + 1;
+    prev_row_min = row_min;
     std::swap(prev2, prev);
     std::swap(prev, cur);
   }
-  return prev[m];
+  return std::min(prev[m], limit + 1);
 }
 
 std::optional<std::string> nearest(std::string_view word,
                                    const std::vector<std::string>& candidates) {
+  if (word.size() > kMaxSuggestedWordLength) return std::nullopt;
   const std::size_t limit = word.size() <= 3 ? 1 : 2;
   std::optional<std::string> best;
   std::size_t best_distance = limit + 1;
-  for (const auto& candidate : candidates) {
-    const std::size_t d = edit_distance(word, candidate);
+  const std::size_t considered = std::min(candidates.size(), kMaxSuggestionCandidates);
+  for (std::size_t k = 0; k < considered; ++k) {
+    const auto& candidate = candidates[k];
+    const std::size_t d = bounded_edit_distance(word, candidate, best_distance - 1);
     if (d < best_distance) {
       best_distance = d;
       best = candidate;
+      if (d == 0) break;
     }
   }
   return best;
@@ -88,26 +107,19 @@ std::string escape_pointer_token(std::string_view token) {
 }
 
 std::vector<std::string> nearest_zones(std::string_view name, std::size_t limit) {
+  if (name.size() > kMaxSuggestedWordLength) return {};
   std::vector<std::pair<std::size_t, std::string>> scored;
   const bool has_slash = name.find('/') != std::string_view::npos;
-  auto consider = [&](const std::string& zone) {
-    std::size_t d = edit_distance(name, zone);
+  constexpr std::size_t kNear = 2;
+  for (const std::string& zone : zone_names()) {
+    std::size_t d = bounded_edit_distance(name, zone, kNear);
     if (!has_slash) {
       const auto slash = zone.rfind('/');
       if (slash != std::string::npos) {
-        d = std::min(d, edit_distance(name, std::string_view(zone).substr(slash + 1)));
+        d = std::min(d, bounded_edit_distance(name, std::string_view(zone).substr(slash + 1), kNear));
       }
     }
-    if (d <= 2 && d < name.size()) scored.emplace_back(d, zone);
-  };
-  try {
-    const auto& db = date::get_tzdb();
-    for (const auto& zone : db.zones) consider(zone.name());
-#if !USE_OS_TZDB
-    for (const auto& link : db.links) consider(link.name());
-#endif  // with the OS database, links are among the zones
-  } catch (...) {
-    return {};
+    if (d <= kNear && d < name.size()) scored.emplace_back(d, zone);
   }
   std::sort(scored.begin(), scored.end());
   std::vector<std::string> out;
@@ -156,17 +168,18 @@ std::optional<date::weekday> parse_weekday_code(std::string_view code) {
 
 std::string weekday_code(date::weekday day) { return kWeekdayCodes[day.c_encoding()]; }
 
-std::string quote(std::string_view text) {
-  return nlohmann::json(std::string(text))
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+std::string quote(std::string_view text) { return quote_value(text); }
 
+// The items of a list a message names: at most kMaxListed (each quoted if long or odd),
+// then how many more.
+constexpr std::size_t kMaxListed = 12;
 std::string join(const std::vector<std::string>& items, std::string_view separator = ", ") {
   std::string out;
-  for (const auto& item : items) {
+  for (std::size_t i = 0; i < items.size() && i < kMaxListed; ++i) {
     if (!out.empty()) out += separator;
-    out += item;
+    out += printable(items[i]).size() == items[i].size() && items[i].size() <= 40 ? items[i] : quote(items[i]);
   }
+  if (items.size() > kMaxListed) out += " and " + std::to_string(items.size() - kMaxListed) + " more";
   return out;
 }
 
@@ -181,9 +194,8 @@ std::string describe(const Json& value) {
     case Json::value_t::boolean: kind = "a boolean"; break;
     default: kind = "a number"; break;
   }
-  std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return kind + " (" + text + ")";
+  if (value.is_string()) return kind + " (" + quote(value.get_ref<const std::string&>()) + ")";
+  return kind + " (" + printable(value.dump()) + ")";
 }
 
 const std::vector<std::string>& policy_names() {
@@ -197,54 +209,6 @@ const std::vector<std::string>& policy_names() {
     return out;
   }();
   return names;
-}
-
-// Why "2027-02-30" or "2026-09-14T25:00" is not a date (time): the part that is out of
-// range when the shape is right, else the expected shape.
-std::string why_not_date(std::string_view text) {
-  auto digits = [&](std::size_t pos, std::size_t n) {
-    if (pos + n > text.size()) return false;
-    for (std::size_t i = pos; i < pos + n; ++i) {
-      if (text[i] < '0' || text[i] > '9') return false;
-    }
-    return true;
-  };
-  if (text.size() < 10 || !digits(0, 4) || text[4] != '-' || !digits(5, 2) || text[7] != '-' ||
-      !digits(8, 2)) {
-    return "";
-  }
-  const int y = std::stoi(std::string(text.substr(0, 4)));
-  const unsigned m = static_cast<unsigned>(std::stoi(std::string(text.substr(5, 2))));
-  const unsigned d = static_cast<unsigned>(std::stoi(std::string(text.substr(8, 2))));
-  if (m < 1 || m > 12) return "there is no month " + std::to_string(m);
-  const date::year_month_day_last last{date::year{y}, date::month_day_last{date::month{m}}};
-  const unsigned days = static_cast<unsigned>(last.day());
-  if (d < 1 || d > days) {
-    return "there is no " + std::string(text.substr(0, 10)) + " (that month has " +
-           std::to_string(days) + " days)";
-  }
-  return "";
-}
-
-std::string why_not_local_time(std::string_view text) {
-  std::string why = why_not_date(text);
-  if (!why.empty()) return why;
-  if (text.size() >= 16 && text[10] == 'T' && text[13] == ':') {
-    const std::string rest(text.substr(16));
-    if (rest == "Z" || (!rest.empty() && (rest[0] == '+' || rest[0] == '-')) ||
-        (rest.size() > 3 && (rest[3] == 'Z' || rest[3] == '+' || rest[3] == '-'))) {
-      return "a local time takes no \"Z\" or UTC offset: the community's time zone applies";
-    }
-    const std::string hh(text.substr(11, 2)), mm(text.substr(14, 2));
-    if (std::isdigit(static_cast<unsigned char>(hh[0])) &&
-        std::isdigit(static_cast<unsigned char>(hh[1])) &&
-        std::isdigit(static_cast<unsigned char>(mm[0])) &&
-        std::isdigit(static_cast<unsigned char>(mm[1])) &&
-        (std::stoi(hh) > 23 || std::stoi(mm) > 59)) {
-      return "there is no time " + hh + ":" + mm;
-    }
-  }
-  return "";
 }
 
 // --- the loader --------------------------------------------------------------
@@ -280,11 +244,20 @@ struct Pending {
 
 class Loader {
  public:
-  Loader(std::string source, std::string base_dir)
-      : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
+  Loader(std::string source, std::string base_dir, InputLimits options)
+      : source_(std::move(source)), base_dir_(std::move(base_dir)), options_(options) {}
 
   void error(std::string pointer, std::string message) {
     pending_.push_back({std::move(pointer), std::move(message)});
+  }
+
+  // "Did you mean" for a name among many (series, calendars): nearest(), for the first
+  // kMaxSuggestionsPerFile unknown names of the file only, so that 10,000 unknown
+  // references among 10,000 series cost no more than 25.
+  std::optional<std::string> suggest(std::string_view word, const std::vector<std::string>& candidates) {
+    if (suggestions_left_ == 0) return std::nullopt;
+    --suggestions_left_;
+    return nearest(word, candidates);
   }
 
   LoadedDefinitions run(const Json& doc, std::vector<Pending> early);
@@ -300,7 +273,28 @@ class Loader {
       error(at, "must not be empty");
       return std::nullopt;
     }
+    if (auto why = text_problem(s)) {
+      error(at, std::move(*why));
+      return std::nullopt;
+    }
     return s;
+  }
+  // A string that must pass `check` (url_problem, email_problem, category_problem).
+  template <class Check>
+  std::optional<std::string> checked_string(const Json& v, const std::string& at, Check check,
+                                            bool non_empty = true) {
+    auto s = string(v, at, non_empty);
+    if (!s) return std::nullopt;
+    if (auto why = check(*s)) {
+      error(at, std::move(*why));
+      return std::nullopt;
+    }
+    return s;
+  }
+  std::optional<std::string> url_field(const Object& o, std::string_view key, Need need) {
+    return field(o, key, need, [&](const Json& v, const std::string& at) {
+      return checked_string(v, at, url_problem);
+    });
   }
   std::optional<long long> integer(const Json& v, const std::string& at) {
     if (v.is_number_unsigned()) {
@@ -334,18 +328,14 @@ class Loader {
     auto s = string(v, at, false);
     if (!s) return std::nullopt;
     if (auto t = parse_local_minute(*s)) return t;
-    const std::string why = why_not_local_time(*s);
-    error(at, quote(*s) + " is not a local date and time" + (why.empty() ? "" : ": " + why) +
-                  "; expected \"YYYY-MM-DDTHH:MM\" such as \"2026-09-14T16:00\"");
+    error(at, *local_time_problem(*s));
     return std::nullopt;
   }
   std::optional<LocalDay> day(const Json& v, const std::string& at) {
     auto s = string(v, at, false);
     if (!s) return std::nullopt;
     if (auto d = parse_date(*s)) return d;
-    const std::string why = why_not_date(*s);
-    error(at, quote(*s) + " is not a date" + (why.empty() ? "" : ": " + why) +
-                  "; expected \"YYYY-MM-DD\" such as \"2026-12-21\"");
+    error(at, *date_problem(*s));
     return std::nullopt;
   }
   std::optional<Seconds> duration(const Json& v, const std::string& at) {
@@ -353,8 +343,7 @@ class Loader {
     if (!s) return std::nullopt;
     auto d = parse_duration(*s);
     if (!d) {
-      error(at, quote(*s) + " is not an RFC 5545 duration; expected one such as \"PT1H\", "
-                            "\"PT90M\" or \"PT1H30M\"");
+      error(at, *duration_problem(*s));
       return std::nullopt;
     }
     if (d->count() <= 0) {
@@ -409,7 +398,8 @@ class Loader {
   }
   std::vector<LocalTime> local_times_field(const Object& o, std::string_view key);
   std::vector<std::string> calendar_ids_field(const Object& o, std::string_view key);
-  std::vector<std::string> strings_field(const Object& o, std::string_view key);
+  std::vector<std::string> strings_field(const Object& o, std::string_view key,
+                                         std::optional<std::string> (*check)(std::string_view));
   std::vector<Seconds> reminders_field(const Object& o, std::string_view key);
 
  private:
@@ -424,9 +414,12 @@ class Loader {
 
   std::string source_;
   std::string base_dir_;
+  InputLimits options_;
   std::vector<Pending> pending_;
+  std::size_t suggestions_left_ = kMaxSuggestionsPerFile;
   std::vector<std::string> calendar_ids_;  // from the pre-pass, in file order
   std::vector<std::string> series_ids_;    // from the pre-pass, in file order
+  std::unordered_set<std::string> calendar_id_set_, series_id_set_;  // the same, to look up
   std::map<std::string, std::string> first_series_at_;     // id → pointer of its first series
   std::map<std::string, std::string> first_community_at_;  // id → pointer
 };
@@ -456,12 +449,17 @@ std::vector<LocalTime> Loader::local_times_field(const Object& o, std::string_vi
   return out;
 }
 
-std::vector<std::string> Loader::strings_field(const Object& o, std::string_view key) {
+std::vector<std::string> Loader::strings_field(const Object& o, std::string_view key,
+                                               std::optional<std::string> (*check)(std::string_view)) {
   std::vector<std::string> out;
   const Json* v = o.find(key);
   if (!v || !array(*v, o.at(key))) return out;
+  if (v->size() > kMaxCategories) {
+    error(o.at(key), std::to_string(v->size()) + " entries: at most " + std::to_string(kMaxCategories));
+    return out;
+  }
   for (std::size_t i = 0; i < v->size(); ++i) {
-    if (auto s = string((*v)[i], o.at(key) + "/" + std::to_string(i), true)) out.push_back(*s);
+    if (auto s = checked_string((*v)[i], o.at(key) + "/" + std::to_string(i), check)) out.push_back(*s);
   }
   return out;
 }
@@ -469,16 +467,21 @@ std::vector<std::string> Loader::strings_field(const Object& o, std::string_view
 // Offsets before a session's start: RFC 5545 durations, zero or positive, each once.
 std::vector<Seconds> Loader::reminders_field(const Object& o, std::string_view key) {
   std::vector<Seconds> out;
+  std::unordered_set<long long> listed;
   const Json* v = o.find(key);
   if (!v || !array(*v, o.at(key))) return out;
+  if (v->size() > kMaxReminders) {
+    error(o.at(key), std::to_string(v->size()) + " reminders: a series may have at most " +
+                         std::to_string(kMaxReminders));
+    return out;
+  }
   for (std::size_t i = 0; i < v->size(); ++i) {
     const std::string at = o.at(key) + "/" + std::to_string(i);
     auto s = string((*v)[i], at, true);
     if (!s) continue;
     auto d = parse_duration(*s);
     if (!d) {
-      error(at, quote(*s) + " is not an RFC 5545 duration; expected how long before the start, "
-                            "such as \"PT15M\" or \"P1D\"");
+      error(at, *duration_problem(*s) + " (how long before the start: \"PT15M\")");
       continue;
     }
     if (d->count() < 0) {
@@ -486,7 +489,7 @@ std::vector<Seconds> Loader::reminders_field(const Object& o, std::string_view k
                 "without a sign (\"PT15M\")");
       continue;
     }
-    if (std::find(out.begin(), out.end(), *d) != out.end()) {
+    if (!listed.insert(d->count()).second) {
       error(at, "the reminder " + quote(*s) + " is listed twice");
       continue;
     }
@@ -497,15 +500,16 @@ std::vector<Seconds> Loader::reminders_field(const Object& o, std::string_view k
 
 std::vector<std::string> Loader::calendar_ids_field(const Object& o, std::string_view key) {
   std::vector<std::string> out;
+  std::unordered_set<std::string> listed;
   const Json* v = o.find(key);
   if (!v || !array(*v, o.at(key))) return out;
   for (std::size_t i = 0; i < v->size(); ++i) {
     const std::string at = o.at(key) + "/" + std::to_string(i);
     auto id = string((*v)[i], at, true);
     if (!id) continue;
-    if (std::find(calendar_ids_.begin(), calendar_ids_.end(), *id) == calendar_ids_.end()) {
+    if (!calendar_id_set_.count(*id)) {
       std::string message = "unknown calendar " + quote(*id);
-      if (auto near = nearest(*id, calendar_ids_)) message += "; did you mean " + quote(*near) + "?";
+      if (auto near = suggest(*id, calendar_ids_)) message += "; did you mean " + quote(*near) + "?";
       if (calendar_ids_.empty()) {
         message += " (the file defines no calendars under \"calendars\")";
       } else {
@@ -514,7 +518,7 @@ std::vector<std::string> Loader::calendar_ids_field(const Object& o, std::string
       error(at, std::move(message));
       continue;
     }
-    if (std::find(out.begin(), out.end(), *id) != out.end()) {
+    if (!listed.insert(*id).second) {
       error(at, "calendar " + quote(*id) + " is listed twice");
       continue;
     }
@@ -525,7 +529,10 @@ std::vector<std::string> Loader::calendar_ids_field(const Object& o, std::string
 
 void Loader::prepass(const Json& doc) {
   if (auto it = doc.find("calendars"); it != doc.end() && it->is_object()) {
-    for (auto c = it->begin(); c != it->end(); ++c) calendar_ids_.push_back(c.key());
+    for (auto c = it->begin(); c != it->end(); ++c) {
+      calendar_ids_.push_back(c.key());
+      calendar_id_set_.insert(c.key());
+    }
   }
   if (auto it = doc.find("communities"); it != doc.end() && it->is_array()) {
     for (const auto& community : *it) {
@@ -537,6 +544,7 @@ void Loader::prepass(const Json& doc) {
         auto id = series.find("id");
         if (id != series.end() && id->is_string() && !id->get<std::string>().empty()) {
           series_ids_.push_back(id->get<std::string>());
+          series_id_set_.insert(series_ids_.back());
         }
       }
     }
@@ -641,9 +649,9 @@ std::optional<CalendarDef> Loader::calendar(const std::string& id, const Json& v
         ok = false;
         continue;
       }
-      def.closures.push_back(*c);
-      calendar = calendar->with_closure(std::move(*c));
+      def.closures.push_back(std::move(*c));
     }
+    calendar = calendar->with_closures(def.closures);
   } else if (closures) {
     ok = false;
   }
@@ -655,7 +663,7 @@ std::optional<CalendarDef> Loader::calendar(const std::string& id, const Json& v
       const std::filesystem::path path =
           base_dir_.empty() ? std::filesystem::path(*def.ics)
                             : std::filesystem::path(base_dir_) / *def.ics;
-      IcsClosures ics = load_ics_closures(path.string());
+      IcsClosures ics = load_ics_closures(path.string(), options_);
       if (!ics.error.empty()) {
         // load_ics_closures names the file in its message; name it here if not.
         std::string message = ics.error;
@@ -663,7 +671,7 @@ std::optional<CalendarDef> Loader::calendar(const std::string& id, const Json& v
         error(o.at("ics"), "cannot use the ICS file: " + message);
         ok = false;
       } else {
-        for (auto& c : ics.closures) calendar = calendar->with_closure(std::move(c));
+        calendar = calendar->with_closures(std::move(ics.closures));
       }
     }
   }
@@ -682,7 +690,7 @@ std::optional<HolidayRule> Loader::rule(const Json& v, const std::string& at) {
   auto year = [&](std::string_view key) -> std::optional<int> {
     if (!o.has(key)) return std::nullopt;
     auto n = field(o, key, Need::optional, [&](const Json& j, const std::string& p) {
-      return integer_in(j, p, 1, 9999, "year");
+      return integer_in(j, p, kMinYear, kMaxYear, "year");
     });
     if (!n) ok = false;
     return n ? std::optional<int>(static_cast<int>(*n)) : std::nullopt;
@@ -839,11 +847,11 @@ std::optional<CommunityDef> Loader::community(const Json& v, const std::string& 
     def.zone = find_zone(*tz);
     if (!def.zone) {
       std::string message = "unknown time zone " + quote(*tz);
-      const auto near = definitions_internal::nearest_zones(*tz);
-      if (!near.empty()) {
-        std::vector<std::string> quoted;
-        for (const auto& z : near) quoted.push_back(quote(z));
-        message += "; did you mean " + join(quoted, " or ") + "?";
+      const auto near = suggestions_left_ > 0 ? (--suggestions_left_, definitions_internal::nearest_zones(*tz))
+                                              : std::vector<std::string>{};
+      for (std::size_t i = 0; i < near.size(); ++i) {
+        message += (i == 0 ? "; did you mean " : " or ") + quote(near[i]);
+        if (i + 1 == near.size()) message += "?";
       }
       message += " (an IANA name such as \"America/New_York\")";
       error(o.at("timezone"), std::move(message));
@@ -943,29 +951,32 @@ std::optional<SeriesDef> Loader::series(const Json& v, const std::string& at) {
     }
   }
   def.observes = calendar_ids_field(o, "observes");
-  if (o.has("join_url")) def.join_url = string_field(o, "join_url", Need::optional, true);
+  if (o.has("join_url")) def.join_url = url_field(o, "join_url", Need::optional);
   if (o.has("location")) def.location = string_field(o, "location", Need::optional, false);
   if (o.has("presenter")) def.presenter = string_field(o, "presenter", Need::optional, false);
   if (const Json* organizer = o.find("organizer"); organizer && object(*organizer, o.at("organizer"))) {
     Object person(*this, *organizer, o.at("organizer"), kPersonKeys);
     Person p;
-    if (auto name = string_field(person, "name", Need::optional, false)) p.name = *name;
-    if (auto email = string_field(person, "email", Need::required, true)) {
-      if (email->find('@') == std::string::npos) {
-        error(person.at("email"), quote(*email) + " is not an email address");
-      }
+    if (auto name = field(person, "name", Need::optional, [&](const Json& j, const std::string& at) {
+          return checked_string(j, at, display_name_problem, /*non_empty=*/false);
+        })) {
+      p.name = *name;
+    }
+    if (auto email = field(person, "email", Need::required, [&](const Json& j, const std::string& at) {
+          return checked_string(j, at, email_problem);
+        })) {
       p.email = *email;
     }
     def.organizer = p;
   }
-  def.categories = strings_field(o, "categories");
+  def.categories = strings_field(o, "categories", category_problem);
   def.reminders = reminders_field(o, "reminders");
   if (auto continues = string_field(o, "continues", Need::optional, true)) {
     if (*continues == def.id) {
       error(o.at("continues"), "a series cannot continue itself");
-    } else if (std::find(series_ids_.begin(), series_ids_.end(), *continues) == series_ids_.end()) {
+    } else if (!series_id_set_.count(*continues)) {
       std::string message = "unknown series " + quote(*continues);
-      if (auto near = nearest(*continues, series_ids_)) message += "; did you mean " + quote(*near) + "?";
+      if (auto near = suggest(*continues, series_ids_)) message += "; did you mean " + quote(*near) + "?";
       error(o.at("continues"), std::move(message));
     }
     def.continues = *continues;
@@ -980,9 +991,9 @@ std::optional<OverrideDef> Loader::override_def(const Json& v, const std::string
   Object o(*this, v, at, kOverrideKeys);
   OverrideDef def;
   if (auto series = string_field(o, "series", Need::required, true)) {
-    if (std::find(series_ids_.begin(), series_ids_.end(), *series) == series_ids_.end()) {
+    if (!series_id_set_.count(*series)) {
       std::string message = "unknown series " + quote(*series);
-      if (auto near = nearest(*series, series_ids_)) message += "; did you mean " + quote(*near) + "?";
+      if (auto near = suggest(*series, series_ids_)) message += "; did you mean " + quote(*near) + "?";
       error(o.at("series"), std::move(message));
     }
     def.series = *series;
@@ -1000,7 +1011,7 @@ std::optional<OverrideDef> Loader::override_def(const Json& v, const std::string
   }
   if (o.has("title")) def.title = string_field(o, "title", Need::optional, true);
   if (o.has("description")) def.description = string_field(o, "description", Need::optional, false);
-  if (o.has("join_url")) def.join_url = string_field(o, "join_url", Need::optional, true);
+  if (o.has("join_url")) def.join_url = url_field(o, "join_url", Need::optional);
   if (o.has("location")) def.location = string_field(o, "location", Need::optional, false);
   if (o.has("presenter")) def.presenter = string_field(o, "presenter", Need::optional, false);
   if (o.has("agenda")) def.agenda = string_field(o, "agenda", Need::optional, false);
@@ -1011,7 +1022,7 @@ std::optional<OverrideDef> Loader::override_def(const Json& v, const std::string
       if (!object((*resources)[i], p)) continue;
       Object r(*this, (*resources)[i], p, kResourceKeys);
       auto title = string_field(r, "title", Need::required, true);
-      auto url = string_field(r, "url", Need::required, true);
+      auto url = url_field(r, "url", Need::required);
       if (title && url) def.resources.push_back({*title, *url});
     }
   }
@@ -1019,40 +1030,111 @@ std::optional<OverrideDef> Loader::override_def(const Json& v, const std::string
   return def;
 }
 
-// Numbers every node of the document in pre-order, by its JSON pointer.
-void number_nodes(const Json& node, const std::string& pointer,
-                  std::unordered_map<std::string, std::size_t>& order) {
-  order.emplace(pointer, order.size());
-  if (node.is_object()) {
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      number_nodes(it.value(), pointer + "/" + escape_pointer_token(it.key()), order);
+// The place of a JSON pointer's node in document order: the index of each step among
+// its parent's children (object keys in file order). A pointer to a key that is not in
+// the document (a missing required key is reported at its object) stops at the deepest
+// node it reaches. Comparing two places as sequences orders nodes in pre-order: a parent
+// before its children, siblings in file order.
+class DocumentOrder {
+ public:
+  explicit DocumentOrder(const Json* doc) : doc_(doc) {}
+
+  std::vector<std::size_t> place(std::string_view pointer) {
+    std::vector<std::size_t> out;
+    const Json* node = doc_;
+    while (node && !pointer.empty() && pointer.front() == '/') {
+      pointer.remove_prefix(1);
+      const std::size_t end = std::min(pointer.find('/'), pointer.size());
+      const std::string token = unescape(pointer.substr(0, end));
+      pointer.remove_prefix(end);
+      if (node->is_object()) {
+        const auto child = child_of(*node, token);
+        if (!child.second) break;
+        out.push_back(child.first);
+        node = child.second;
+      } else if (node->is_array() && !token.empty() && token.size() < 20 &&
+                 std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        const std::size_t i = std::stoull(token);
+        if (i >= node->size()) break;
+        out.push_back(i);
+        node = &(*node)[i];
+      } else {
+        break;
+      }
     }
-  } else if (node.is_array()) {
-    for (std::size_t i = 0; i < node.size(); ++i) {
-      number_nodes(node[i], pointer + "/" + std::to_string(i), order);
-    }
+    return out;
   }
-}
+
+ private:
+  static std::string unescape(std::string_view token) {
+    std::string out;
+    for (std::size_t i = 0; i < token.size(); ++i) {
+      if (token[i] == '~' && i + 1 < token.size() && (token[i + 1] == '0' || token[i + 1] == '1')) {
+        out += token[++i] == '0' ? '~' : '/';
+      } else {
+        out += token[i];
+      }
+    }
+    return out;
+  }
+  // The position of `key` among an object's keys and its value, by an index built once
+  // per object that some diagnostic points into (an ordered_json finds keys by a linear
+  // search); {0, nullptr} when the object has no such key.
+  std::pair<std::size_t, const Json*> child_of(const Json& object, const std::string& key) {
+    auto [it, fresh] = keys_.try_emplace(&object);
+    if (fresh) {
+      std::size_t i = 0;
+      for (auto k = object.begin(); k != object.end(); ++k, ++i) it->second.emplace(k.key(), std::pair{i, &k.value()});
+    }
+    auto found = it->second.find(key);
+    if (found == it->second.end()) return {0, nullptr};
+    return found->second;
+  }
+
+  const Json* doc_;
+  std::unordered_map<const Json*, std::unordered_map<std::string_view, std::pair<std::size_t, const Json*>>> keys_;
+};
 
 std::vector<Diagnostic> Loader::finish(const Json* doc) {
-  std::unordered_map<std::string, std::size_t> order;
-  if (doc) number_nodes(*doc, "", order);
-  auto position = [&](std::string pointer) -> std::size_t {
-    while (true) {
-      if (auto it = order.find(pointer); it != order.end()) return it->second;
-      if (pointer.empty()) return 0;
-      pointer.erase(pointer.rfind('/'));
-    }
-  };
-  std::vector<std::pair<std::size_t, std::size_t>> keyed;  // (position, index)
-  for (std::size_t i = 0; i < pending_.size(); ++i) keyed.emplace_back(position(pending_[i].pointer), i);
-  std::stable_sort(keyed.begin(), keyed.end());
+  DocumentOrder order(doc);
+  std::vector<std::pair<std::vector<std::size_t>, std::size_t>> keyed;  // (place, index)
+  keyed.reserve(pending_.size());
+  for (std::size_t i = 0; i < pending_.size(); ++i) keyed.emplace_back(order.place(pending_[i].pointer), i);
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<Diagnostic> out;
-  for (const auto& [pos, i] : keyed) {
+  out.reserve(keyed.size());
+  for (const auto& [place, i] : keyed) {
     const Pending& p = pending_[i];
     out.push_back({p.severity, p.pointer.empty() ? source_ : source_ + ": " + p.pointer, p.message});
   }
   return out;
+}
+
+// Where JSON nesting first goes deeper than kMaxJsonDepth: the offset of that "[" or "{",
+// found by one pass that skips strings and comments (nlohmann's // and /* */); nullopt
+// when the text stays within it. Run before parsing, so no parser, printer or walk ever
+// meets a document deeper than that.
+std::optional<std::size_t> too_deep(std::string_view text) {
+  std::size_t depth = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      i = std::min(text.find('\n', i), text.size());
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+      const auto end = text.find("*/", i + 2);
+      i = end == std::string_view::npos ? text.size() : end + 1;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
 }
 
 // 1-based line and column of the byte at `offset` (0-based) in `text`.
@@ -1080,7 +1162,15 @@ std::string clean_parse_message(std::string message) {
   if (message.rfind("parse error", 0) == 0) {
     if (auto colon = message.find(": "); colon != std::string::npos) message.erase(0, colon + 2);
   }
-  return message;
+  // nlohmann quotes the token it read last, whole and as it is ("last read: '<8 MB>'"):
+  // quote it the way every message quotes a value.
+  constexpr std::string_view kLastRead = "; last read: '";
+  if (const auto at = message.find(kLastRead); at != std::string::npos && message.back() == '\'') {
+    const std::size_t begin = at + kLastRead.size();
+    const std::string token = message.substr(begin, message.size() - 1 - begin);
+    message = message.substr(0, at) + "; last read: " + quote_value(token);
+  }
+  return printable(message);
 }
 
 }  // namespace
@@ -1113,21 +1203,57 @@ std::pair<const CommunityDef*, const SeriesDef*> Definitions::find_series(std::s
   return {nullptr, nullptr};
 }
 
+namespace {
+
+// `where` as a message shows it: escaped (convene/validate.h), each step of a JSON
+// pointer cut to kMaxQuotedChars characters ("/calendars/xxxx…"), so an unknown key of
+// a megabyte names its place in a line.
+std::string shown_place(std::string_view where) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= where.size()) {
+    const std::size_t slash = std::min(where.find('/', start), where.size());
+    std::string step = printable(where.substr(start, slash - start));
+    if (step.size() > kMaxQuotedChars) {
+      std::size_t cut = kMaxQuotedChars;
+      while (cut > 0 && (static_cast<unsigned char>(step[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+      step = step.substr(0, cut) + "…";
+    }
+    out += step;
+    if (slash == where.size()) break;
+    out += '/';
+    start = slash + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string Diagnostic::to_string() const {
   std::string out = severity == Severity::error ? "error: " : "warning: ";
-  if (!where.empty()) out += where + ": ";
+  if (!where.empty()) out += shown_place(where) + ": ";
   return out + message;
 }
 
 LoadedDefinitions parse_definitions(std::string_view text, const std::string& source,
-                                    const std::string& base_dir) {
+                                    const std::string& base_dir, const InputLimits& options) {
+  if (const auto deep = too_deep(text)) {
+    const auto [line, column] = line_column(text, *deep);
+    LoadedDefinitions result;
+    result.diagnostics.push_back({Diagnostic::Severity::error,
+                                  source + ":" + std::to_string(line) + ":" + std::to_string(column),
+                                  "arrays and objects nest more than " + std::to_string(kMaxJsonDepth) +
+                                      " deep here; the definitions format needs 5"});
+    return result;
+  }
   // Duplicate keys: nlohmann keeps the last silently; we report them. The callback
-  // tracks the path of the value being parsed.
+  // tracks where the parser is (each open object's keys, each open array's index), and
+  // builds a JSON pointer only for a key that is a duplicate.
   struct Frame {
     bool is_array = false;
     std::size_t index = 0;
     std::string key;
-    std::set<std::string> keys;
+    std::unordered_set<std::string> keys;
   };
   std::vector<Frame> frames;
   std::vector<Pending> duplicates;
@@ -1147,13 +1273,13 @@ LoadedDefinitions parse_definitions(std::string_view text, const std::string& so
       case E::value: element_done(); break;
       case E::key: {
         if (frames.empty()) break;
-        std::string pointer;
-        for (std::size_t i = 0; i + 1 < frames.size(); ++i) {
-          pointer += "/" + (frames[i].is_array ? std::to_string(frames[i].index)
-                                               : escape_pointer_token(frames[i].key));
-        }
         auto key = parsed.get<std::string>();
         if (!frames.back().keys.insert(key).second) {
+          std::string pointer;
+          for (std::size_t i = 0; i + 1 < frames.size(); ++i) {
+            pointer += "/" + (frames[i].is_array ? std::to_string(frames[i].index)
+                                                 : escape_pointer_token(frames[i].key));
+          }
           duplicates.push_back({pointer + "/" + escape_pointer_token(key),
                                 "duplicate key " + quote(key) +
                                     " (JSON would silently keep only the last)"});
@@ -1181,40 +1307,24 @@ LoadedDefinitions parse_definitions(std::string_view text, const std::string& so
     result.diagnostics.push_back({Diagnostic::Severity::error, source, clean_parse_message(e.what())});
     return result;
   }
-  return Loader(source, base_dir).run(doc, std::move(duplicates));
+  return Loader(source, base_dir, options).run(doc, std::move(duplicates));
 }
 
 LoadedDefinitions parse_definitions_json(const nlohmann::ordered_json& document,
-                                         const std::string& source, const std::string& base_dir) {
-  return Loader(source, base_dir).run(document, {});
+                                         const std::string& source, const std::string& base_dir,
+                                         const InputLimits& options) {
+  return Loader(source, base_dir, options).run(document, {});
 }
 
-LoadedDefinitions load_definitions(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
+LoadedDefinitions load_definitions(const std::string& path, const InputLimits& limits) {
+  const InputFile file = read_input_file(path, limits.max_file_size);
+  if (!file) {
     LoadedDefinitions result;
     result.diagnostics.push_back(
-        {Diagnostic::Severity::error, path, "cannot read the definitions file: it is a directory"});
+        {Diagnostic::Severity::error, path, "cannot read the definitions file: " + file.error});
     return result;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int err = errno;
-    LoadedDefinitions result;
-    result.diagnostics.push_back({Diagnostic::Severity::error, path,
-                                  std::string("cannot read the definitions file: ") +
-                                      (err ? std::strerror(err) : "cannot open it")});
-    return result;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    LoadedDefinitions result;
-    result.diagnostics.push_back(
-        {Diagnostic::Severity::error, path, "cannot read the definitions file: read error"});
-    return result;
-  }
-  return parse_definitions(text.str(), path, std::filesystem::path(path).parent_path().string());
+  return parse_definitions(file.text, path, std::filesystem::path(path).parent_path().string(), limits);
 }
 
 // --- writing -------------------------------------------------------------------

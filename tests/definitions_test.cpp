@@ -3,6 +3,9 @@
 // message names the file, the JSON path and what is wrong.
 #include "convene/definitions.h"
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -379,7 +382,7 @@ TEST(Definitions, UnknownKeySuggestsNearestAtEveryLevel) {
           {"id": "s", "title": "S", "start": "2026-01-05T10:00", "duration": "PT1H",
            "organizer": {"email": "a@b.org", "emial": "a@b.org"}}]}],
       "overrides": [{"series": "s", "occurrence": "2026-01-05T10:00", "cancle": true,
-                     "resources": [{"title": "T", "url": "u", "link": "u"}]}]})");
+                     "resources": [{"title": "T", "url": "https://x.org/u", "link": "u"}]}]})");
   EXPECT_FALSE(loaded.ok());
   EXPECT_THAT(messages(loaded),
               ElementsAre(HasSubstr("/calender: unknown key \"calender\"; did you mean \"calendars\"?"),
@@ -763,6 +766,292 @@ TEST(Definitions, SeriesRemindersErrorsNameTheElement) {
               HasSubstr("/communities/0/series/0/reminders/0: "));
   EXPECT_THAT(only_error(series_with(R"("remiders": ["PT15M"])")), HasSubstr("did you mean \"reminders\"?"));
 }
+// --- hostile input (issue 7) -------------------------------------------------------
+// Each test here replays one of the reproducers of issue 7 ("Hostile input") and says
+// what went wrong before.
+
+// Nested arrays n deep under the key "a", then "b": 1.
+std::string nested(std::size_t n) {
+  return "{\"a\":" + std::string(n, '[') + std::string(n, ']') + ",\"b\":1}";
+}
+
+// Issue 7: a 200 KB file of nested arrays, 100,000 deep, killed `check`, `expand` and
+// `import` with SIGSEGV (the parse callback and the walk that numbered every node
+// recursed without bound). Nesting beyond 64 is now refused before parsing, at the line
+// and column of the bracket that goes deeper.
+TEST(Definitions, NestingHundredThousandDeepIsRefusedBeforeParsing) {
+  const auto loaded = parse(nested(100000));
+  ASSERT_EQ(loaded.diagnostics.size(), 1u) << ::testing::PrintToString(messages(loaded));
+  EXPECT_EQ(loaded.diagnostics[0].to_string(),
+            "error: defs.json:1:69: arrays and objects nest more than 64 deep here; the definitions "
+            "format needs 5");
+}
+
+// Issue 7: 60 KB nested 30,000 deep took 2 GB, because the JSON pointer of every node was
+// stored while parsing (quadratic in the depth). Refused the same way; pointers are now
+// built only for the value at fault (the next test).
+TEST(Definitions, NestingThirtyThousandDeepIsRefusedToo) {
+  EXPECT_THAT(only_error(nested(30000)), HasSubstr("defs.json:1:69: arrays and objects nest more than 64"));
+}
+
+TEST(Definitions, NestingUpToTheLimitIsParsedAndReportedAtItsPath) {
+  // 64 levels in all: the top-level object and 63 arrays.
+  const auto loaded = parse(nested(63));
+  EXPECT_THAT(messages(loaded), ElementsAre(HasSubstr("defs.json: /a: unknown key \"a\""),
+                                            HasSubstr("defs.json: /b: unknown key \"b\"")));
+  // Brackets inside strings and comments do not count.
+  const auto quiet = parse("{ /* [[[[ */ \"calendars\": {\"x\": {\"closures\": [{\"name\": \"" +
+                           std::string(100, '[') + "\", \"date\": \"2026-12-24\"}]}}} // [[[[");
+  EXPECT_TRUE(quiet.ok()) << ::testing::PrintToString(messages(quiet));
+}
+
+// Diagnostics still come in document order (object keys in file order, arrays by index),
+// now found from each diagnostic's own pointer instead of a map of every node's.
+TEST(Definitions, DiagnosticsComeInDocumentOrderWithoutNumberingEveryNode) {
+  const auto loaded = parse(R"({"overrides": [{"series": "zz", "occurrence": "2026-09-14T16:00"}],
+      "communities": [{"id": "c", "name": "C", "timezone": "UTC", "series": [
+         {"id": "mm", "title": "", "start": "2026-09-14T16:00", "duration": "PT1H", "x~/y": 1}]}],
+      "zz": 1, "calendars": {"a/b": {"closures": [{"name": "N", "date": "2026-02-30"}]}}})");
+  EXPECT_THAT(messages(loaded),
+              ElementsAre(HasSubstr("/overrides/0/series: unknown series \"zz\""),
+                          HasSubstr("/communities/0/series/0/title: must not be empty"),
+                          HasSubstr("/communities/0/series/0/x~0~1y: unknown key"),
+                          HasSubstr("defs.json: /zz: unknown key \"zz\""),
+                          HasSubstr("/calendars/a~1b/closures/0/date: \"2026-02-30\"")));
+}
+
+// Issue 7: 40,000 closures took 9 s, because each closure added copied the calendar with
+// every earlier one. The loader now adds them all at once (HolidayCalendar::
+// with_closures), and the index keeps them as ranges (holiday_calendar_test).
+TEST(Definitions, FortyThousandClosuresAreAddedAtOnce) {
+  std::string closures;
+  for (int i = 0; i < 40000; ++i) {
+    const int day = i % 28 + 1, month = (i / 28) % 12 + 1, year = 2000 + i / (28 * 12);
+    char date[16];
+    std::snprintf(date, sizeof date, "%04d-%02d-%02d", year, month, day);
+    closures += std::string(i ? "," : "") + "{\"name\": \"Closed " + std::to_string(i) + "\", \"date\": \"" + date + "\"}";
+  }
+  const auto loaded = parse(R"({"calendars": {"school": {"closures": [)" + closures + "]}}}");
+  ASSERT_TRUE(loaded.ok()) << ::testing::PrintToString(messages(loaded));
+  EXPECT_EQ(loaded.definitions->calendars[0].closures.size(), 40000u);
+  EXPECT_EQ(loaded.definitions->calendars[0].calendar.closures().size(), 40000u);
+  EXPECT_EQ(loaded.definitions->calendars[0].calendar.closures()[39999].name, "Closed 39999");
+}
+
+// Issue 7: 10,000 unknown series references among 10,000 series took 40 s: every one got
+// a "did you mean" by edit distance against every series id. Now only the first 25 get
+// one (and each looks at no more than 2,000 candidates); every reference is still reported.
+TEST(Definitions, DidYouMeanIsComputedForTheFirstUnknownNamesOnly) {
+  std::string series, overrides;
+  for (int i = 0; i < 10000; ++i) {
+    series += std::string(i ? "," : "") + R"({"id": "series-)" + std::to_string(i) +
+              R"(", "title": "T", "start": "2026-09-14T16:00", "duration": "PT1H"})";
+    overrides += std::string(i ? "," : "") + R"({"series": "serie-)" + std::to_string(i) +
+                 R"(", "occurrence": "2026-09-14T16:00"})";
+  }
+  const auto loaded = parse(R"({"communities": [{"id": "c", "name": "C", "timezone": "UTC", "series": [)" +
+                            series + "]}], \"overrides\": [" + overrides + "]}");
+  ASSERT_EQ(loaded.diagnostics.size(), 10000u);
+  std::size_t suggested = 0;
+  for (const auto& d : loaded.diagnostics) suggested += d.message.find("did you mean") != std::string::npos;
+  EXPECT_EQ(suggested, 25u);
+  EXPECT_THAT(loaded.diagnostics[0].message, HasSubstr("unknown series \"serie-0\"; did you mean \"series-0\"?"));
+  EXPECT_EQ(loaded.diagnostics[9999].message, "unknown series \"serie-9999\"");
+}
+
+// Issue 7: a 1 MB zone name took 37 s (edit distances against every zone name). A name
+// longer than 64 characters gets no suggestion, and the message quotes 80 characters.
+TEST(Definitions, MegabyteZoneNameGetsNoSuggestionAndAShortMessage) {
+  const std::string zone = "America/" + std::string(1 << 20, 'Y');
+  const std::string e = only_error(R"({"communities": [{"id": "a", "name": "A", "timezone": ")" + zone +
+                                   R"(", "series": []}]})");
+  EXPECT_THAT(e, AllOf(HasSubstr("text may be at most 10000"), Not(HasSubstr("did you mean"))));
+  EXPECT_LT(e.size(), 300u);
+  const std::string long_zone = "America/" + std::string(200, 'Y');
+  const std::string e2 = only_error(R"({"communities": [{"id": "a", "name": "A", "timezone": ")" + long_zone +
+                                    R"(", "series": []}]})");
+  EXPECT_THAT(e2, AllOf(HasSubstr("unknown time zone \"America/YYY"), HasSubstr("…"), Not(HasSubstr("did you mean"))));
+  EXPECT_LT(e2.size(), 300u);
+}
+
+// Issue 7: "localtime" was accepted as a time zone (whatever this machine is set to), like
+// the tz folder's other files that are not zones of the IANA database.
+TEST(Definitions, TimeZonesAreIanaNamesOnly) {
+  for (const char* name : {"localtime", "posixrules", "Factory", "posix/America/New_York",
+                           "right/UTC", "zone.tab", "../../etc/passwd"}) {
+    EXPECT_THAT(only_error(R"({"communities": [{"id": "a", "name": "A", "timezone": ")" + std::string(name) +
+                           R"(", "series": []}]})"),
+                HasSubstr("/communities/0/timezone: unknown time zone \"" + std::string(name) + "\""))
+        << name;
+  }
+  for (const char* name : {"America/New_York", "US/Eastern", "UTC", "Etc/GMT", "Europe/London"}) {
+    EXPECT_TRUE(parse(R"({"communities": [{"id": "a", "name": "A", "timezone": ")" + std::string(name) +
+                      R"(", "series": []}]})").ok())
+        << name;
+  }
+}
+
+// Issue 7: "P10000W" ended in 2082 (libical's seconds wrapped at 2^32),
+// "PT9223372036854775807S" was accepted, "P99999999999999999999D" was reported as
+// negative. Durations are now summed in 64-bit arithmetic up to 366 days, and the rest is
+// refused naming the field.
+TEST(Definitions, DurationsBeyondAYearAreRefusedNeverWrapped) {
+  for (const char* d : {"P10000W", "PT9223372036854775807S", "P99999999999999999999D", "P367D", "P53W",
+                        "PT8785H", "P366DT1S"}) {
+    EXPECT_THAT(only_error(with_series(R"({"id": "mm", "title": "T", "start": "2026-09-14T16:00", "duration": ")" +
+                                       std::string(d) + "\"}")),
+                AllOf(HasSubstr("/communities/0/series/0/duration: \"" + std::string(d) + "\""),
+                      HasSubstr("longer than P366D (366 days)")))
+        << d;
+  }
+  EXPECT_THAT(only_error(series_with(R"("reminders": ["P400D"])")),
+              AllOf(HasSubstr("/communities/0/series/0/reminders/0: \"P400D\""), HasSubstr("366 days")));
+  EXPECT_THAT(only_error(with_series(kSeries, R"(, "overrides": [{"series": "mm",
+                  "occurrence": "2026-09-14T16:00", "duration": "P10000W"}])")),
+              AllOf(HasSubstr("/overrides/0/duration: \"P10000W\""), HasSubstr("366 days")));
+  EXPECT_TRUE(parse(series_with(R"("reminders": ["P366D", "P52W"])")).ok());
+}
+
+// Issue 7: a start with seconds ("2026-09-14T16:00:30") was accepted, and the seconds
+// leaked into occurrence_id ("2026-09-14T16:00:30"), which is documented as
+// YYYY-MM-DDTHH:MM. Starts are whole minutes: ":00" is accepted (the same minute, and the
+// id stays "2026-09-14T16:00"); other seconds are refused in start, add, except,
+// occurrence and move_to.
+TEST(Definitions, StartsAreWholeMinutes) {
+  const std::string seconds = "sessions start on a whole minute: write it without seconds";
+  EXPECT_THAT(only_error(with_series(R"({"id": "mm", "title": "T", "start": "2026-09-14T16:00:30", "duration": "PT1H"})")),
+              AllOf(HasSubstr("/communities/0/series/0/start: \"2026-09-14T16:00:30\""), HasSubstr(seconds)));
+  EXPECT_THAT(only_error(series_with(R"("add": ["2026-09-15T16:00:01"])")), HasSubstr("/add/0: "));
+  EXPECT_THAT(only_error(series_with(R"("except": ["2026-09-15T16:00:59"])")), HasSubstr("/except/0: "));
+  EXPECT_THAT(only_error(with_series(kSeries, R"(, "overrides": [{"series": "mm",
+                  "occurrence": "2026-09-14T16:00:30"}])")),
+              AllOf(HasSubstr("/overrides/0/occurrence: "), HasSubstr(seconds)));
+  EXPECT_THAT(only_error(with_series(kSeries, R"(, "overrides": [{"series": "mm",
+                  "occurrence": "2026-09-14T16:00", "move_to": "2026-09-15T16:00:30"}])")),
+              AllOf(HasSubstr("/overrides/0/move_to: "), HasSubstr(seconds)));
+  const auto ok = parse(with_series(R"({"id": "mm", "title": "T", "start": "2026-09-14T16:00:00", "duration": "PT1H"})"));
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(format_local_minute(ok.definitions->communities[0].series[0].start), "2026-09-14T16:00");
+}
+
+// Years: convene supports 1900..2200 (convene/limits.h); the rest is refused, naming the
+// field, instead of computing with year 1 or 9999.
+TEST(Definitions, YearsOutsideTheSupportedRangeAreRefused) {
+  EXPECT_THAT(only_error(with_series(R"({"id": "mm", "title": "T", "start": "0001-01-01T16:00", "duration": "PT1H"})")),
+              AllOf(HasSubstr("/communities/0/series/0/start: \"0001-01-01T16:00\""),
+                    HasSubstr("the year 1 is out of range: convene supports the years 1900 to 2200")));
+  EXPECT_THAT(only_error(with_calendar(R"({"closures": [{"name": "Long", "from": "2026-01-01", "to": "9999-12-31"}]})")),
+              AllOf(HasSubstr("/calendars/school/closures/0/to: \"9999-12-31\""), HasSubstr("1900 to 2200")));
+  EXPECT_THAT(only_error(with_calendar(R"({"rules": [{"name": "X", "month": 1, "day": 1, "since": 1871}]})")),
+              HasSubstr("/calendars/school/rules/0/since: year 1871 is out of range 1900..2200"));
+}
+
+// Issue 7: an 8 MB RRULE gave a 16 MB error (the rule quoted whole, twice). Text longer
+// than 10,000 bytes is refused at once, and a rule that is merely long is quoted to 80
+// characters.
+TEST(Definitions, HugeRuleGivesAShortMessage) {
+  const std::string huge = "FREQ=WEEKLY;BYDAY=" + std::string(8 << 20, 'X');
+  const std::string e = only_error(series_with("\"rrule\": \"" + huge + "\""));
+  EXPECT_THAT(e, AllOf(HasSubstr("/communities/0/series/0/rrule: \"FREQ=WEEKLY;BYDAY=XXX"),
+                       HasSubstr("…"), HasSubstr("text may be at most 10000")));
+  EXPECT_LT(e.size(), 300u);
+  const std::string long_rule = "FREQ=WEEKLY;BYDAY=" + std::string(9000, 'X');
+  const std::string e2 = only_error(series_with("\"rrule\": \"" + long_rule + "\""));
+  EXPECT_THAT(e2, HasSubstr("/communities/0/series/0/rrule: "));
+  EXPECT_LT(e2.size(), 600u) << e2.substr(0, 600);
+}
+
+// Issue 7: control bytes and invalid UTF-8 from the input went straight to stderr. A
+// string holding a control character is refused (quoted with the byte escaped), an
+// unknown key's path shows escaped, and a syntax error quotes what it read escaped.
+TEST(Definitions, ControlCharactersAndInvalidUtf8NeverReachTheMessageAsTheyAre) {
+  const std::string e = only_error(series_with(R"("location": "Room\u001b[2J 5")"));
+  EXPECT_THAT(e, AllOf(HasSubstr("/communities/0/series/0/location: \"Room\\u001b[2J 5\""),
+                       HasSubstr("control character")));
+  EXPECT_EQ(e.find('\x1b'), std::string::npos);
+  const std::string key = only_error(R"({"cal\u001bendars": {}})");
+  EXPECT_THAT(key, HasSubstr("/cal\\u001bendars: unknown key \"cal\\u001bendars\""));
+  EXPECT_EQ(key.find('\x1b'), std::string::npos);
+  const std::string utf8 = only_error("{\"calendars\": \"\xff\xfe\"}");
+  EXPECT_THAT(utf8, HasSubstr("defs.json:1:"));
+  EXPECT_EQ(utf8.find('\xff'), std::string::npos) << utf8;
+  // An unterminated megabyte string: the parser's "last read" is quoted to 80 characters.
+  const std::string open = only_error("{\"calendars\": \"" + std::string(1 << 20, 'z'));
+  EXPECT_LT(open.size(), 400u);
+  // A megabyte unknown key names its place in a line.
+  const std::string big_key = only_error("{\"" + std::string(1 << 20, 'k') + "\": 1}");
+  EXPECT_LT(big_key.size(), 400u);
+}
+
+// Issue 7: a join_url or an organizer email with CR/LF was written into every feed as it
+// was. Links must be http(s) links and emails one address, refused at their JSON path;
+// text fields keep their line breaks (the feed escapes them: feed_injection_test).
+TEST(Definitions, InjectedLinksAndAddressesAreRefusedAtTheirPath) {
+  const std::string forge = R"(\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:forged@evil\r\nSUMMARY:Forged)";
+  EXPECT_THAT(only_error(series_with(R"("join_url": "https://x)" + forge + "\"")),
+              AllOf(HasSubstr("/communities/0/series/0/join_url: \"https://x\\r\\nEND:VEVENT"),
+                    HasSubstr("a line break (CR)")));
+  EXPECT_THAT(only_error(series_with(R"("organizer": {"name": "Ana", "email": "ana@example.org)" + forge + "\"}")),
+              AllOf(HasSubstr("/communities/0/series/0/organizer/email: "), HasSubstr("line break")));
+  EXPECT_THAT(only_error(with_series(kSeries, R"x(, "overrides": [{"series": "mm",
+                  "occurrence": "2026-09-14T16:00", "join_url": "javascript:alert(1)"}])x")),
+              AllOf(HasSubstr("/overrides/0/join_url: "), HasSubstr("not an http or https link")));
+  EXPECT_THAT(only_error(with_series(kSeries, R"(, "overrides": [{"series": "mm",
+                  "occurrence": "2026-09-14T16:00", "resources": [{"title": "Slides", "url": "https://x)" + forge + R"("}]}])")),
+              HasSubstr("/overrides/0/resources/0/url: "));
+  EXPECT_THAT(only_error(series_with(R"("categories": ["a,b"])")),
+              AllOf(HasSubstr("/communities/0/series/0/categories/0: "), HasSubstr("a comma")));
+  const auto text = parse(with_series(R"({"id": "mm", "title": "Power)" + forge + R"(", "start": "2026-09-14T16:00",
+                                          "duration": "PT1H", "location": "Room)" + forge + R"("})"));
+  ASSERT_TRUE(text.ok()) << ::testing::PrintToString(messages(text));
+  EXPECT_EQ(text.definitions->communities[0].series[0].title,
+            "Power\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:forged@evil\r\nSUMMARY:Forged");
+}
+
+TEST(Definitions, ListsOfManyRemindersOrCategoriesAreRefused) {
+  EXPECT_THAT(only_error(series_with(R"("reminders": ["PT1M","PT2M","PT3M","PT4M","PT5M","PT6M","PT7M","PT8M","PT9M","PT10M","PT11M"])")),
+              HasSubstr("/communities/0/series/0/reminders: 11 reminders: a series may have at most 10"));
+  std::string many;
+  for (int i = 0; i < 21; ++i) many += std::string(i ? "," : "") + "\"c" + std::to_string(i) + "\"";
+  EXPECT_THAT(only_error(series_with("\"categories\": [" + many + "]")),
+              HasSubstr("/communities/0/series/0/categories: 21 entries: at most 20"));
+}
+
+// Issue 7: a definitions path that is a FIFO hung, and /dev/zero read until bad_alloc.
+// Only regular files are read, within a size limit (16 MiB unless raised).
+TEST(Definitions, OnlyRegularFilesAreReadWithinTheLimit) {
+  testing::TempDir dir;
+  const std::string fifo = (dir / "defs.fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_THAT(messages(load_definitions(fifo)),
+              ElementsAre("error: " + fifo + ": cannot read the definitions file: it is a FIFO (a named pipe), "
+                          "not a regular file"));
+  EXPECT_THAT(messages(load_definitions("/dev/zero")),
+              ElementsAre(HasSubstr("/dev/zero: cannot read the definitions file: it is a character device")));
+  EXPECT_THAT(messages(load_definitions("/dev/urandom")), ElementsAre(HasSubstr("a character device")));
+  const auto big = dir / "big.json";
+  testing::write_file(big, "{\"calendars\": {}}" + std::string(2048, ' '));
+  InputLimits small;
+  small.max_file_size = 1024;
+  EXPECT_THAT(messages(load_definitions(big.string(), small)),
+              ElementsAre(HasSubstr("it is larger than the limit of 1 KiB (raise the limit with --max-input-size)")));
+  small.max_file_size = 4096;
+  EXPECT_TRUE(load_definitions(big.string(), small).ok());
+}
+
+// The same for an ICS file the definitions name: a FIFO, /dev/zero and /dev/urandom are
+// refused at once (issue 7: /dev/zero read until bad_alloc, /dev/urandom and FIFOs hung).
+TEST(Definitions, IcsPathsThatAreNotRegularFilesAreRefused) {
+  testing::TempDir dir;
+  ASSERT_EQ(::mkfifo((dir / "district.ics").string().c_str(), 0600), 0);
+  for (const std::string ics : {"district.ics", "/dev/zero", "/dev/urandom"}) {
+    const auto loaded = parse_definitions(with_calendar("{\"ics\": \"" + ics + "\"}"), "defs.json", dir.path().string());
+    EXPECT_THAT(messages(loaded), ElementsAre(AllOf(HasSubstr("/calendars/school/ics: cannot use the ICS file: "),
+                                                    HasSubstr("not a regular file"))))
+        << ics;
+  }
+}
+
 // --- the text helpers -----------------------------------------------------------
 
 TEST(DefinitionsText, EditDistanceCountsTranspositionsAsOne) {

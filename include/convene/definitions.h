@@ -32,18 +32,29 @@
 //     {"month", "weekday", "nth"} or {"easter"}; a closure: "name", and "date" or
 //     "from" + "to"; an organizer: "email"; a resource: "title" and "url";
 //   - an override: "series" and "occurrence".
+// Bounds (convene/limits.h), checked first: the file is a regular file of at most 16 MiB
+// (InputLimits), its arrays and objects nest at most 64 deep (reported at the line and
+// column of the bracket that goes deeper), and each ICS file holds at most 20,000 events.
 // What is checked, each problem reported at its JSON pointer ("/communities/0/series/1/rrule"):
 //   - types; ids, names and titles are non-empty strings; community ids are unique, and
 //     series ids unique across the file;
-//   - starts are local "YYYY-MM-DDTHH:MM" (":SS" accepted; no "Z" or offset) that exist
-//     (not 2027-02-30); days are "YYYY-MM-DD"; durations are RFC 5545 ("PT1H") and positive;
+//   - every string is text (convene/validate.h: UTF-8, no control character but TAB, LF
+//     and CR, at most 10,000 bytes); join_url and resource urls are http(s) links
+//     (url_problem), an organizer's email one address (email_problem), a category one
+//     label without a comma; a series has at most 10 reminders and 20 categories;
+//   - starts (start, add, except, occurrence, move_to) are local "YYYY-MM-DDTHH:MM"
+//     exactly (":00" seconds accepted, other seconds refused, no "Z" or offset) that
+//     exist (not 2027-02-30); days are "YYYY-MM-DD"; every year is in 1900..2200;
+//     durations are RFC 5545 ("PT1H"), positive and at most 366 days;
 //   - an RRULE parses (RecurrenceRule::parse; its complaint is shown); a policy is one of
-//     holiday_policy_names(); a zone is in the tz database (near names are suggested);
+//     holiday_policy_names(); a zone is an IANA name of the tz database (zone_names():
+//     "localtime", "posixrules" and "Factory" are not), near names are suggested;
 //   - observes lists defined calendars, each once; "continues" and an override's "series"
 //     name a series of the file; one override per occurrence, and not both "cancel" and
 //     "move_to";
 //   - rules: month 1..12, a day the month has (29 February allowed), weekday MO..SU,
-//     nth 1..5 or -1..-5, easter -366..366, since <= until; closures: to >= from; a builtin
+//     nth 1..5 or -1..-5, easter -366..366, since <= until (years 1900..2200); closures:
+//     to >= from; a builtin
 //     is one of HolidayCalendar::builtin_names(); an ICS file (relative to the definitions
 //     file's folder) loads (load_ics_closures);
 //   - a workweek lists at least one day, each once, as MO..SU;
@@ -66,6 +77,7 @@
 
 #include "convene/holiday_calendar.h"
 #include "convene/holiday_policy.h"
+#include "convene/limits.h"
 #include "convene/recurrence.h"
 #include "convene/time.h"
 
@@ -192,16 +204,19 @@ struct LoadedDefinitions {
   bool ok() const { return definitions.has_value(); }
 };
 
-// Reads and validates a definitions file. ICS paths are relative to its folder.
-LoadedDefinitions load_definitions(const std::string& path);
+// Reads and validates a definitions file. ICS paths are relative to its folder. The
+// file and each ICS file are read within `limits` (convene/input_file.h): regular files
+// only, at most limits.max_file_size bytes each (16 MiB unless raised).
+LoadedDefinitions load_definitions(const std::string& path, const InputLimits& limits = {});
 // The same from text; `source` names it in messages, `base_dir` resolves ICS paths.
 LoadedDefinitions parse_definitions(std::string_view text, const std::string& source,
-                                    const std::string& base_dir);
+                                    const std::string& base_dir, const InputLimits& limits = {});
 // The same from a JSON document already parsed (a store's copy). Calendars keep the
 // document's key order (an nlohmann::json converts, with its keys sorted). Not an
 // overload of parse_definitions: a string literal would convert to both.
 LoadedDefinitions parse_definitions_json(const nlohmann::ordered_json& document,
-                                         const std::string& source, const std::string& base_dir);
+                                         const std::string& source, const std::string& base_dir,
+                                         const InputLimits& limits = {});
 
 // Writes definitions back in the same format (what `convene export` prints).
 // load(write(d)) == d for every loaded d: nothing is lost, nothing renamed.

@@ -137,9 +137,9 @@ RenderedFeed render_feed(const Definitions& definitions, const FeedSelection& se
 
   for (const auto& plan : plans) {
     if (options.expanded) {
-      ical::render_expanded(plan, revisions, event_options, cal, result.events);
+      ical::render_expanded(plan, revisions, event_options, cal, result.events, &result.dropped);
     } else {
-      ical::render_recurring(plan, revisions, event_options, cal, result.events);
+      ical::render_recurring(plan, revisions, event_options, cal, result.events, &result.dropped);
     }
   }
   result.ics = ical::to_text(cal);

@@ -13,6 +13,7 @@
 
 #include "convene/change_detector.h"
 #include "convene/clock.h"
+#include "convene/html.h"
 #include "convene/store.h"
 
 namespace convene {
@@ -78,7 +79,7 @@ std::string errors_of(const LoadedDefinitions& loaded) {
 
 class FileSource final : public FeedSource {
  public:
-  explicit FileSource(std::string path) : path_(std::move(path)) {}
+  FileSource(std::string path, InputLimits limits) : path_(std::move(path)), limits_(limits) {}
 
   std::shared_ptr<const FeedSnapshot> snapshot() override {
     struct stat st {};
@@ -88,7 +89,7 @@ class FileSource final : public FeedSource {
                                 std::uint64_t(st.st_mtim.tv_nsec) + (std::uint64_t(st.st_size) << 40);
     std::lock_guard lock(mutex_);
     if (current_ && stamp == stamp_) return current_;
-    auto loaded = load_definitions(path_);
+    auto loaded = load_definitions(path_, limits_);
     if (!loaded.ok()) {
       if (current_) return current_;  // keep serving the last good definitions
       throw std::runtime_error(errors_of(loaded));
@@ -107,6 +108,7 @@ class FileSource final : public FeedSource {
 
  private:
   std::string path_;
+  InputLimits limits_;
   std::mutex mutex_;
   std::uint64_t stamp_ = 0, version_ = 0;
   std::shared_ptr<const FeedSnapshot> current_;
@@ -155,36 +157,6 @@ int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string url_encode(std::string_view text) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += char(c);
-    } else {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 15];
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -260,8 +232,8 @@ std::optional<FeedPath> parse_feed_path(std::string_view raw) {
   return out;
 }
 
-std::unique_ptr<FeedSource> FeedSource::file(std::string path) {
-  return std::make_unique<FileSource>(std::move(path));
+std::unique_ptr<FeedSource> FeedSource::file(std::string path, InputLimits limits) {
+  return std::make_unique<FileSource>(std::move(path), limits);
 }
 std::unique_ptr<FeedSource> FeedSource::store(Store& store) {
   return std::make_unique<StoreSource>(store);
@@ -491,23 +463,24 @@ std::string subscribe_page(const std::vector<FeedListing>& feeds, const std::str
     expanded.expanded = true;
     const std::string http_url = (base_url.empty() ? "." : base_url) + "/" + rel;
     const std::string webcal = "webcal://" + host_part + "/" + rel;
-    html << "<li><strong>" << html_escape(feed.title) << "</strong>";
-    if (!feed.description.empty()) html << "<br><small>" << html_escape(feed.description) << "</small>";
+    html << "<li><strong>" << html::text(feed.title) << "</strong>";
+    if (!feed.description.empty()) html << "<br><small>" << html::text(feed.description) << "</small>";
     html << "<br>";
     if (base_url.empty()) {
       // Published without --base-url: only links relative to this page work.
-      html << "<a href=\"" << html_escape(http_url) << "\">.ics</a>"
-           << "<a href=\"" << html_escape("./" + expanded.to_string())
+      html << "<a href=\"" << html::url_attribute(http_url) << "\">.ics</a>"
+           << "<a href=\"" << html::url_attribute("./" + expanded.to_string())
            << "\">.ics (one event per session)</a></li>\n";
       continue;
     }
-    html << "<a href=\"" << html_escape(webcal) << "\">Subscribe (webcal)</a>"
-         << "<a href=\"https://calendar.google.com/calendar/r?cid=" << html_escape(url_encode(webcal))
-         << "\">Add to Google Calendar</a>"
-         << "<a href=\"https://outlook.live.com/calendar/0/addfromweb?url=" << html_escape(url_encode(http_url))
-         << "&amp;name=" << html_escape(url_encode(feed.title)) << "\">Add to Outlook</a>"
-         << "<a href=\"" << html_escape(http_url) << "\">.ics</a>"
-         << "<a href=\"" << html_escape(base_url + "/" + expanded.to_string())
+    const std::string google = "https://calendar.google.com/calendar/r?cid=" + html::query_component(webcal);
+    const std::string outlook = "https://outlook.live.com/calendar/0/addfromweb?url=" +
+                                html::query_component(http_url) + "&name=" + html::query_component(feed.title);
+    html << "<a href=\"" << html::url_attribute(webcal) << "\">Subscribe (webcal)</a>"
+         << "<a href=\"" << html::url_attribute(google) << "\">Add to Google Calendar</a>"
+         << "<a href=\"" << html::url_attribute(outlook) << "\">Add to Outlook</a>"
+         << "<a href=\"" << html::url_attribute(http_url) << "\">.ics</a>"
+         << "<a href=\"" << html::url_attribute(base_url + "/" + expanded.to_string())
          << "\">.ics (one event per session)</a></li>\n";
   }
   html << "</ul>\n</body>\n</html>\n";

@@ -21,6 +21,7 @@
 
 #include "convene/fault_points.h"
 #include "convene/schedule.h"
+#include "convene/validate.h"
 #include "internal/definitions_text.h"
 #include "convene/change_detector.h"
 #include "internal/store_impl.h"
@@ -40,7 +41,29 @@ class RealClock final : public Clock {
   Instant now() const override { return date::floor<Seconds>(std::chrono::system_clock::now()); }
 };
 
-std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quote(std::string_view s) { return quote_value(s); }
+
+// The guard every edit passes, whoever calls (the CLI, the web, the API): free text is
+// text, links are http(s) links (convene/validate.h). An empty value clears a field.
+void check_edit(const OccurrenceEdit& edit) {
+  auto check = [](const char* field, const std::optional<std::string>& value,
+                  std::optional<std::string> (*problem)(std::string_view)) {
+    if (!value || value->empty()) return;
+    if (auto why = problem(*value)) throw StoreError(StoreError::Kind::invalid, std::string(field) + ": " + *why);
+  };
+  check("title", edit.title, text_problem);
+  check("description", edit.description, text_problem);
+  check("presenter", edit.presenter, text_problem);
+  check("join link", edit.join_url, url_problem);
+  check("location", edit.location, text_problem);
+  check("agenda", edit.agenda, text_problem);
+  if (edit.resources) {
+    for (const auto& r : *edit.resources) {
+      check("resource title", r.title, text_problem);
+      if (auto why = url_problem(r.url)) throw StoreError(StoreError::Kind::invalid, "resource link: " + *why);
+    }
+  }
+}
 
 std::int64_t unix_seconds(Instant at) { return static_cast<std::int64_t>(at.time_since_epoch().count()); }
 Instant from_unix(std::int64_t s) { return Instant{Seconds{s}}; }
@@ -650,6 +673,7 @@ ChangeResult Store::edit(std::string_view series, LocalTime original, const Occu
   std::lock_guard lock(impl_->mutex);
   const std::string what = std::string(series) + " " + format_local_minute(original);
   const std::string fields = describe_fields(edit);
+  check_edit(edit);
   if (fields.empty()) {
     throw StoreError(StoreError::Kind::invalid,
                      "nothing to edit for " + what +
@@ -742,7 +766,12 @@ ChangeResult Store::split(std::string_view series_id, const SplitSpec& spec, con
     throw invalid("a series " + quote(next.id) + " already exists: choose another id with --id");
   }
   next.continues = std::string(series_id);
-  if (spec.title) next.title = *spec.title;
+  if (spec.title) {
+    if (auto why = spec.title->empty() ? std::optional<std::string>("the title must not be empty")
+                                       : text_problem(*spec.title))
+      throw invalid("title: " + *why);
+    next.title = *spec.title;
+  }
   if (spec.duration) {
     if (spec.duration->count() <= 0) throw invalid("the duration " + format_duration(*spec.duration) + " is not positive");
     next.duration = *spec.duration;
@@ -909,6 +938,7 @@ ChangeResult Store::close(std::string_view calendar_id, const Closure& closure, 
   const std::string range = day_range(closure.from, closure.to);
   impl.check_writable("close " + std::string(calendar_id));
   if (closure.name.empty()) throw StoreError(StoreError::Kind::invalid, "a closure needs a name (--name \"Snow day\")");
+  if (auto why = text_problem(closure.name)) throw StoreError(StoreError::Kind::invalid, "the closure's name: " + *why);
   if (closure.to < closure.from) {
     throw StoreError(StoreError::Kind::invalid, "--to " + format_date(closure.to) + " is before the first day " +
                                                     format_date(closure.from));

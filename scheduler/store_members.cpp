@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "convene/store.h"
+#include "convene/limits.h"
+#include "convene/validate.h"
 #include "internal/definitions_text.h"
 #include "internal/store_crypto.h"
 #include "internal/store_impl.h"
@@ -23,7 +25,7 @@ namespace {
 
 using Impl = Store::Impl;
 
-std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quote(std::string_view s) { return quote_value(s); }
 std::int64_t unix_seconds(Instant at) { return static_cast<std::int64_t>(at.time_since_epoch().count()); }
 
 StoreError invalid(const std::string& message) { return StoreError(StoreError::Kind::invalid, message); }
@@ -37,10 +39,7 @@ void check_id(std::string_view id) {
 }
 
 void check_email(std::string_view email) {
-  const auto at = email.find('@');
-  if (email.empty() || at == std::string_view::npos || at == 0 || at + 1 == email.size() ||
-      email.find_first_of(" \t\r\n<>") != std::string_view::npos)
-    throw invalid("email " + quote(email) + " is not an email address (name@example.org)");
+  if (auto why = email_problem(email)) throw invalid("email: " + *why);
 }
 
 void check_timezone(const std::optional<std::string>& tz) {
@@ -56,6 +55,8 @@ void check_timezone(const std::optional<std::string>& tz) {
 }
 
 void check_reminders(const std::vector<Seconds>& offsets, const std::string& channel) {
+  if (offsets.size() > kMaxReminders)
+    throw invalid(std::to_string(offsets.size()) + " reminders: a member may have at most " + std::to_string(kMaxReminders));
   for (auto o : offsets) {
     if (o.count() < 0) throw invalid("the reminder offset " + format_duration(o) + " is negative (it counts before the start)");
   }
@@ -177,6 +178,7 @@ IssuedToken Store::add_member(const MemberSpec& spec, const ChangeContext& conte
   impl.check_writable("add member " + spec.id);
   check_id(spec.id);
   check_email(spec.email);
+  if (auto why = text_problem(spec.name)) throw invalid("name: " + *why);
   check_timezone(spec.timezone);
   check_reminders(spec.reminders.offsets, spec.reminders.channel);
   Transaction tx(*impl.db, Transaction::Mode::write);
@@ -215,6 +217,7 @@ Member Store::update_member(std::string_view id, const MemberUpdate& u, const Ch
   Impl& impl = *impl_;
   impl.check_writable("change member " + std::string(id));
   if (u.email) check_email(*u.email);
+  if (auto why = u.name ? text_problem(*u.name) : std::nullopt) throw invalid("name: " + *why);
   if (u.timezone) check_timezone(*u.timezone);
   Transaction tx(*impl.db, Transaction::Mode::write);
   const Instant at = impl.now();

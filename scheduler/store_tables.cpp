@@ -208,8 +208,8 @@ LoadedDefinitions read_definitions(Connection& db, const std::string& source) {
       }
     }
     c.closures = read_closures(db, c.id, "file");
-    for (const auto& closure : c.closures) calendar = calendar->with_closure(closure);
-    for (auto& closure : read_closures(db, c.id, "ics")) calendar = calendar->with_closure(std::move(closure));
+    calendar = calendar->with_closures(c.closures);
+    calendar = calendar->with_closures(read_closures(db, c.id, "ics"));
     c.calendar = std::move(*calendar);
   }
 

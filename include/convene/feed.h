@@ -129,6 +129,12 @@ struct RenderedFeed {
   std::string ics;    // the VCALENDAR, CRLF line endings, folded by libical
   std::string error;  // set when the selection names nothing, or the engine failed
   std::size_t events = 0;  // VEVENTs rendered
+  // Properties left out because their value cannot be written safely, one message each
+  // ("series power-hour 2026-11-11T15:00: URL left out: ..."): a link or an address that
+  // is not one (a line break in a join_url would forge events in every reader). The
+  // definitions loader, the CLI and the store refuse such values where they enter, so
+  // this stays empty unless one got past them; the catalog logs it.
+  std::vector<std::string> dropped;
   explicit operator bool() const { return error.empty(); }
 };
 

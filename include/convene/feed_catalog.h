@@ -91,7 +91,8 @@ class FeedSource {
 
   // A definitions file, re-read when its mtime or size changes; revisions are
   // RevisionSource::unchanged(mtime). No members.
-  static std::unique_ptr<FeedSource> file(std::string path);
+  // `limits` bounds the reading of the file and its ICS files (convene/limits.h).
+  static std::unique_ptr<FeedSource> file(std::string path, InputLimits limits = {});
   // The store (which must outlive the source): re-read when data_version() changes.
   static std::unique_ptr<FeedSource> store(Store& store);
 };

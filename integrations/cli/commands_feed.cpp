@@ -21,6 +21,7 @@ struct FeedSourceOptions {
   std::string file;   // a definitions file; empty: the store (the global --db)
   std::vector<std::string> reminders;  // "PT15M", ...
   std::string uid_domain = "convene";
+  InputLimits limits;  // --max-input-size
 };
 
 void add_feed_source_options(CLI::App& cmd, FeedSourceOptions& o) {
@@ -28,6 +29,7 @@ void add_feed_source_options(CLI::App& cmd, FeedSourceOptions& o) {
   cmd.add_option("--reminder", o.reminders,
                  "A reminder (VALARM) this long before each session, e.g. PT15M; repeatable");
   cmd.add_option("--uid-domain", o.uid_domain, "The domain part of every UID (default: convene)");
+  add_input_limit_option(cmd, o.limits);
 }
 
 // A clock that CONVENE_TODAY=YYYY-MM-DD pins (tests, demos), else the real one.
@@ -77,7 +79,7 @@ std::optional<OpenedSource> open_source(const FeedSourceOptions& o, Context& con
     out.store = Store::open({.path = context.store_path(), .clock = nullptr, .create = false});
     source = FeedSource::store(*out.store);
   } else {
-    source = FeedSource::file(o.file);
+    source = FeedSource::file(o.file, o.limits);
   }
   out.catalog = std::make_unique<FeedCatalog>(std::move(source), options);
   return out;

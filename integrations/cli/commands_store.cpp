@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "convene/change_warnings.h"
 #include "convene/store.h"
+#include "convene/validate.h"
 #include "convene/views.h"
 #include "definitions_source.h"
 
@@ -332,15 +333,17 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
     auto o = std::make_shared<StoreVerbOptions>();
     auto file = std::make_shared<std::string>();
     auto prefer = std::make_shared<std::string>();
+    auto limits = std::make_shared<InputLimits>();
     cmd->add_option("FILE", *file, "Definitions file (JSON)")->required();
     cmd->add_option("--prefer", *prefer,
                     "Where the file and a change made with the CLI since the last import disagree: take the "
                     "file's version, or keep the store's (default: refuse, listing them)")
         ->check(CLI::IsMember({"file", "store"}));
     add_change_options(*cmd, *o);
-    cmd->callback([&context, o, file, prefer] {
+    add_input_limit_option(*cmd, *limits);
+    cmd->callback([&context, o, file, prefer, limits] {
       guarded(context, [&] {
-        auto loaded = load_definitions(*file);
+        auto loaded = load_definitions(*file, *limits);
         if (!loaded.ok()) {
           for (const auto& d : loaded.diagnostics) report(d);
           context.exit_code = fail(*file + " was not imported: it has errors (nothing was changed)");
@@ -457,6 +460,9 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         e.join_url = optional_arg(f->join_url, join->count() > 0);
         e.location = optional_arg(f->location, location->count() > 0);
         e.agenda = optional_arg(f->agenda, agenda->count() > 0);
+        // Links and addresses are checked here to name the flag (convene/validate.h); the
+        // store checks every field again, for every caller. "" clears the link.
+        if (auto why = f->join_url.empty() ? std::nullopt : url_problem(f->join_url)) refuse("--join-url: " + *why);
         if (resources->count() > 0 || f->clear_resources) {
           std::vector<Resource> list;
           for (const auto& r : f->resources) {
@@ -464,8 +470,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
             Resource res;
             res.url = bar == std::string::npos ? r : r.substr(bar + 1);
             res.title = bar == std::string::npos ? r : r.substr(0, bar);
-            if (res.url.find("://") == std::string::npos)
-              refuse("--resource \"" + r + "\" has no URL (write \"TITLE|https://...\")");
+            if (auto why = url_problem(res.url)) refuse("--resource: " + *why + " (write \"TITLE|https://...\")");
             list.push_back(std::move(res));
           }
           e.resources = std::move(list);
@@ -616,6 +621,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       add_change_options(*cmd, *o, false);
       cmd->callback([&context, o, f] {
         guarded(context, [&] {
+          if (auto why = email_problem(f->email)) refuse("--email: " + *why);
           MemberSpec spec;
           spec.id = f->id;
           spec.name = f->name;
@@ -676,6 +682,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       add_change_options(*cmd, *o, false);
       cmd->callback([&context, o, f, name, email, tz, remind, channel, delivery, delivery_text] {
         guarded(context, [&] {
+          if (auto why = email->count() ? email_problem(f->email) : std::nullopt) refuse("--email: " + *why);
           MemberUpdate u;
           if (name->count()) u.name = f->name;
           if (email->count()) u.email = f->email;

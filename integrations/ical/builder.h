@@ -56,12 +56,14 @@ struct SeriesPlan {
 SeriesPlan plan_series(const Definitions& defs, const CommunityDef& community, const SeriesDef& series,
                        LocalDay horizon);
 
-// The master VEVENT and its RECURRENCE-ID overrides, added to `calendar`.
+// The master VEVENT and its RECURRENCE-ID overrides, added to `calendar`. A URL,
+// ORGANIZER (or its CN) or category that convene/validate.h refuses is left out, and why
+// is added to `dropped` when given (RenderedFeed::dropped).
 void render_recurring(const SeriesPlan& plan, const RevisionSource& revisions, const EventOptions& options,
-                      icalcomponent* calendar, std::size_t& events);
-// One VEVENT per session with its own UID (the expanded feeds).
+                      icalcomponent* calendar, std::size_t& events, std::vector<std::string>* dropped = nullptr);
+// One VEVENT per session with its own UID (the expanded feeds), `dropped` as above.
 void render_expanded(const SeriesPlan& plan, const RevisionSource& revisions, const EventOptions& options,
-                     icalcomponent* calendar, std::size_t& events);
+                     icalcomponent* calendar, std::size_t& events, std::vector<std::string>* dropped = nullptr);
 
 // Whether some event of `plan` is written in kFixedTzid (a session at a zone edge).
 bool uses_fixed_zone(const SeriesPlan& plan, const RevisionSource& revisions, const EventOptions& options,

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "convene/validate.h"
 #include "ical/builder.h"
 
 namespace convene::ical {
@@ -105,22 +106,43 @@ void add_attendees(icalcomponent* event, const EventOptions& options) {
 
 namespace {
 
+// A property whose value is not TEXT (libical writes URI and CAL-ADDRESS values as they
+// are, CR and LF included; a CN parameter cannot hold a line break intact; a category
+// with a comma reads as two) is added only when `problem` (convene/validate.h) finds
+// nothing wrong with its value; else it is left out, and why is recorded in `dropped`
+// when the caller keeps count ("series power-hour 2026-11-11T15:00: URL left out: ...").
+bool value_is_safe(std::string_view value, std::optional<std::string> (*problem)(std::string_view),
+                   const char* property, const std::string& place, std::vector<std::string>* dropped) {
+  auto why = problem(value);
+  if (!why) return true;
+  if (dropped) dropped->push_back(place + ": " + property + " left out: " + *why);
+  return false;
+}
+
 // SUMMARY, DESCRIPTION, LOCATION, URL, ORGANIZER, ATTENDEEs, CATEGORIES, STATUS, TRANSP,
 // VALARMs: exactly what the change detector's view holds (convene/change_detector.h),
 // with the caller's organizer for a series that names none and the attendees invited.
-void add_details(icalcomponent* event, const EventView& view, const EventOptions& options) {
+// Text goes through libical's TEXT properties (escaped); URL, ORGANIZER, its CN and
+// CATEGORIES are checked first (value_is_safe). `place` names the event in `dropped`.
+void add_details(icalcomponent* event, const EventView& view, const EventOptions& options,
+                 const std::string& place, std::vector<std::string>* dropped) {
   add(event, icalproperty_new_summary(view.summary.c_str()));
   if (!view.description.empty()) add(event, icalproperty_new_description(view.description.c_str()));
   if (view.location) add(event, icalproperty_new_location(view.location->c_str()));
-  if (view.url) add(event, icalproperty_new_url(view.url->c_str()));
+  if (view.url && value_is_safe(*view.url, url_problem, "URL", place, dropped))
+    add(event, icalproperty_new_url(view.url->c_str()));
   const auto& organizer = view.organizer ? view.organizer : options.organizer;
-  if (organizer) {
+  if (organizer && value_is_safe(organizer->email, email_problem, "ORGANIZER", place, dropped)) {
     icalproperty* p = icalproperty_new_organizer(("mailto:" + organizer->email).c_str());
-    if (!organizer->name.empty()) icalproperty_add_parameter(p, icalparameter_new_cn(organizer->name.c_str()));
+    if (!organizer->name.empty() &&
+        value_is_safe(organizer->name, display_name_problem, "ORGANIZER's CN", place, dropped))
+      icalproperty_add_parameter(p, icalparameter_new_cn(organizer->name.c_str()));
     add(event, p);
   }
   add_attendees(event, options);
-  for (const auto& category : view.categories) add(event, icalproperty_new_categories(category.c_str()));
+  for (const auto& category : view.categories)
+    if (value_is_safe(category, category_problem, "CATEGORIES", place, dropped))
+      add(event, icalproperty_new_categories(category.c_str()));
   add(event, icalproperty_new_status(view.takes_place ? ICAL_STATUS_CONFIRMED : ICAL_STATUS_CANCELLED));
   // A session that does not take place blocks no time (Outlook shows it as free).
   if (!view.takes_place) add(event, icalproperty_new_transp(ICAL_TRANSP_TRANSPARENT));
@@ -283,7 +305,8 @@ SeriesPlan plan_series(const Definitions& defs, const CommunityDef& community,
 }
 
 void render_recurring(const SeriesPlan& plan, const RevisionSource& revisions,
-                      const EventOptions& options, icalcomponent* calendar, std::size_t& events) {
+                      const EventOptions& options, icalcomponent* calendar, std::size_t& events,
+                      std::vector<std::string>* dropped) {
   const CommunityDef& community = *plan.community;
   const SeriesDef& series = *plan.series;
   const date::time_zone* zone = community.zone;
@@ -342,7 +365,7 @@ void render_recurring(const SeriesPlan& plan, const RevisionSource& revisions,
     icalproperty* p = with_tzid(icalproperty_new_exdate(ical::floating(t)), tzid);
     add(master, x_parameter(p, "X-CONVENE-STATUS", status));
   }
-  add_details(master, series_view(community, series), options);
+  add_details(master, series_view(community, series), options, "series " + series.id, dropped);
   icalcomponent_add_component(calendar, master);
   ++events;
 
@@ -358,7 +381,7 @@ void render_recurring(const SeriesPlan& plan, const RevisionSource& revisions,
     add(event, with_tzid(icalproperty_new_recurrenceid(ical::floating(o.original)), tzid));
     add_revision(event, revision, options);
     add_span(event, *view.local_start, *view.start, *view.end, community);
-    add_details(event, view, options);
+    add_details(event, view, options, "series " + series.id + " " + o.occurrence_id(), dropped);
     icalcomponent_add_component(calendar, event);
     ++events;
   }
@@ -369,7 +392,8 @@ void render_recurring(const SeriesPlan& plan, const RevisionSource& revisions,
 // change took away): at its original start, with STATUS:CANCELLED and its revision, so
 // its UID is kept and a client that has it learns it is off.
 void render_expanded(const SeriesPlan& plan, const RevisionSource& revisions,
-                     const EventOptions& options, icalcomponent* calendar, std::size_t& events) {
+                     const EventOptions& options, icalcomponent* calendar, std::size_t& events,
+                     std::vector<std::string>* dropped) {
   const SeriesDef& series = *plan.series;
   for (const auto& o : plan.occurrences) {
     const Revision revision = revisions.occurrence(series.id, o.original);
@@ -380,7 +404,7 @@ void render_expanded(const SeriesPlan& plan, const RevisionSource& revisions,
     add_revision(event, revision, options);
     const EventView view = occurrence_view(o);
     add_span(event, *view.local_start, *view.start, *view.end, *plan.community);
-    add_details(event, view, options);
+    add_details(event, view, options, "series " + series.id + " " + o.occurrence_id(), dropped);
     icalcomponent_add_component(calendar, event);
     ++events;
   }

@@ -327,15 +327,21 @@ class Loader {
   std::optional<LocalTime> local_time(const Json& v, const std::string& at) {
     auto s = string(v, at, false);
     if (!s) return std::nullopt;
-    if (auto t = parse_local_minute(*s)) return t;
-    error(at, *local_time_problem(*s));
+    if (auto why = local_time_problem(*s)) {
+      error(at, std::move(*why));
+      return std::nullopt;
+    }
+    return parse_local_minute(*s);
     return std::nullopt;
   }
   std::optional<LocalDay> day(const Json& v, const std::string& at) {
     auto s = string(v, at, false);
     if (!s) return std::nullopt;
-    if (auto d = parse_date(*s)) return d;
-    error(at, *date_problem(*s));
+    if (auto why = date_problem(*s)) {
+      error(at, std::move(*why));
+      return std::nullopt;
+    }
+    return parse_date(*s);
     return std::nullopt;
   }
   std::optional<Seconds> duration(const Json& v, const std::string& at) {

@@ -258,9 +258,11 @@ std::string why_not_date(std::string_view text) {
 
 std::optional<LocalDay> parse_date(std::string_view text) {
   const auto ymd = read_ymd(text);
-  if (!ymd || !supported_year(*ymd)) return std::nullopt;
+  if (!ymd) return std::nullopt;
   return LocalDay{*ymd};
 }
+
+bool in_supported_years(LocalDay day) { return supported_year(date::year_month_day{day}); }
 
 std::optional<LocalTime> parse_local_minute(std::string_view text) {
   if (text.size() != 16 && text.size() != 19) return std::nullopt;
@@ -274,14 +276,14 @@ std::optional<LocalTime> parse_local_minute(std::string_view text) {
 }
 
 std::optional<std::string> date_problem(std::string_view text) {
-  if (parse_date(text)) return std::nullopt;
+  if (auto day = parse_date(text); day && in_supported_years(*day)) return std::nullopt;
   const std::string why = why_not_date(text);
   return quote_value(text) + " is not a date" + (why.empty() ? "" : ": " + why) +
          "; expected \"YYYY-MM-DD\" such as \"2026-12-21\"";
 }
 
 std::optional<std::string> local_time_problem(std::string_view text) {
-  if (parse_local_minute(text)) return std::nullopt;
+  if (auto t = parse_local_minute(text); t && in_supported_years(date::floor<date::days>(*t))) return std::nullopt;
   std::string why = why_not_date(text);
   if (why.empty() && text.size() >= 16 && text[10] == 'T' && text[13] == ':') {
     const std::string_view rest = text.substr(16);

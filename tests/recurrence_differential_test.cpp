@@ -467,7 +467,7 @@ std::string to_iso(LocalTime t) {
 // convene's years only; the oracles' instances go to 2582).
 LocalTime from_iso(const std::string& text) {
   std::istringstream in(text);
-  LocalTime t;
+  LocalTime t{};
   in >> date::parse("%Y-%m-%dT%H:%M:%S", t);
   EXPECT_FALSE(in.fail()) << text;
   return t;

@@ -77,20 +77,24 @@ LocalTime to_local(Instant at, const date::time_zone* zone);
 
 // "YYYY-MM-DDTHH:MM", exactly: a whole minute. ":00" seconds are accepted too (the same
 // minute, so an occurrence id stays "YYYY-MM-DDTHH:MM"); any other seconds are refused,
-// as are a "Z" or an offset. nullopt when malformed, when the date does not exist
-// (2027-02-30), or when its year is outside kMinYear..kMaxYear (convene/limits.h).
+// as are a "Z" or an offset. nullopt when malformed or when the date does not exist
+// (2027-02-30). Any four-digit year parses: where input enters (the definitions, the
+// CLI), local_time_problem() also holds it to the supported years.
 std::optional<LocalTime> parse_local_minute(std::string_view text);
-// "YYYY-MM-DD"; nullopt when malformed, when the date does not exist, or when its year is
-// outside kMinYear..kMaxYear.
+// "YYYY-MM-DD"; nullopt when malformed or when the date does not exist.
 std::optional<LocalDay> parse_date(std::string_view text);
+// Whether `day` is in the years convene supports, kMinYear..kMaxYear (1900..2200,
+// convene/limits.h): every date and start that enters convene is.
+bool in_supported_years(LocalDay day);
 // An RFC 5545 duration (§3.3.6): "PT1H", "PT90M", "P1D", "P2W", "P1DT2H30M", "-PT15M"
 // (letters in either case). Computed in 64-bit arithmetic; nullopt when malformed or
 // longer than kMaxDuration (366 days: "P10000W" and "PT9223372036854775807S" are refused,
 // never wrapped). Negative durations are returned as such.
 std::optional<Seconds> parse_duration(std::string_view text);
 
-// Why a text is not what the parsers above read, for a message (the value quoted, the
-// part that is wrong, and the expected form): nullopt when it parses.
+// Why a text is not what convene accepts where input enters, for a message (the value
+// quoted, the part that is wrong, and the expected form): nullopt when it parses and,
+// for dates and starts, its year is in the supported years.
 //   local_time_problem("2026-09-14T16:00:30") → "\"2026-09-14T16:00:30\" is not a local
 //   date and time: sessions start on a whole minute: write it without seconds; expected ..."
 std::optional<std::string> date_problem(std::string_view text);

@@ -42,9 +42,11 @@ struct WindowOptions {
 };
 
 std::optional<LocalDay> read_date(const std::string& text, const char* option) {
-  auto day = parse_date(text);
-  if (!day) fail(std::string(option) + " \"" + text + "\" is not a date (YYYY-MM-DD) that exists");
-  return day;
+  if (auto why = date_problem(text)) {  // malformed, nonexistent, or outside 1900..2200
+    fail(std::string(option) + ": " + *why);
+    return std::nullopt;
+  }
+  return parse_date(text);
 }
 
 // Reads --from/--to: --from defaults to `today`; --to to `default_to(from)`.

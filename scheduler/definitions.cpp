@@ -1171,9 +1171,9 @@ std::string clean_parse_message(std::string message) {
   // nlohmann quotes the token it read last, whole and as it is ("last read: '<8 MB>'"):
   // quote it the way every message quotes a value.
   constexpr std::string_view kLastRead = "; last read: '";
-  if (const auto at = message.find(kLastRead); at != std::string::npos && message.back() == '\'') {
-    const std::size_t begin = at + kLastRead.size();
-    const std::string token = message.substr(begin, message.size() - 1 - begin);
+  if (const auto at = message.find(kLastRead); at != std::string::npos) {
+    std::string token = message.substr(at + kLastRead.size());
+    if (!token.empty() && token.back() == '\'') token.pop_back();
     message = message.substr(0, at) + "; last read: " + quote_value(token);
   }
   return printable(message);
@@ -1260,6 +1260,7 @@ LoadedDefinitions parse_definitions(std::string_view text, const std::string& so
     std::size_t index = 0;
     std::string key;
     std::unordered_set<std::string> keys;
+    std::unordered_set<std::string> reported;  // duplicates already reported
   };
   std::vector<Frame> frames;
   std::vector<Pending> duplicates;
@@ -1270,7 +1271,7 @@ LoadedDefinitions parse_definitions(std::string_view text, const std::string& so
     using E = nlohmann::json::parse_event_t;
     switch (event) {
       case E::object_start: frames.push_back(Frame{}); break;
-      case E::array_start: frames.push_back(Frame{true, 0, {}, {}}); break;
+      case E::array_start: frames.push_back(Frame{true, 0, {}, {}, {}}); break;
       case E::object_end:
       case E::array_end:
         if (!frames.empty()) frames.pop_back();
@@ -1280,7 +1281,7 @@ LoadedDefinitions parse_definitions(std::string_view text, const std::string& so
       case E::key: {
         if (frames.empty()) break;
         auto key = parsed.get<std::string>();
-        if (!frames.back().keys.insert(key).second) {
+        if (!frames.back().keys.insert(key).second && frames.back().reported.insert(key).second) {
           std::string pointer;
           for (std::size_t i = 0; i + 1 < frames.size(); ++i) {
             pointer += "/" + (frames[i].is_array ? std::to_string(frames[i].index)

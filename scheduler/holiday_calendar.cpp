@@ -414,6 +414,78 @@ std::string_view trim(std::string_view s) {
 
 std::string quote(std::string_view s) { return quote_value(s); }
 
+// A value shown without quotes (a UID, libical's own complaint): escaped as quote_value
+// escapes, at most kMaxQuotedChars characters of it.
+std::string shown(std::string_view s) {
+  std::string q = quote_value(s);  // "\"...\"" or "\"...\"…"
+  const bool cut = q.size() >= 4 && q.compare(q.size() - 3, 3, "…") == 0;
+  if (cut) q.resize(q.size() - 3);
+  return q.substr(1, q.size() - 2) + (cut ? "…" : "");
+}
+
+// libical's complaint about a value ("Can't parse as DATE value in DTSTART property.
+// Removing entire property: 2026aa01"): its words, and the value quoted as values are.
+std::string complaint(std::string_view text) {
+  const auto colon = text.rfind(": ");
+  if (colon == std::string_view::npos) return shown(text);
+  return shown(text.substr(0, colon)) + ": " + quote(text.substr(colon + 2));
+}
+
+// The content lines of an iCalendar text as libical's parser reads them (a line ends at
+// LF, or at CR where no LF follows; a line that starts with a space or a tab continues
+// the one before), with the number of the physical line each starts on.
+std::vector<std::pair<std::size_t, std::string_view>> content_lines(std::string_view text) {
+  std::vector<std::pair<std::size_t, std::string_view>> out;
+  std::size_t pos = 0, physical = 0;
+  const bool any_lf = text.find('\n') != std::string_view::npos;
+  while (pos < text.size()) {
+    std::size_t end = text.find(any_lf ? '\n' : '\r', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    ++physical;
+    if (!line.empty() && (line.front() == ' ' || line.front() == '\t') && !out.empty()) {
+      // A continuation: libical joins it to the line before; only the first line's name counts.
+    } else {
+      out.emplace_back(physical, line);
+    }
+    pos = end + 1;
+  }
+  return out;
+}
+
+// Why the BEGIN and END lines of `text` do not nest (an END with nothing open, a BEGIN
+// never ended, an END naming another component), or nullopt. Checked before libical
+// parses the text: its parser prints "Encountered END before BEGIN" on stderr itself.
+std::optional<std::string> unbalanced(std::string_view text) {
+  std::vector<std::pair<std::size_t, std::string>> open;  // line, component name
+  for (const auto& [line_number, line] : content_lines(text)) {
+    const auto name_end = line.find_first_of(";:");
+    if (name_end == std::string_view::npos) continue;
+    std::string name(trim(line.substr(0, name_end)));
+    for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (name != "BEGIN" && name != "END") continue;
+    std::string component(trim(line.substr(line.find(':') == std::string_view::npos ? line.size() : line.find(':') + 1)));
+    for (char& c : component) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const std::string at = "line " + std::to_string(line_number) + ": ";
+    if (name == "BEGIN") {
+      open.emplace_back(line_number, component);
+    } else if (open.empty()) {
+      return at + "END:" + shown(component) + " with no component open (BEGIN and END lines do not match)";
+    } else if (open.back().second != component) {
+      return at + "END:" + shown(component) + " ends BEGIN:" + shown(open.back().second) + " of line " +
+             std::to_string(open.back().first) + " (BEGIN and END lines do not match)";
+    } else {
+      open.pop_back();
+    }
+  }
+  if (!open.empty()) {
+    return "line " + std::to_string(open.back().first) + ": BEGIN:" + shown(open.back().second) +
+           " is never ended (no END:" + shown(open.back().second) + ")";
+  }
+  return std::nullopt;
+}
+
 std::optional<local_days> to_day(const icaltimetype& t) {
   if (icaltime_is_null_time(t)) return std::nullopt;
   const year_month_day ymd{year{t.year}, date::month{static_cast<unsigned>(t.month)},
@@ -461,6 +533,7 @@ class IcsReader {
                   std::to_string(max_events_) + " events (BEGIN:VEVENT); a school calendar has a few "
                   "hundred: is this the right file?");
     }
+    if (auto why = unbalanced(body)) return fail(*why);
     const std::string copy(body);
     ComponentPtr root{icalparser_parse_string(copy.c_str())};
     if (!root) {
@@ -551,7 +624,7 @@ class IcsReader {
     const char* summary = icalcomponent_get_summary(ev);
     if (summary && *summary) out += " " + quote(summary);
     const char* uid = icalcomponent_get_uid(ev);
-    if (uid && *uid) out += std::string(" (UID ") + uid + ")";
+    if (uid && *uid) out += " (UID " + shown(uid) + ")";
     return out;
   }
 
@@ -574,7 +647,7 @@ class IcsReader {
     if (icalcomponent_get_status(ev) == ICAL_STATUS_CANCELLED) return std::nullopt;
     icalproperty* start_prop = icalcomponent_get_first_property(ev, ICAL_DTSTART_PROPERTY);
     if (!start_prop) {
-      if (auto bad = value_error(ev, "DTSTART")) return describe(ev, index) + ": unreadable DTSTART: " + *bad;
+      if (auto bad = value_error(ev, "DTSTART")) return describe(ev, index) + ": unreadable DTSTART: " + complaint(*bad);
       return describe(ev, index) + ": no DTSTART (every VEVENT needs one)";
     }
     const icaltimetype start = icalproperty_get_dtstart(start_prop);
@@ -583,7 +656,7 @@ class IcsReader {
     if (!first) return describe(ev, index) + ": invalid DTSTART date " + format_ical_date(start);
     for (const char* property : {"DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID"}) {
       if (auto bad = value_error(ev, property)) {
-        return describe(ev, index) + ": unreadable " + property + ": " + *bad;
+        return describe(ev, index) + ": unreadable " + property + ": " + complaint(*bad);
       }
     }
 

@@ -207,14 +207,14 @@ std::string printable(std::string_view text) {
 }
 
 std::optional<std::string> url_problem(std::string_view text) {
-  const std::string shown = quote_value(text);
   if (text.empty()) return std::string("an empty link (write an https:// link, or leave the field out)");
+  const std::string refused = quote_value(text) + " is not an absolute http:// or https:// URL";
   if (text.size() > kMaxUrlLength) {
-    return shown + " is longer than " + std::to_string(kMaxUrlLength) + " bytes, too long for a link";
+    return refused + ": it is longer than " + std::to_string(kMaxUrlLength) + " bytes";
   }
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (uri_character(text[i])) continue;
-    std::string why = shown + " is not a link: it holds " + describe_character(text, i);
+    std::string why = refused + ": it holds " + describe_character(text, i);
     if (static_cast<unsigned char>(text[i]) >= 0x80 && decode_utf8(text.substr(i))) {
       why += ", which a link holds percent-encoded (\"é\" is %C3%A9)";
     }
@@ -222,26 +222,26 @@ std::optional<std::string> url_problem(std::string_view text) {
   }
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%' && (i + 2 >= text.size() || !is_hex(text[i + 1]) || !is_hex(text[i + 2]))) {
-      return shown + " is not a link: \"%\" must be followed by two hex digits (a space is %20)";
+      return refused + ": \"%\" must be followed by two hex digits (a space is %20)";
     }
   }
   if (!starts_with_ignoring_case(text, "https://") && !starts_with_ignoring_case(text, "http://")) {
-    return shown + " is not an http or https link (such as \"https://meet.example.org/cop\")";
+    return refused + " (such as \"https://meet.example.org/cop\")";
   }
   const std::unique_ptr<CURLU, UrlDeleter> url{curl_url()};
   if (!url) return std::string("cannot check a link: out of memory");
   const std::string copy(text);
   if (const CURLUcode rc = curl_url_set(url.get(), CURLUPART_URL, copy.c_str(), 0); rc != CURLUE_OK) {
-    return shown + " is not a link libcurl can read: " + curl_url_strerror(rc);
+    return refused + ": libcurl cannot read it (" + curl_url_strerror(rc) + ")";
   }
   const CurlString scheme = url_part(url.get(), CURLUPART_SCHEME);
   if (!scheme || (std::string_view(scheme.get()) != "http" && std::string_view(scheme.get()) != "https")) {
-    return shown + " is not an http or https link";
+    return refused;
   }
   const CurlString host = url_part(url.get(), CURLUPART_HOST);
-  if (!host || !*host.get()) return shown + " has no host";
+  if (!host || !*host.get()) return refused + ": it has no host";
   if (url_part(url.get(), CURLUPART_USER) || url_part(url.get(), CURLUPART_PASSWORD)) {
-    return shown + " holds a user name or password before the host: write the link without it";
+    return refused + ": it holds a user name or password before the host (write the link without it)";
   }
   return std::nullopt;
 }

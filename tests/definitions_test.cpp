@@ -995,7 +995,7 @@ TEST(Definitions, InjectedLinksAndAddressesAreRefusedAtTheirPath) {
               AllOf(HasSubstr("/communities/0/series/0/organizer/email: "), HasSubstr("line break")));
   EXPECT_THAT(only_error(with_series(kSeries, R"x(, "overrides": [{"series": "mm",
                   "occurrence": "2026-09-14T16:00", "join_url": "javascript:alert(1)"}])x")),
-              AllOf(HasSubstr("/overrides/0/join_url: "), HasSubstr("not an http or https link")));
+              AllOf(HasSubstr("/overrides/0/join_url: "), HasSubstr("not an absolute http:// or https:// URL")));
   EXPECT_THAT(only_error(with_series(kSeries, R"(, "overrides": [{"series": "mm",
                   "occurrence": "2026-09-14T16:00", "resources": [{"title": "Slides", "url": "https://x)" + forge + R"("}]}])")),
               HasSubstr("/overrides/0/resources/0/url: "));

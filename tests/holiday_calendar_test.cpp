@@ -688,7 +688,15 @@ TEST(IcsClosures, BadInputGivesAClearMessage) {
       {"garbage", "hello world\n", {"bad.ics: line 1: not an iCalendar file", "\"hello world\""}},
       {"binary", std::string("BEGIN:VCALENDAR\r\n\0\x01\x02", 20), {"bad.ics: not an iCalendar file: it contains binary data"}},
       {"no END:VCALENDAR", head + "BEGIN:VEVENT\r\nUID:a\r\nDTSTART;VALUE=DATE:20270101\r\nEND:VEVENT\r\n",
-       {"bad.ics: cannot parse the iCalendar content", "END:VCALENDAR missing"}},
+       {"bad.ics: line 1: BEGIN:VCALENDAR is never ended (no END:VCALENDAR)"}},
+      // Issue 7's mutants: libical's parser prints "Encountered END before BEGIN" on
+      // stderr itself, so BEGIN and END are matched before it sees the text.
+      {"END before BEGIN", "END:VEVENT\r\n" + head + "END:VCALENDAR\r\n",
+       {"bad.ics: line 1: not an iCalendar file: expected BEGIN:VCALENDAR, found \"END:VEVENT\""}},
+      {"a second END", head + "END:VCALENDAR\r\nEND:VCALENDAR\r\n",
+       {"bad.ics: line 5: END:VCALENDAR with no component open (BEGIN and END lines do not match)"}},
+      {"END of another component", head + "BEGIN:VEVENT\r\nUID:a\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
+       {"bad.ics: line 6: END:VTODO ends BEGIN:VEVENT of line 4 (BEGIN and END lines do not match)"}},
       {"a garbage line", head + "BEGIN:VEVENT\r\nUID:a\r\nDTSTART;VALUE=DATE:20270101\r\nthis is not ical\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
        {"bad.ics: line 7: not an iCalendar content line", "\"this is not ical\""}},
       {"no DTSTART", head + "BEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20260101T000000Z\r\nEND:VEVENT\r\n"

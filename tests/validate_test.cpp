@@ -48,7 +48,7 @@ TEST(UrlProblem, RefusesWhitespaceAndNonAsciiWithHowToWriteIt) {
 TEST(UrlProblem, RefusesOtherSchemesRelativeLinksAndCredentials) {
   for (const char* url : {"javascript:alert(1)", "ftp://example.org/x", "file:///etc/passwd", "mailto:a@b.org",
                           "data:text/html,x", "example.org/cop", "//example.org/x", "/feeds/all.ics"}) {
-    EXPECT_THAT(url_problem(url), Optional(HasSubstr("not an http or https link"))) << url;
+    EXPECT_THAT(url_problem(url), Optional(HasSubstr("not an absolute http:// or https:// URL"))) << url;
   }
   EXPECT_THAT(url_problem("https://trusted.example@evil.example/"), Optional(HasSubstr("user name or password")));
   EXPECT_THAT(url_problem("https://user:secret@example.org/"), Optional(HasSubstr("user name or password")));

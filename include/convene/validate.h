@@ -12,7 +12,7 @@
 // "\n" through libical's property API, HTML through convene/html.h).
 //
 // Each check returns nullopt when the value is acceptable, else why not, quoting the
-// value: `"ftp://x.example" is not an http or https link`. The caller puts the field in
+// value: `"ftp://x.example" is not an absolute http:// or https:// URL`. The caller puts the field in
 // front: "/communities/0/series/1/join_url: ...", "--join-url: ...".
 //
 // Messages quote values with quote_value() and nothing else: at most kMaxQuotedChars

@@ -43,7 +43,7 @@ struct WindowOptions {
 
 std::optional<LocalDay> read_date(const std::string& text, const char* option) {
   if (auto why = date_problem(text)) {  // malformed, nonexistent, or outside 1900..2200
-    fail(std::string(option) + ": " + *why);
+    fail(std::string(option) + " " + *why);  // --from "2027-13-01" is not a date: ...
     return std::nullopt;
   }
   return parse_date(text);

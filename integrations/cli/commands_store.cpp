@@ -140,7 +140,7 @@ std::optional<Seconds> read_duration(const std::string& text, const char* option
 }
 
 LocalDay read_day(const std::string& text, const char* what) {
-  if (auto why = date_problem(text)) refuse(std::string(what) + ": " + *why);  // also outside 1900..2200
+  if (auto why = date_problem(text)) refuse(std::string(what) + " " + *why);  // also outside 1900..2200
   return *parse_date(text);
 }
 
@@ -390,7 +390,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
         const LocalTime original = read_occurrence(*store, *series, *occurrence);
         LocalTime target;
         if (auto t = parse_local_minute(*to)) {
-          if (auto why = local_time_problem(*to)) refuse("--to: " + *why);  // outside 1900..2200
+          if (auto why = local_time_problem(*to)) refuse("--to " + *why);  // outside 1900..2200
           target = *t;
         } else if (auto d = parse_date(*to)) {
           target = LocalTime{*d} + (original - LocalTime{date::floor<date::days>(original)});

@@ -1,5 +1,7 @@
 #include "settings.h"
 
+#include "convene/validate.h"
+
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -46,27 +48,14 @@ std::string known_keys() {
   return out;
 }
 
-// A short, printable piece of a value for a message.
-std::string shown(std::string_view value) {
-  constexpr std::size_t kShown = 60;
-  std::string out = "\"";
-  for (std::size_t i = 0; i < value.size() && i < kShown; ++i) {
-    const unsigned char c = static_cast<unsigned char>(value[i]);
-    out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-  }
-  return out + (value.size() > kShown ? "…\"" : "\"");
-}
+// A value as every message shows one (convene/validate.h).
+std::string shown(std::string_view value) { return quote_value(value); }
 
+// The base URL is a link like any other (convene/validate.h: an absolute http(s) URL that
+// libcurl parses, nothing that could break a line).
 void check_value(Setting setting, const std::string& value, const std::string& origin) {
   if (setting != Setting::base_url || value.empty()) return;
-  const bool scheme = value.rfind("https://", 0) == 0 || value.rfind("http://", 0) == 0;
-  const auto host_start = value.find("://") + 3;
-  bool clean = true;
-  for (unsigned char c : value) clean &= c > 0x20 && c != 0x7f;
-  if (!scheme || !clean || host_start >= value.size() || value[host_start] == '/') {
-    throw SettingsError(origin + ": base URL " + shown(value) +
-                        " is not an absolute http:// or https:// URL (https://cop.example.org)");
-  }
+  if (auto why = url_problem(value)) throw SettingsError(origin + ": base URL " + *why);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <libical/ical.h>
+#include <sqlite3.h>
 
 #include <map>
 #include <set>
@@ -346,8 +347,19 @@ TEST_F(Invite, ARefusedOrInvalidAddressFailsAloneAndTheOthersAreServed) {
   store_->add_target(t, as_);
   MemberSpec odd;
   odd.id = "odd";
-  odd.email = "odd..dots@example.org";  // the store takes it; no mail server would
+  // The store now refuses such an address where it enters (issue 7, validate.h); a store
+  // written before that can still hold one, which the sync must fail alone: written here
+  // past the store's API, as an older convene left it.
+  odd.email = "odd@example.org";
   store_->add_member(odd, as_);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "convene.db").c_str(), &db), SQLITE_OK);
+    const int rc = sqlite3_exec(db, "UPDATE members SET email = 'odd..dots@example.org' WHERE id = 'odd'",
+                                nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK);
+  }
   MemberUpdate u;
   u.delivery = Delivery::invite;
   store_->update_member("odd", u, as_);

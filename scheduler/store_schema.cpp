@@ -249,6 +249,80 @@ CREATE INDEX outbox_member ON outbox (member);
 ALTER TABLE outbox ADD COLUMN not_after INTEGER;
 CREATE INDEX outbox_due ON outbox (state, due);
 )sql",
+    // --- 8: the web: users, their sessions and password links, API tokens, keys,
+    //        sign-in failures; the archive's full-text index (convene/accounts.h, archive.h)
+    R"sql(
+CREATE TABLE users (
+  email   TEXT PRIMARY KEY,                  -- lower case
+  name    TEXT NOT NULL,
+  role    TEXT NOT NULL CHECK (role IN ('admin', 'facilitator')),
+  password TEXT,                             -- crypto_pwhash_str (Argon2id); NULL until set
+  created INTEGER NOT NULL
+);
+CREATE TABLE user_communities (
+  user      TEXT NOT NULL REFERENCES users(email) ON DELETE CASCADE,
+  community TEXT NOT NULL,
+  position  INTEGER NOT NULL,
+  PRIMARY KEY (user, community)
+);
+-- One-time password links and sign-in sessions: only the SHA-256 of each secret.
+CREATE TABLE user_secrets (
+  hash    BLOB PRIMARY KEY CHECK (length(hash) = 32),
+  kind    TEXT NOT NULL CHECK (kind IN ('password-link', 'session')),
+  user    TEXT NOT NULL REFERENCES users(email) ON DELETE CASCADE,
+  created INTEGER NOT NULL,
+  expires INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX user_secrets_user ON user_secrets (user, kind);
+CREATE TABLE signin_failures (
+  key TEXT NOT NULL,                         -- 'account:<email>' or 'client:<address>'
+  at  INTEGER NOT NULL
+);
+CREATE INDEX signin_failures_key ON signin_failures (key, at);
+CREATE TABLE api_tokens (
+  name            TEXT PRIMARY KEY,
+  hash            BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),
+  all_communities INTEGER NOT NULL DEFAULT 0,
+  created         INTEGER NOT NULL,
+  last_used       INTEGER
+);
+CREATE TABLE api_token_communities (
+  token     TEXT NOT NULL REFERENCES api_tokens(name) ON DELETE CASCADE,
+  community TEXT NOT NULL,
+  position  INTEGER NOT NULL,
+  PRIMARY KEY (token, community)
+);
+CREATE TABLE keys (
+  name TEXT PRIMARY KEY,
+  key  BLOB NOT NULL CHECK (length(key) = 32)
+);
+-- The archive: one row per session that takes place, its words in an FTS5 index of the
+-- same rowid. Derived from the definitions (ArchiveIndex::refresh), never edited.
+CREATE TABLE archive_sessions (
+  id          INTEGER PRIMARY KEY,
+  series      TEXT NOT NULL,
+  occurrence  TEXT NOT NULL,                 -- local "YYYY-MM-DDTHH:MM"
+  community   TEXT NOT NULL,
+  start       INTEGER NOT NULL,              -- Unix seconds
+  day         TEXT NOT NULL,                 -- local "YYYY-MM-DD"
+  fingerprint INTEGER NOT NULL,
+  UNIQUE (series, occurrence)
+);
+CREATE INDEX archive_sessions_start ON archive_sessions (start);
+CREATE TABLE archive_categories (
+  category TEXT NOT NULL,
+  session  INTEGER NOT NULL REFERENCES archive_sessions(id) ON DELETE CASCADE,
+  PRIMARY KEY (category, session)
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE archive_text USING fts5(
+  title, presenter, agenda, resources, description,
+  tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE archive_state (
+  id      INTEGER PRIMARY KEY CHECK (id = 1),
+  version TEXT NOT NULL
+);
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,

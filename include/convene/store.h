@@ -468,6 +468,10 @@ class Store {
   struct Impl;
 
  private:
+  // The web's accounts and archive (convene/accounts.h, archive.h) keep their tables in
+  // the store and use its connection and lock.
+  friend class Accounts;
+  friend class ArchiveIndex;
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -14,6 +14,11 @@
 //   5: change tracking: revisions.fingerprint and .was_live; coverage (how far every
 //      occurrence of a series has a revision row); import_base (the last imported file,
 //      for the merge that keeps CLI changes); communities.cancellations
+//   6: invitations: targets, remote_records (what each target was given), the outbox,
+//      members.delivery
+//   7: the web: users, user_communities, user_secrets (password links, sessions),
+//      signin_failures, api_tokens, api_token_communities, keys; the archive
+//      (archive_sessions, archive_categories, the FTS5 archive_text, archive_state)
 #pragma once
 
 #include "internal/store_sqlite.h"

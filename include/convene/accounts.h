@@ -32,12 +32,13 @@
 //                                  .role = convene::Role::facilitator,
 //                                  .communities = {"school-nurses"}}, {.actor = "admin"});
 //   // ... the web layer, when Ana opens the link and chooses a password:
-//   accounts.set_password(link.token, convene_web_hash(password));
+//   accounts.set_password(link.token, convene::web::hash_password(password));
 //   auto session = accounts.start_session("ana@district.example");
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -171,7 +172,7 @@ class Accounts {
 
  private:
   Store& store_;
-  std::string process_key_;  // the read-only fallback of key()
+  std::map<std::string, std::string, std::less<>> process_keys_;  // key()'s read-only fallback
 };
 
 }  // namespace convene

@@ -34,6 +34,9 @@ class FeedCatalog;
 struct FeedRoutesOptions {
   // Base URL of the subscribe page's links; empty: the request's (Request::base_url()).
   std::string base_url;
+  // Register / and /index.html (the subscribe page); false when the web pages
+  // (convene/web.h) serve the home page instead.
+  bool subscribe_page = true;
 };
 
 // Registers the routes above; `catalog` must outlive the router.

@@ -46,8 +46,10 @@ void add_feed_routes(http::Router& router, FeedCatalog& catalog, FeedRoutesOptio
     res.html(200, subscribe_page(catalog.listings(), base.empty() ? req.base_url() : base, catalog.source().describe()))
         .cache("no-cache");
   };
-  router.get("/", page);
-  router.get("/index.html", page);
+  if (options.subscribe_page) {
+    router.get("/", page);
+    router.get("/index.html", page);
+  }
   router.get("/healthz", [&catalog](const Request& req, Response& res) {
     std::string body = "{\"status\":\"ok\",\"requests\":" + std::to_string(req.stats().requests) +
                        ",\"renders\":" + std::to_string(catalog.renders()) +

@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "convene/accounts.h"
 #include "convene/agenda.h"
 #include "convene/definitions.h"
 #include "convene/feed_catalog.h"
@@ -145,5 +146,26 @@ struct NoticeItem {
   const Occurrence* now = nullptr;  // the session as it is now
 };
 MessageText notice_text(const PlannedMessage& notice, const std::vector<NoticeItem>& items, const date::time_zone* zone);
+
+// --- users and API tokens (the workspace's accounts, convene/accounts.h) ---------------------
+
+// {email, name, role, communities: [ids], password_set, created}
+Json user_json(const User& user);
+Json users_json(const std::vector<User>& users);
+std::string users_text(const std::vector<User>& users);
+// A new user (user add) or a new password link (user password-link): the one-time link to
+// set a password, under the public base URL when it is known:
+// {user: user_json, password_link, password_path, expires}.
+Json password_link_json(const User& user, const IssuedSecret& link, const std::optional<std::string>& base_url);
+std::string password_link_text(const User& user, const IssuedSecret& link, const std::optional<std::string>& base_url,
+                               bool added);
+
+// {name, communities: [ids] | "all", created, last_used}
+Json api_token_json(const ApiToken& token);
+Json api_tokens_json(const std::vector<ApiToken>& tokens);
+std::string api_tokens_text(const std::vector<ApiToken>& tokens);
+// A new API token, shown once: {name, communities, token}.
+Json issued_api_token_json(const ApiTokenSpec& spec, const IssuedSecret& issued);
+std::string issued_api_token_text(const ApiTokenSpec& spec, const IssuedSecret& issued);
 
 }  // namespace convene::views

@@ -38,6 +38,7 @@
 #include "convene/clock.h"
 #include "convene/store.h"
 #include "convene/definitions.h"
+#include "convene/store.h"
 #include "convene/time.h"
 #include "settings.h"
 

@@ -11,6 +11,7 @@
 #include "convene/feed_routes.h"
 #include "convene/http.h"
 #include "convene/store.h"
+#include "convene/web.h"
 
 namespace convene::cli {
 namespace {
@@ -76,7 +77,7 @@ std::optional<OpenedSource> open_source(const FeedSourceOptions& o, Context& con
   }
   std::unique_ptr<FeedSource> source;
   if (o.file.empty()) {
-    out.store = Store::open({.path = context.store_path(), .clock = nullptr, .create = false});
+    out.store = Store::open({.path = context.store_path(), .clock = &cli_clock(), .create = false});
     source = FeedSource::store(*out.store);
   } else {
     source = FeedSource::file(o.file, o.limits);
@@ -148,7 +149,11 @@ int run_serve(const FeedSourceOptions& source_options, const std::string& listen
   options.handle_signals = true;
   options.on_stop = [] { std::cout << "convene: stopping: finishing the requests in flight" << std::endl; };
   http::Router router;
-  add_feed_routes(router, *opened->catalog, {.base_url = context.base_url()});
+  add_feed_routes(router, *opened->catalog, {.base_url = context.base_url(), .subscribe_page = false});
+  // The pages, members' pages, the workspace and the API (convene/web.h), on the same port.
+  const Clock& clock = opened->clock ? static_cast<const Clock&>(*opened->clock) : cli_clock();
+  web::Site site(*opened->catalog, opened->store.get(), {.base_url = context.base_url(), .clock = &clock});
+  site.add_routes(router);
   http::Server server(router, options);
   if (auto error = server.listen()) return fail(*error);
   const std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;

@@ -167,6 +167,14 @@ std::string page(const Frame& f) {
   return out;
 }
 
+std::string page(std::string title, std::string main, std::string section) {
+  Frame f;
+  f.title = std::move(title);
+  f.main = std::move(main);
+  f.section = std::move(section);
+  return page(f);
+}
+
 // --- links ----------------------------------------------------------------------------------
 
 std::string segment(std::string_view id) {

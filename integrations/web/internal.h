@@ -59,6 +59,8 @@ struct Frame {
   std::string signout_csrf;             // its token
 };
 std::string page(const Frame& frame);
+// A page for someone not signed in.
+std::string page(std::string title, std::string main, std::string section = "");
 // Content-Security-Policy for every page (the inline style and script by hash).
 const std::string& content_security_policy();
 

@@ -149,7 +149,7 @@ Rendered member_page(const SiteData& data, const MemberData& m) {
   main += "<h2>A new private link</h2><p>If this page's address reached someone else, make a new one: this address and "
           "your current calendar link stop working at once, and you add your calendar again with the new link.</p>" +
           form_open(m, "rotate") + "<button class=\"danger\" type=\"submit\">Make a new private link</button></form>";
-  r.html = page({.title = m.member.name + "'s sessions", .main = main, .section = "me"});
+  r.html = page(m.member.name + "'s sessions", main, "me");
   return r;
 }
 
@@ -200,7 +200,8 @@ std::optional<std::vector<Seconds>> read_offsets(const http::Params& form, std::
 std::optional<std::string> apply(Site::Impl& site, const SiteData& data, const Member& member, const http::Params& form,
                                  std::vector<std::string>& problems, std::string& new_token) {
   Store& store = *site.store;
-  const ChangeContext as{.actor = "member " + member.id + " (their link)"};
+  ChangeContext as;
+  as.actor = "member " + member.id + " (their link)";
   const std::string action(form.get("action").value_or(""));
   if (action == "follow") {
     const Definitions& d = *data.definitions;

@@ -180,9 +180,9 @@ std::vector<std::string> series_family(const Definitions& d, std::string_view se
 Rendered not_found_page(std::string_view what) {
   Rendered r;
   r.status = 404;
-  r.html = page({.title = "Not found", .main = "<h1>Not found</h1><p>" + T(what) +
+  r.html = page("Not found", "<h1>Not found</h1><p>" + T(what) +
                                                 "</p><p><a href=\"/\">See every community</a></p>",
-                 .section = ""});
+                 "");
   return r;
 }
 
@@ -204,7 +204,7 @@ Rendered home_page(const SiteData& data) {
   if (d.communities.empty()) main += "<p>No communities yet.</p>";
   main += subscribe_html(feed_url(data, "feeds/all.ics"), "every community", "all");
   main += "<p><a href=\"/archive\">Search past sessions</a> for their slides, recordings and resources.</p>";
-  r.html = page({.title = "Communities of Practice", .main = main, .section = "home"});
+  r.html = page("Communities of Practice", main, "home");
   return r;
 }
 
@@ -232,7 +232,7 @@ Rendered community_page(const SiteData& data, std::string_view id) {
   main += season_html(sessions_between(d, season.from, season.to, c->id), season);
   main += "<p><a href=\"" + U("/archive?community=" + html::query_component(c->id)) +
           "\">Search this community's past sessions</a></p>";
-  r.html = page({.title = c->name, .main = main, .section = "home"});
+  r.html = page(c->name, main, "home");
   return r;
 }
 
@@ -261,7 +261,7 @@ Rendered series_page(const SiteData& data, std::string_view id) {
     main += "<p><a href=\"" + U("/archive?series=" + html::query_component(s->id)) + "\">Every past session of " +
             T(s->title) + "</a></p>";
   }
-  r.html = page({.title = s->title, .main = main, .section = "home"});
+  r.html = page(s->title, main, "home");
   return r;
 }
 
@@ -285,7 +285,7 @@ Rendered session_page(const SiteData& data, std::string_view series, std::string
     main += "<p><a class=\"button\" href=\"" + U(session_path(o->series->id, o->original) + ".ics") +
             "\">Add this session only (.ics)</a></p>";
   }
-  r.html = page({.title = o->title() + ", " + session_day(*o), .main = main, .section = "home"});
+  r.html = page(o->title() + ", " + session_day(*o), main, "home");
   return r;
 }
 
@@ -388,8 +388,8 @@ Rendered archive_page(const SiteData& data, const ArchiveForm& f, const ArchiveR
       main += "<a href=\"" + U(archive_query(f, f.page + 1)) + "\">Next page</a>";
     main += "</nav>";
   }
-  r.html = page({.title = f.words.empty() ? "Past sessions" : "Past sessions: " + f.words, .main = main,
-                 .section = "archive"});
+  r.html = page(f.words.empty() ? "Past sessions" : "Past sessions: " + f.words, main,
+                 "archive");
   return r;
 }
 

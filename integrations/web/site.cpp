@@ -75,8 +75,8 @@ void send_page(const Request&, Response& res, int status, std::string html, std:
 }
 
 void send_message(const Request& req, Response& res, int status, std::string_view title, std::string_view text) {
-  send_page(req, res, status, page({.title = std::string(title),
-                                    .main = "<h1>" + T(title) + "</h1><p>" + T(text) + "</p>"}));
+  send_page(req, res, status, page(std::string(title),
+                                    "<h1>" + T(title) + "</h1><p>" + T(text) + "</p>"));
 }
 
 namespace {

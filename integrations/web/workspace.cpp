@@ -90,8 +90,6 @@ std::optional<http::Params> checked_form(Site::Impl& site, const Request& req, R
   return form;
 }
 
-Seconds session_cookie_age(const SignInSession& s, Instant now) { return std::max(Seconds{0}, s.expires - now); }
-
 void set_session_cookie(Response& res, const Request& req, const std::string& token, Seconds age) {
   res.cookie({.name = std::string(kSessionCookie), .value = token, .path = "/workspace", .max_age = age,
               .http_only = true, .secure = req.secure(), .same_site = "Lax"});
@@ -210,8 +208,8 @@ void add_signin_routes(Site::Impl& site, http::Router& router) {
   router.get("/signin", [&site](const Request& req, Response& res) {
     if (!available(site, req, res)) return;
     const std::string secret = form_secret(req, res);
-    send_page(req, res, 200, page({.title = "Sign in", .main = signin_html(csrf_token(site.csrf_key(), "signin", secret), "", ""),
-                                   .section = "workspace"}));
+    send_page(req, res, 200, page("Sign in", signin_html(csrf_token(site.csrf_key(), "signin", secret), "", ""),
+                                   "workspace"));
   });
   router.post("/signin", [&site](const Request& req, Response& res) {
     if (!available(site, req, res)) return;
@@ -219,17 +217,17 @@ void add_signin_routes(Site::Impl& site, http::Router& router) {
     auto form = req.form();
     if (!form || !csrf_ok(site.csrf_key(), "signin", secret, form->get("csrf").value_or(""))) {
       const std::string fresh = form_secret(req, res);
-      return send_page(req, res, 403, page({.title = "Sign in",
-                                            .main = signin_html(csrf_token(site.csrf_key(), "signin", fresh), "",
+      return send_page(req, res, 403, page("Sign in",
+                                            signin_html(csrf_token(site.csrf_key(), "signin", fresh), "",
                                                                 "This form has expired. Please sign in again."),
-                                            .section = "workspace"}));
+                                            "workspace"));
     }
     const std::string email(http::trim(form->get("email").value_or("")).substr(0, kMaxEmailLength));
     const std::string password(form->get("password").value_or("").substr(0, kMaxPasswordLength));
     auto again = [&](int status, const std::string& problem) {
-      send_page(req, res, status, page({.title = "Sign in",
-                                        .main = signin_html(csrf_token(site.csrf_key(), "signin", secret), email, problem),
-                                        .section = "workspace"}));
+      send_page(req, res, status, page("Sign in",
+                                        signin_html(csrf_token(site.csrf_key(), "signin", secret), email, problem),
+                                        "workspace"));
     };
     if (auto until = site.accounts->throttled_until(email, req.client())) {
       const auto wait = std::max<std::int64_t>(1, (*until - site.clock.now()).count());
@@ -261,8 +259,8 @@ void add_signin_routes(Site::Impl& site, http::Router& router) {
     const std::string token(req.param("token"));
     auto user = site.accounts->password_link_user(token);
     if (!user) return send_message(req, res, 404, "This link does not work", "It was used already, or it expired. Ask an administrator for a new one (convene user password-link EMAIL).");
-    send_page(req, res, 200, page({.title = "Choose a password", .main = password_form_html(csrf_token(site.csrf_key(), "password", token), *user, ""),
-                                   .section = "workspace"}));
+    send_page(req, res, 200, page("Choose a password", password_form_html(csrf_token(site.csrf_key(), "password", token), *user, ""),
+                                   "workspace"));
     res.header("Referrer-Policy", "no-referrer");
   });
   router.post("/workspace/password/{token}", [&site](const Request& req, Response& res) {
@@ -273,13 +271,13 @@ void add_signin_routes(Site::Impl& site, http::Router& router) {
     auto form = req.form();
     const std::string csrf = csrf_token(site.csrf_key(), "password", token);
     if (!form || !csrf_ok(site.csrf_key(), "password", token, form->get("csrf").value_or("")))
-      return send_page(req, res, 403, page({.title = "Choose a password", .main = password_form_html(csrf, *user, "This form has expired; please try again."), .section = "workspace"}));
+      return send_page(req, res, 403, page("Choose a password", password_form_html(csrf, *user, "This form has expired; please try again."), "workspace"));
     const std::string password(form->get("password").value_or(""));
     std::string problem;
     if (auto why = password_problem(password, user->email)) problem = *why;
     else if (password != form->get("again").value_or("")) problem = "The two passwords are not the same.";
     if (!problem.empty())
-      return send_page(req, res, 400, page({.title = "Choose a password", .main = password_form_html(csrf, *user, problem), .section = "workspace"}));
+      return send_page(req, res, 400, page("Choose a password", password_form_html(csrf, *user, problem), "workspace"));
     if (!site.accounts->set_password(token, hash_password(password)))
       return send_message(req, res, 404, "This link does not work", "It was used already, or it expired.");
     const IssuedSecret s = site.accounts->start_session(user->email);
@@ -426,7 +424,7 @@ void send_session(Site::Impl& site, const Request& req, Response& res, const Sig
 }
 
 // The session a workspace address names, with its community's rights checked.
-std::optional<Occurrence> workspace_session(Site::Impl& site, const Request& req, Response& res, const SignedIn& who,
+std::optional<Occurrence> workspace_session(const Request& req, Response& res, const SignedIn& who,
                                             const SiteData& data) {
   const auto original = parse_local_minute(req.param("occurrence"));
   auto o = original ? find_session(*data.definitions, req.param("series"), *original) : std::nullopt;
@@ -567,7 +565,7 @@ void add_session_routes(Site::Impl& site, http::Router& router) {
     auto who = require_user(site, req, res);
     if (!who) return;
     const SiteData data = site.data(req);
-    auto o = workspace_session(site, req, res, *who, data);
+    auto o = workspace_session(req, res, *who, data);
     if (!o) return;
     std::string notice;
     if (auto q = req.query_params(); q && q->get("done")) notice = notice_html("ok", std::string(q->get("done")->substr(0, 200)), "");
@@ -579,7 +577,7 @@ void add_session_routes(Site::Impl& site, http::Router& router) {
     auto form = checked_form(site, req, res, *who);
     if (!form) return;
     const SiteData data = site.data(req);
-    auto o = workspace_session(site, req, res, *who, data);
+    auto o = workspace_session(req, res, *who, data);
     if (!o) return;
     try {
       const std::string done = change_session(site, *who, *o, *form);
@@ -857,7 +855,9 @@ void add_reopen_routes(Site::Impl& site, http::Router& router) {
     if (auto why = close_refusal(who->session.user, *data.definitions, calendar))
       return list(req, res, *who, 403, notice_html("error", "Not yours to reopen", *why));
     try {
-      const ChangeResult r = site.store->reopen(calendar, *from, *to, {.actor = who->session.user.email});
+      ChangeContext ctx;
+      ctx.actor = who->session.user.email;
+      const ChangeResult r = site.store->reopen(calendar, *from, *to, ctx);
       list(req, res, *who, 200, notice_html("ok", "Reopened", r.summary));
     } catch (const StoreError& e) {
       list(req, res, *who, 400, notice_html("error", "Not reopened", e.what()));

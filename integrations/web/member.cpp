@@ -168,8 +168,7 @@ MemberData member_data(Site::Impl& site, const SiteData& data, const Member& mem
 
 void send_member_page(const Request& req, Response& res, int status, const SiteData& data, const MemberData& m) {
   Rendered r = member_page(data, m);
-  send_page(req, res, status, std::move(r.html));
-  res.header("Referrer-Policy", "no-referrer");  // the address is the credential
+  send_page(req, res, status, std::move(r.html), "no-store", "no-referrer");  // the address is the credential
 }
 
 std::optional<std::vector<Seconds>> read_offsets(const http::Params& form, std::vector<std::string>& problems) {

@@ -64,13 +64,14 @@ const std::string& Site::Impl::csrf_key() {
 
 namespace internal {
 
-void send_page(const Request&, Response& res, int status, std::string html, std::string_view cache_control) {
+void send_page(const Request&, Response& res, int status, std::string html, std::string_view cache_control,
+               std::string_view referrer) {
   res.status(status)
       .type("text/html; charset=utf-8")
       .cache(cache_control)
       .header("Content-Security-Policy", content_security_policy())
       .header("X-Content-Type-Options", "nosniff")
-      .header("Referrer-Policy", "same-origin")
+      .header("Referrer-Policy", referrer)
       .body(std::move(html));
 }
 

@@ -53,8 +53,9 @@ struct Site::Impl {
 namespace internal {
 
 // Security headers every page gets, and the page itself.
+// `referrer`: the Referrer-Policy ("no-referrer" on pages whose address is a credential).
 void send_page(const http::Request& req, http::Response& res, int status, std::string html,
-               std::string_view cache_control = "no-store");
+               std::string_view cache_control = "no-store", std::string_view referrer = "same-origin");
 // A page of the frame with a heading and a paragraph (errors, "not available").
 void send_message(const http::Request& req, http::Response& res, int status, std::string_view title,
                   std::string_view text);

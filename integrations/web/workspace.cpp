@@ -259,9 +259,10 @@ void add_signin_routes(Site::Impl& site, http::Router& router) {
     const std::string token(req.param("token"));
     auto user = site.accounts->password_link_user(token);
     if (!user) return send_message(req, res, 404, "This link does not work", "It was used already, or it expired. Ask an administrator for a new one (convene user password-link EMAIL).");
-    send_page(req, res, 200, page("Choose a password", password_form_html(csrf_token(site.csrf_key(), "password", token), *user, ""),
-                                   "workspace"));
-    res.header("Referrer-Policy", "no-referrer");
+    send_page(req, res, 200,
+              page("Choose a password", password_form_html(csrf_token(site.csrf_key(), "password", token), *user, ""),
+                   "workspace"),
+              "no-store", "no-referrer");  // the address is the credential
   });
   router.post("/workspace/password/{token}", [&site](const Request& req, Response& res) {
     if (!available(site, req, res)) return;

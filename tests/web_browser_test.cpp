@@ -2,8 +2,9 @@
 // (installed into tests/web/node_modules by this test's set-up, `npm ci`), against
 // `convene serve` on 127.0.0.1 over a store of the samples, with the clock pinned
 // (CONVENE_NOW) to 2027-01-05. One browser launch for the whole file
-// (tests/web/browser.mjs walks every scenario and reports JSON); each TEST checks one
-// part of that walk and of what the store and the feeds say afterwards.
+// (tests/web/browser.mjs walks every scenario and reports JSON); each section checks one
+// part of that walk and of what the store and the feeds say afterwards, in one TEST (ctest
+// runs each TEST in a process of its own).
 //
 // axe-core runs on every page type (WCAG 2.1 A and AA rules): 0 violations. The
 // screenshots at phone (390 px) and desktop (1280 px) widths are kept under
@@ -117,12 +118,15 @@ class WebBrowser : public ::testing::Test {
   }
   void SetUp() override { ASSERT_TRUE(walk->failure.empty()) << walk->failure; }
 
-  static const json& part(const char* name) {
-    EXPECT_FALSE(walk->report["errors"].contains(name)) << walk->report["errors"].value(name, "");
-    return walk->report[name];
-  }
-  static std::string text(const json& j, const char* key) { return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : ""; }
 };
+
+const json& part(const char* name) {
+  EXPECT_FALSE(walk->report["errors"].contains(name)) << walk->report["errors"].value(name, "");
+  return walk->report[name];
+}
+std::string text(const json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
 
 // The VEVENTs of a feed, as (UID, DTSTART as YYYYMMDDTHHMMSS in its zone, SUMMARY, DESCRIPTION).
 struct Event {
@@ -158,7 +162,7 @@ const Event* power_hour_of_january(const std::vector<Event>& events) {
   return nullptr;
 }
 
-TEST_F(WebBrowser, MemberSeesTheCommunityAndItsSubscribeButtons) {
+void member_sees_the_community_and_its_subscribe_buttons() {
   const json& m = part("member");
   EXPECT_EQ(text(m, "community_title"), "School Nurse Communities of Practice");
   EXPECT_EQ(m.value("pattern", 0), 1);
@@ -176,7 +180,7 @@ TEST_F(WebBrowser, MemberSeesTheCommunityAndItsSubscribeButtons) {
   EXPECT_NE(text(m, "session_text").find("Martin Luther King, Jr. Day"), std::string::npos) << text(m, "session_text");
 }
 
-TEST_F(WebBrowser, MemberFollowsASeriesAndChangesRemindersOnTheirPage) {
+void member_follows_a_series_and_changes_reminders_on_their_page() {
   const json& m = part("member");
   EXPECT_NE(text(m, "follow_notice").find("Saved"), std::string::npos) << m;
   EXPECT_NE(text(m, "reminders_notice").find("Saved"), std::string::npos) << m;
@@ -194,7 +198,7 @@ TEST_F(WebBrowser, MemberFollowsASeriesAndChangesRemindersOnTheirPage) {
   EXPECT_NE(text(m, "feed_before").find("DC CoP Monthly Meeting"), std::string::npos);
 }
 
-TEST_F(WebBrowser, FacilitatorSignsInClosesASnowDayAndTheMembersFeedShowsIt) {
+void facilitator_signs_in_closes_a_snow_day_and_the_members_feed_shows_it() {
   const json& f = part("facilitator");
   EXPECT_EQ(text(f, "after_signout"), "/signin");
   EXPECT_EQ(text(f, "workspace_path"), "/workspace");
@@ -220,7 +224,7 @@ TEST_F(WebBrowser, FacilitatorSignsInClosesASnowDayAndTheMembersFeedShowsIt) {
   EXPECT_NE(text(f, "history").find("ana@district.example"), std::string::npos) << text(f, "history");
 }
 
-TEST_F(WebBrowser, SessionCookieIsHttpOnlyAndLax) {
+void session_cookie_is_http_only_and_lax() {
   const json& c = part("facilitator")["cookie"];
   ASSERT_TRUE(c.is_object());
   EXPECT_TRUE(c.value("httpOnly", false));
@@ -229,7 +233,7 @@ TEST_F(WebBrowser, SessionCookieIsHttpOnlyAndLax) {
   EXPECT_FALSE(c.value("secure", true));  // plain http on loopback
 }
 
-TEST_F(WebBrowser, ArchiveFindsAPastSessionByAWordOfItsAgenda) {
+void archive_finds_a_past_session_by_a_word_of_its_agenda() {
   const json& a = part("archive");
   EXPECT_EQ(a["marks"], json::array({"inhaler"})) << a;
   EXPECT_EQ(text(a, "session_path"), kArchiveSession);
@@ -237,7 +241,7 @@ TEST_F(WebBrowser, ArchiveFindsAPastSessionByAWordOfItsAgenda) {
   EXPECT_NE(text(a, "session_text").find("Dr. Rivera"), std::string::npos);
 }
 
-TEST_F(WebBrowser, EveryPageTypeHasNoAccessibilityViolations) {
+void every_page_type_has_no_accessibility_violations() {
   const json& axe = walk->report["axe"];
   for (const char* page : {"home", "community", "series", "session", "member", "password", "signin", "workspace",
                            "close-preview", "workspace-session", "workspace-series", "reopen", "history", "archive",
@@ -247,7 +251,7 @@ TEST_F(WebBrowser, EveryPageTypeHasNoAccessibilityViolations) {
   }
 }
 
-TEST_F(WebBrowser, ScreenshotsAtPhoneAndDesktopWidthsAreKept) {
+void screenshots_at_phone_and_desktop_widths_are_kept() {
   for (const auto& page : walk->report["pages"]) {
     for (const char* width : {"phone", "desktop"}) {
       const fs::path shot = walk->screenshots / (page.get<std::string>() + "-" + width + ".png");
@@ -256,6 +260,39 @@ TEST_F(WebBrowser, ScreenshotsAtPhoneAndDesktopWidthsAreKept) {
     }
   }
   EXPECT_GE(walk->report["pages"].size(), 15u);
+}
+
+// One test, so that ctest (which runs each test in a process of its own) launches the
+// browser once: each part of the walk is checked in its own section.
+TEST_F(WebBrowser, MemberAndFacilitatorDoEverythingInChromiumAccessibly) {
+  {
+    SCOPED_TRACE("MemberSeesTheCommunityAndItsSubscribeButtons");
+    member_sees_the_community_and_its_subscribe_buttons();
+  }
+  {
+    SCOPED_TRACE("MemberFollowsASeriesAndChangesRemindersOnTheirPage");
+    member_follows_a_series_and_changes_reminders_on_their_page();
+  }
+  {
+    SCOPED_TRACE("FacilitatorSignsInClosesASnowDayAndTheMembersFeedShowsIt");
+    facilitator_signs_in_closes_a_snow_day_and_the_members_feed_shows_it();
+  }
+  {
+    SCOPED_TRACE("SessionCookieIsHttpOnlyAndLax");
+    session_cookie_is_http_only_and_lax();
+  }
+  {
+    SCOPED_TRACE("ArchiveFindsAPastSessionByAWordOfItsAgenda");
+    archive_finds_a_past_session_by_a_word_of_its_agenda();
+  }
+  {
+    SCOPED_TRACE("EveryPageTypeHasNoAccessibilityViolations");
+    every_page_type_has_no_accessibility_violations();
+  }
+  {
+    SCOPED_TRACE("ScreenshotsAtPhoneAndDesktopWidthsAreKept");
+    screenshots_at_phone_and_desktop_widths_are_kept();
+  }
 }
 
 }  // namespace

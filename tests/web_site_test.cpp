@@ -15,175 +15,21 @@
 #include <string>
 #include <vector>
 
-#include "convene/accounts.h"
-#include "convene/feed_catalog.h"
-#include "convene/feed_routes.h"
-#include "convene/http.h"
-#include "convene/store.h"
-#include "internal/http_exchange.h"
-#include "test_support.h"
+#include "web_fixture.h"
 
 namespace convene::web {
 namespace {
 
-using testing::TempDir;
-
-Instant at(const char* text) {
-  std::istringstream in(text);
-  Instant t;
-  in >> date::parse("%Y-%m-%dT%H:%M:%SZ", t);
-  return t;
-}
-
-struct Reply {
-  int status = 0;
-  std::multimap<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  std::string header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-  std::vector<std::string> all(const std::string& name) const {
-    std::vector<std::string> out;
-    for (auto [it, end] = headers.equal_range(name); it != end; ++it) out.push_back(it->second);
-    return out;
-  }
-};
-
-Reply parse_reply(const std::string& bytes) {
-  const auto end = bytes.find("\r\n\r\n");
-  if (end == std::string::npos || bytes.rfind("HTTP/1.1 ", 0) != 0) throw std::runtime_error("not a response: " + bytes);
-  Reply r;
-  r.status = std::stoi(bytes.substr(9, 3));
-  std::size_t pos = bytes.find("\r\n");
-  while (pos < end) {
-    const auto next = bytes.find("\r\n", pos + 2);
-    const std::string line = bytes.substr(pos + 2, next - pos - 2);
-    const auto colon = line.find(':');
-    std::string name = line.substr(0, colon);
-    for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
-    r.headers.emplace(name, line.substr(colon + 2));
-    pos = next;
-  }
-  r.body = bytes.substr(end + 4);
-  return r;
-}
-
-// The value of the hidden CSRF field of the first form (of the form posting to
-// `action` when given) on `html`.
-std::string csrf_of(const std::string& html, const std::string& action = "") {
-  std::string from = html;
-  if (!action.empty()) {
-    const auto p = html.find("action=\"" + action + "\"");
-    if (p == std::string::npos) return "";
-    from = html.substr(p);
-  }
-  std::smatch m;
-  if (!std::regex_search(from, m, std::regex("name=\"csrf\" value=\"([^\"]+)\""))) return "";
-  return m[1];
-}
-
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string out;
-  for (const auto& [k, v] : fields) {
-    if (!out.empty()) out += '&';
-    for (const auto* s : {&k, &v}) {
-      for (unsigned char c : *s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-          out += char(c);
-        } else {
-          static const char* hex = "0123456789ABCDEF";
-          out += '%';
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        }
-      }
-      if (s == &k) out += '=';
-    }
-  }
-  return out;
-}
-
-// A browser's cookie jar, enough for one site: name -> value, from Set-Cookie.
-struct Jar {
-  std::map<std::string, std::string> cookies;
-  void take(const Reply& r) {
-    for (const auto& c : r.all("set-cookie")) {
-      const auto eq = c.find('=');
-      const auto semi = c.find(';');
-      const std::string name = c.substr(0, eq);
-      const std::string value = c.substr(eq + 1, semi - eq - 1);
-      if (value.empty() || c.find("Max-Age=0") != std::string::npos) cookies.erase(name);
-      else cookies[name] = value;
-    }
-  }
-  std::string header() const {
-    if (cookies.empty()) return "";
-    std::string out = "Cookie: ";
-    for (const auto& [k, v] : cookies) out += (out.size() > 8 ? "; " : "") + k + "=" + v;
-    return out + "\r\n";
-  }
-};
-
-struct Site_ {
-  TempDir dir;
-  SimulatedClock clock{at("2027-01-05T15:00:00Z")};
-  std::unique_ptr<Store> store;
-  std::unique_ptr<FeedCatalog> catalog;
-  std::unique_ptr<Site> site;
-  http::Router router;
-  std::string member_token, other_token;
-  std::string ana_password = "correct horse battery staple";
-
-  Site_() {
-    store = Store::open({.path = (dir / "convene.db").string(), .clock = &clock});
-    auto loaded = load_definitions((testing::source_dir() / "samples/communities-2026-27.json").string());
-    store->import_definitions(*loaded.definitions, {.actor = "admin"});
-    member_token = store->add_member({.id = "maria", .name = "Maria", .email = "maria@school.example"}, {.actor = "admin"}).token;
-    store->subscribe("maria", {Subscription::Kind::community, "school-nurses"}, {.actor = "admin"});
-    other_token = store->add_member({.id = "omar", .name = "Omar", .email = "omar@school.example"}, {.actor = "admin"}).token;
-    store->subscribe("omar", {Subscription::Kind::series, "dc-cop-monthly"}, {.actor = "admin"});
-    Accounts accounts(*store);
-    const IssuedSecret link = accounts.add_user(
-        {.email = "ana@district.example", .name = "Ana", .role = Role::facilitator, .communities = {"school-nurses"}},
-        {.actor = "admin"});
-    accounts.set_password(link.token, hash_password(ana_password));
-    catalog = std::make_unique<FeedCatalog>(FeedSource::store(*store), FeedCatalogOptions{.clock = &clock});
-    add_feed_routes(router, *catalog, {.base_url = "https://cop.example.org", .subscribe_page = false});
-    site = std::make_unique<Site>(*catalog, store.get(), SiteOptions{.base_url = "https://cop.example.org", .clock = &clock});
-    site->add_routes(router);
-  }
-
-  Reply request(const std::string& raw, const std::string& peer = "192.0.2.1", const http::ServerOptions& options = {}) {
-    return parse_reply(http::internal::serve_bytes(router, options, raw, 0, peer));
-  }
-  Reply get(const std::string& target, Jar* jar = nullptr) {
-    Reply r = request("GET " + target + " HTTP/1.1\r\nHost: cop.example.org\r\n" + (jar ? jar->header() : "") +
-                      "Connection: close\r\n\r\n");
-    if (jar) jar->take(r);
-    return r;
-  }
-  Reply post(const std::string& target, const std::vector<std::pair<std::string, std::string>>& fields,
-             Jar* jar = nullptr, const std::string& peer = "192.0.2.1") {
-    const std::string body = form_encode(fields);
-    Reply r = request("POST " + target + " HTTP/1.1\r\nHost: cop.example.org\r\n" + (jar ? jar->header() : "") +
-                          "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-                          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body,
-                      peer);
-    if (jar) jar->take(r);
-    return r;
-  }
-  // Signs `email` in with `password`; the jar holds the session cookie on success.
-  Reply sign_in(Jar& jar, const std::string& email, const std::string& password, const std::string& peer = "192.0.2.1") {
-    const Reply form = get("/signin", &jar);
-    return post("/signin", {{"csrf", csrf_of(form.body)}, {"email", email}, {"password", password}}, &jar, peer);
-  }
-};
+using testing::csrf_of;
+using testing::form_encode;
+using testing::Jar;
+using testing::Reply;
+using testing::WebFixture;
 
 // --- public pages ------------------------------------------------------------------------
 
 TEST(WebSite, EveryPublicAddressOfTheContractAnswers) {
-  Site_ s;
+  WebFixture s;
   for (const std::string& path : std::vector<std::string>{"/", "/communities/school-nurses", "/series/mentoring-monday",
                                  "/sessions/mentoring-monday/2027-01-18T16:00", "/archive", "/archive?q=power",
                                  "/signin", "/me/" + s.member_token, "/feeds/all.ics"}) {
@@ -196,7 +42,7 @@ TEST(WebSite, EveryPublicAddressOfTheContractAnswers) {
 }
 
 TEST(WebSite, CommunityPageSaysThePatternTheZoneWhyAndHowToSubscribe) {
-  Site_ s;
+  WebFixture s;
   const Reply r = s.get("/communities/school-nurses");
   ASSERT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("Third Monday of the month, 4–5 pm ET"), std::string::npos);
@@ -213,7 +59,7 @@ TEST(WebSite, CommunityPageSaysThePatternTheZoneWhyAndHowToSubscribe) {
 }
 
 TEST(WebSite, PublicPageHasAStrongEtagAndAnswers304UntilTheDataChanges) {
-  Site_ s;
+  WebFixture s;
   const Reply first = s.get("/communities/school-nurses");
   const std::string etag = first.header("etag");
   ASSERT_FALSE(etag.empty());
@@ -227,7 +73,7 @@ TEST(WebSite, PublicPageHasAStrongEtagAndAnswers304UntilTheDataChanges) {
 }
 
 TEST(WebSite, SessionIcsHoldsThatSessionAlone) {
-  Site_ s;
+  WebFixture s;
   const Reply r = s.get("/sessions/mentoring-monday/2027-01-18T16:00.ics");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.header("content-type"), "text/calendar; charset=utf-8");
@@ -245,7 +91,7 @@ TEST(WebSite, SessionIcsHoldsThatSessionAlone) {
 }
 
 TEST(WebSite, ArchiveFindsAPastSessionByAWordOfItsAgendaHighlighted) {
-  Site_ s;
+  WebFixture s;
   OccurrenceEdit edit;
   edit.agenda = "Asthma action plans and inhaler technique";
   s.store->edit("mentoring-monday", *parse_local_minute("2026-10-19T16:00"), edit, {.actor = "ana"});
@@ -264,7 +110,7 @@ TEST(WebSite, ArchiveFindsAPastSessionByAWordOfItsAgendaHighlighted) {
 // Every text field that reaches a page, with <script>, attribute-breaking quotes and a
 // javascript: URL, is rendered inert: escaped where it is text, refused where it is a link.
 TEST(WebSite, HostileFieldsAreRenderedInert) {
-  Site_ s;
+  WebFixture s;
   const std::string payload = "<script>alert(1)</script>\"' onmouseover=\"alert(2)";
   OccurrenceEdit edit;
   edit.title = "Past " + payload;
@@ -299,7 +145,7 @@ TEST(WebSite, HostileFieldsAreRenderedInert) {
 // The workspace's details form refuses a link that is not http(s), naming the field, and
 // changes nothing.
 TEST(WebSite, WorkspaceRefusesJavascriptLinks) {
-  Site_ s;
+  WebFixture s;
   Jar jar;
   ASSERT_EQ(s.sign_in(jar, "ana@district.example", s.ana_password).status, 303);
   const std::string path = "/workspace/sessions/power-hour/2027-01-13T15:00";
@@ -318,7 +164,7 @@ TEST(WebSite, WorkspaceRefusesJavascriptLinks) {
 // --- members' links ---------------------------------------------------------------------------
 
 TEST(WebSite, MemberChangesRemindersAndWhatTheyFollowOnTheirPage) {
-  Site_ s;
+  WebFixture s;
   const std::string me = "/me/" + s.member_token;
   const Reply page = s.get(me);
   ASSERT_EQ(page.status, 200);
@@ -334,7 +180,7 @@ TEST(WebSite, MemberChangesRemindersAndWhatTheyFollowOnTheirPage) {
 }
 
 TEST(WebSite, OneMembersLinkCannotSeeOrChangeAnother) {
-  Site_ s;
+  WebFixture s;
   const Reply mine = s.get("/me/" + s.member_token);
   EXPECT_EQ(mine.body.find("Omar"), std::string::npos);
   EXPECT_EQ(mine.body.find(s.other_token), std::string::npos);
@@ -350,7 +196,7 @@ TEST(WebSite, OneMembersLinkCannotSeeOrChangeAnother) {
 }
 
 TEST(WebSite, RotatingTheLinkEndsTheOldOne) {
-  Site_ s;
+  WebFixture s;
   const Reply page = s.get("/me/" + s.member_token);
   const Reply r = s.post("/me/" + s.member_token, {{"csrf", csrf_of(page.body)}, {"action", "rotate"}});
   ASSERT_EQ(r.status, 303);
@@ -363,7 +209,7 @@ TEST(WebSite, RotatingTheLinkEndsTheOldOne) {
 }
 
 TEST(WebSite, MemberFormWithoutItsCsrfTokenIsRefused) {
-  Site_ s;
+  WebFixture s;
   const Reply r = s.post("/me/" + s.member_token, {{"action", "reminders"}, {"offset", "P1D"}});
   EXPECT_EQ(r.status, 403);
   EXPECT_TRUE(s.store->member("maria")->reminders.offsets.empty());
@@ -372,7 +218,7 @@ TEST(WebSite, MemberFormWithoutItsCsrfTokenIsRefused) {
 // --- sign-in ------------------------------------------------------------------------------------
 
 TEST(WebSite, SignInSetsAnHttpOnlyLaxSessionCookie) {
-  Site_ s;
+  WebFixture s;
   Jar jar;
   const Reply r = s.sign_in(jar, "Ana@District.example", s.ana_password);
   ASSERT_EQ(r.status, 303);
@@ -390,7 +236,7 @@ TEST(WebSite, SignInSetsAnHttpOnlyLaxSessionCookie) {
 }
 
 TEST(WebSite, SessionCookieIsSecureBehindATrustedTlsProxy) {
-  Site_ s;
+  WebFixture s;
   http::ServerOptions behind;
   behind.trusted_proxies = {"127.0.0.1"};
   Jar jar;
@@ -411,7 +257,7 @@ TEST(WebSite, SessionCookieIsSecureBehindATrustedTlsProxy) {
 }
 
 TEST(WebSite, WrongPasswordsAreRateLimited) {
-  Site_ s;
+  WebFixture s;
   Jar jar;
   for (int i = 0; i < kMaxSignInFailures; ++i) EXPECT_EQ(s.sign_in(jar, "ana@district.example", "wrong password!").status, 401);
   const Reply limited = s.sign_in(jar, "ana@district.example", s.ana_password);  // even the right one, now
@@ -423,7 +269,7 @@ TEST(WebSite, WrongPasswordsAreRateLimited) {
 }
 
 TEST(WebSite, SignInFormWithoutItsCsrfTokenIsRefused) {
-  Site_ s;
+  WebFixture s;
   Jar jar;
   s.get("/signin", &jar);
   const Reply r = s.post("/signin", {{"email", "ana@district.example"}, {"password", s.ana_password}}, &jar);
@@ -432,7 +278,7 @@ TEST(WebSite, SignInFormWithoutItsCsrfTokenIsRefused) {
 }
 
 TEST(WebSite, PasswordLinkSetsThePasswordOnce) {
-  Site_ s;
+  WebFixture s;
   Accounts accounts(*s.store);
   const IssuedSecret link = accounts.add_user({.email = "lee@district.example", .name = "Lee", .role = Role::admin},
                                               {.actor = "admin"});
@@ -453,7 +299,7 @@ TEST(WebSite, PasswordLinkSetsThePasswordOnce) {
 // --- the workspace ------------------------------------------------------------------------------
 
 TEST(WebSite, WorkspaceFormWithoutItsCsrfTokenIsRefused) {
-  Site_ s;
+  WebFixture s;
   Jar jar;
   ASSERT_EQ(s.sign_in(jar, "ana@district.example", s.ana_password).status, 303);
   const std::string path = "/workspace/sessions/power-hour/2027-01-13T15:00";
@@ -465,7 +311,7 @@ TEST(WebSite, WorkspaceFormWithoutItsCsrfTokenIsRefused) {
 }
 
 TEST(WebSite, FacilitatorCancelsTheirSessionAsThemselves) {
-  Site_ s;
+  WebFixture s;
   Jar jar;
   ASSERT_EQ(s.sign_in(jar, "ana@district.example", s.ana_password).status, 303);
   const std::string path = "/workspace/sessions/power-hour/2027-01-13T15:00";
@@ -483,7 +329,7 @@ TEST(WebSite, FacilitatorCancelsTheirSessionAsThemselves) {
 }
 
 TEST(WebSite, FacilitatorOfOneCommunityCannotChangeAnothers) {
-  Site_ s;
+  WebFixture s;
   Jar jar;
   ASSERT_EQ(s.sign_in(jar, "ana@district.example", s.ana_password).status, 303);
   const Reply own = s.get("/workspace/sessions/power-hour/2027-01-13T15:00", &jar);
@@ -502,7 +348,7 @@ TEST(WebSite, FacilitatorOfOneCommunityCannotChangeAnothers) {
 }
 
 TEST(WebSite, ClosingADayPreviewsEverySessionAndWhoIsToldThenCloses) {
-  Site_ s;
+  WebFixture s;
   Jar jar;
   ASSERT_EQ(s.sign_in(jar, "ana@district.example", s.ana_password).status, 303);
   const Reply form = s.get("/workspace/close", &jar);
@@ -528,7 +374,7 @@ TEST(WebSite, ClosingADayPreviewsEverySessionAndWhoIsToldThenCloses) {
 }
 
 TEST(WebSite, ChangeMadeMeanwhileIsShownAsAConflictWithWhoMadeIt) {
-  Site_ s;
+  WebFixture s;
   Jar jar;
   ASSERT_EQ(s.sign_in(jar, "ana@district.example", s.ana_password).status, 303);
   const std::string path = "/workspace/sessions/power-hour/2027-01-13T15:00";
@@ -549,7 +395,7 @@ TEST(WebSite, ChangeMadeMeanwhileIsShownAsAConflictWithWhoMadeIt) {
 }
 
 TEST(WebSite, SignOutEndsTheSession) {
-  Site_ s;
+  WebFixture s;
   Jar jar;
   ASSERT_EQ(s.sign_in(jar, "ana@district.example", s.ana_password).status, 303);
   const std::string token = jar.cookies["convene_session"];

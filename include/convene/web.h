@@ -72,6 +72,9 @@ struct SiteOptions {
   // "Now" (what is upcoming, what is past; sign-in throttling and sessions use the
   // store's clock); nullptr: Clock::real().
   const Clock* clock = nullptr;
+  // Register / and /index.html (the home page). `convene serve FILE` leaves them to the
+  // feeds' subscribe page (convene/feed_routes.h), which lists every feed of the file.
+  bool home_page = true;
 };
 
 // The site's routes over the feed catalog's data (its source's snapshot: a definitions
@@ -85,8 +88,8 @@ class Site {
   Site(const Site&) = delete;
   Site& operator=(const Site&) = delete;
 
-  // Registers every address above. The router must not also register "/" (pass
-  // {.subscribe_page = false} to add_feed_routes).
+  // Registers every address above. With options.home_page, the router must not also
+  // register "/" (pass {.subscribe_page = false} to add_feed_routes).
   void add_routes(http::Router& router);
 
   struct Impl;

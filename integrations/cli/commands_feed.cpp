@@ -149,10 +149,14 @@ int run_serve(const FeedSourceOptions& source_options, const std::string& listen
   options.handle_signals = true;
   options.on_stop = [] { std::cout << "convene: stopping: finishing the requests in flight" << std::endl; };
   http::Router router;
-  add_feed_routes(router, *opened->catalog, {.base_url = context.base_url(), .subscribe_page = false});
+  // Over a definitions file, / stays the subscribe page listing every feed; over the
+  // store it is the web's home page.
+  const bool over_store = opened->store != nullptr;
+  add_feed_routes(router, *opened->catalog, {.base_url = context.base_url(), .subscribe_page = !over_store});
   // The pages, members' pages, the workspace and the API (convene/web.h), on the same port.
   const Clock& clock = opened->clock ? static_cast<const Clock&>(*opened->clock) : cli_clock();
-  web::Site site(*opened->catalog, opened->store.get(), {.base_url = context.base_url(), .clock = &clock});
+  web::Site site(*opened->catalog, opened->store.get(),
+                 {.base_url = context.base_url(), .clock = &clock, .home_page = over_store});
   site.add_routes(router);
   http::Server server(router, options);
   if (auto error = server.listen()) return fail(*error);

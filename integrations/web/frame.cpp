@@ -178,15 +178,17 @@ std::string page(std::string title, std::string main, std::string section) {
 // --- links ----------------------------------------------------------------------------------
 
 std::string segment(std::string_view id) {
-  static const char* hex = "0123456789ABCDEF";
+  // html::query_component's encoding, with ':' and '@' (allowed in a segment) kept readable.
+  const std::string encoded = html::query_component(id);
   std::string out;
-  for (unsigned char c : id) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '@') {
-      out += static_cast<char>(c);
+  out.reserve(encoded.size());
+  for (std::size_t i = 0; i < encoded.size(); ++i) {
+    const std::string_view rest = std::string_view(encoded).substr(i, 3);
+    if (rest == "%3A" || rest == "%40") {
+      out += rest == "%3A" ? ':' : '@';
+      i += 2;
     } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
+      out += encoded[i];
     }
   }
   return out;

@@ -223,8 +223,10 @@ void add_public_routes(Site::Impl& site, http::Router& router) {
   auto home = [&site](const Request& req, Response& res) {
     serve_cached(site, req, res, [](const SiteData& d) { return home_page(d); });
   };
-  router.get("/", home);
-  router.get("/index.html", home);
+  if (site.options.home_page) {
+    router.get("/", home);
+    router.get("/index.html", home);
+  }
   router.get("/communities/{community}", [&site](const Request& req, Response& res) {
     const std::string id(req.param("community"));
     serve_cached(site, req, res, [&](const SiteData& d) { return community_page(d, id); });

@@ -777,6 +777,15 @@ void add_close_routes(Site::Impl& site, http::Router& router) {
     const bool confirm = form->get("action") == "confirm";
     const bool same_data = get("version") == std::to_string(data.version);
     if (!confirm || !same_data) {
+      // The store's rehearsal: the refusals the change would meet, before it is offered.
+      try {
+        ChangeContext rehearsal;
+        rehearsal.actor = who->session.user.email;
+        rehearsal.dry_run = true;
+        site.store->close(f.calendar, *closure, rehearsal);
+      } catch (const StoreError& e) {
+        return again(400, notice_html("error", "Not closed", e.what()));
+      }
       std::string main = head;
       if (confirm) main += notice_html("error", "Changed meanwhile", "The schedule changed since your preview (someone else made a change). Check the preview again.");
       main += "<p class=\"lead\">Closing <strong>" + T(f.calendar) + "</strong> " +

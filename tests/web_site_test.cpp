@@ -177,6 +177,12 @@ TEST(WebSite, MemberChangesRemindersAndWhatTheyFollowOnTheirPage) {
   const Reply follow = s.post(me, {{"csrf", csrf_of(page.body)}, {"action", "follow"}, {"series", "dc-cop-monthly"}});
   EXPECT_EQ(follow.status, 303);
   EXPECT_EQ(s.store->subscriptions("maria"), (std::vector<Subscription>{{Subscription::Kind::series, "dc-cop-monthly"}}));
+  // Invitations instead of the feed (convene sync sends them), and back.
+  EXPECT_EQ(s.post(me, {{"csrf", csrf_of(page.body)}, {"action", "delivery"}, {"delivery", "invite"}}).status, 303);
+  EXPECT_EQ(s.store->member("maria")->delivery, Delivery::invite);
+  EXPECT_NE(s.get(me).body.find("value=\"invite\" id=\"d-invite\" checked"), std::string::npos);
+  EXPECT_EQ(s.post(me, {{"csrf", csrf_of(page.body)}, {"action", "delivery"}, {"delivery", "carrier pigeon"}}).status, 400);
+  EXPECT_EQ(s.store->member("maria")->delivery, Delivery::invite);
 }
 
 TEST(WebSite, OneMembersLinkCannotSeeOrChangeAnother) {

@@ -98,6 +98,15 @@ std::string reminders_form(const MemberData& m) {
   return out + "</fieldset><button class=\"primary\" type=\"submit\">Save my reminders</button></form>";
 }
 
+// Feed or invitations: how sessions reach their calendar (never both).
+std::string delivery_form(const MemberData& m) {
+  const bool invite = m.member.delivery == Delivery::invite;
+  return form_open(m, "delivery") + "<fieldset><legend>How sessions reach your calendar</legend>" +
+         radio("delivery", "feed", "d-feed", "By the calendar link above: your calendar checks it by itself", !invite) +
+         radio("delivery", "invite", "d-invite", "By invitations to " + m.member.email + ": accept each one", invite) +
+         "</fieldset><button class=\"primary\" type=\"submit\">Save how I get sessions</button></form>";
+}
+
 std::string zone_form(const MemberData& m) {
   std::string out = form_open(m, "zone") + "<label for=\"zone\">Show times in</label><select id=\"zone\" name=\"timezone\">";
   const std::string current = m.member.timezone.value_or("");
@@ -144,6 +153,7 @@ Rendered member_page(const SiteData& data, const MemberData& m) {
   }
   main += subscribe_html(m.feed_url, "your sessions", "me");
   main += "<h2>Follow and unfollow</h2>" + follow_form(d, m);
+  main += "<h2>Feed or invitations</h2>" + delivery_form(m);
   main += "<h2>Reminders</h2>" + reminders_form(m);
   main += "<h2>Time zone</h2>" + zone_form(m);
   main += "<h2>A new private link</h2><p>If this page's address reached someone else, make a new one: this address and "
@@ -228,6 +238,17 @@ std::optional<std::string> apply(Site::Impl& site, const SiteData& data, const M
     u.reminder_channel = channel;
     store.update_member(member.id, u, as);
     return "Your reminders are saved.";
+  }
+  if (action == "delivery") {
+    const auto delivery = parse_delivery(form.get("delivery").value_or(""));
+    if (!delivery) {
+      problems.push_back("Choose the calendar link or invitations.");
+      return std::nullopt;
+    }
+    MemberUpdate u;
+    u.delivery = *delivery;
+    store.update_member(member.id, u, as);
+    return "How sessions reach you is saved.";
   }
   if (action == "zone") {
     const std::string zone(form.get("timezone").value_or(""));

@@ -24,7 +24,7 @@ Role role_of(const std::string& text) {
   throw StoreError(StoreError::Kind::invalid, "--role \"" + text + "\" is not admin or facilitator");
 }
 
-ChangeContext actor(const Context& context) {
+ChangeContext change_by(const Context& context) {
   ChangeContext c;
   c.actor = actor(context);
   return c;
@@ -53,7 +53,7 @@ void add_user_commands(CLI::App& app, Context& context) {
         Accounts accounts(*store);
         const IssuedSecret link =
             accounts.add_user({.email = o->email, .name = o->name, .role = role_of(o->role), .communities = o->communities},
-                              actor(context));
+                              change_by(context));
         const User u = *accounts.user(o->email);
         std::cout << (o->format == "json" ? views::password_link_json(u, link, base(context)).dump(2) + "\n"
                                           : views::password_link_text(u, link, base(context), true));
@@ -70,7 +70,7 @@ void add_user_commands(CLI::App& app, Context& context) {
     cmd->callback([&context, o] {
       guarded(context, [&] {
         auto store = open_store(context, false);
-        const User u = Accounts(*store).update_user(o->email, role_of(o->role), o->communities, actor(context));
+        const User u = Accounts(*store).update_user(o->email, role_of(o->role), o->communities, change_by(context));
         std::cout << (o->format == "json" ? views::user_json(u).dump(2) + "\n" : views::users_text({u}));
       });
     });
@@ -82,7 +82,7 @@ void add_user_commands(CLI::App& app, Context& context) {
     cmd->callback([&context, email] {
       guarded(context, [&] {
         auto store = open_store(context, false);
-        Accounts(*store).remove_user(*email, actor(context));
+        Accounts(*store).remove_user(*email, change_by(context));
         std::cout << "removed user " << *email << "\n";
       });
     });
@@ -96,7 +96,7 @@ void add_user_commands(CLI::App& app, Context& context) {
       guarded(context, [&] {
         auto store = open_store(context, false);
         Accounts accounts(*store);
-        const IssuedSecret link = accounts.issue_password_link(o->email, actor(context));
+        const IssuedSecret link = accounts.issue_password_link(o->email, change_by(context));
         const User u = *accounts.user(o->email);
         std::cout << (o->format == "json" ? views::password_link_json(u, link, base(context)).dump(2) + "\n"
                                           : views::password_link_text(u, link, base(context), false));
@@ -137,7 +137,7 @@ void add_api_token_commands(CLI::App& app, Context& context) {
       guarded(context, [&] {
         auto store = open_store(context, false);
         const ApiTokenSpec spec{.name = o->name, .communities = o->communities, .all_communities = o->all};
-        const IssuedSecret issued = Accounts(*store).add_api_token(spec, actor(context));
+        const IssuedSecret issued = Accounts(*store).add_api_token(spec, change_by(context));
         std::cout << (o->format == "json" ? views::issued_api_token_json(spec, issued).dump(2) + "\n"
                                           : views::issued_api_token_text(spec, issued));
       });
@@ -150,7 +150,7 @@ void add_api_token_commands(CLI::App& app, Context& context) {
     cmd->callback([&context, name] {
       guarded(context, [&] {
         auto store = open_store(context, false);
-        Accounts(*store).revoke_api_token(*name, actor(context));
+        Accounts(*store).revoke_api_token(*name, change_by(context));
         std::cout << "revoked API token " << *name << "\n";
       });
     });

@@ -116,7 +116,13 @@ TEST(WebSite, HostileFieldsAreRenderedInert) {
   edit.title = "Past " + payload;
   edit.presenter = payload;
   edit.agenda = payload + " agenda";
-  edit.resources = std::vector<Resource>{{payload, "https://example.org/?a=\"><script>alert(3)</script>"}};
+  // A link that breaks out of its attribute is refused where it enters (validate.h); its
+  // percent-encoded form is a valid URL, kept, and written inert.
+  OccurrenceEdit raw_link;
+  raw_link.resources = std::vector<Resource>{{"x", "https://example.org/?a=\"><script>alert(3)</script>"}};
+  EXPECT_THROW(s.store->edit("mentoring-monday", *parse_local_minute("2026-10-19T16:00"), raw_link, {.actor = "ana"}),
+               StoreError);
+  edit.resources = std::vector<Resource>{{payload, "https://example.org/?a=%22%3E%3Cscript%3Ealert(3)%3C/script%3E"}};
   s.store->edit("mentoring-monday", *parse_local_minute("2026-10-19T16:00"), edit, {.actor = "ana"});
   // A javascript: link: the store may refuse it where it enters (validate.h); if it is
   // kept, the page never writes it as a link.

@@ -224,6 +224,8 @@ Rendered community_page(const SiteData& data, std::string_view id) {
   main += "<h2>Upcoming sessions</h2>" + list_html(next, "No upcoming sessions.");
   main += "<h2>Series</h2>";
   for (const auto& s : c->series) {
+    // A series that continues another (convene split) is that one's: listed once, as the feeds do.
+    if (s.continues && d.find_series(*s.continues).second) continue;
     main += "<h3><a href=\"" + U(series_path(s.id)) + "\">" + T(s.title) + "</a></h3><p>" +
             T(meeting_pattern(*c, s)) + "</p>";
     if (s.description) main += "<p class=\"meta\">" + T(*s.description) + "</p>";

@@ -171,6 +171,17 @@ std::vector<fs::path> SmtpSink::messages() const {
   return out;
 }
 
+nlohmann::json SmtpSink::read_new(std::size_t& seen) const {
+  const auto all = messages();
+  std::vector<std::string> args{(source_dir() / "tests/oracles/read_mail.py").string()};
+  for (std::size_t i = seen; i < all.size(); ++i) args.push_back(all[i].string());
+  seen = all.size();
+  if (args.size() == 1) return nlohmann::json::array();
+  const auto r = run_python(args);
+  if (r.exit_code != 0) throw std::runtime_error("read_mail.py failed: " + r.err);
+  return nlohmann::json::parse(r.out);
+}
+
 std::size_t SmtpSink::connections() const {
   const fs::path log = dir_ / "connections.log";
   if (!fs::exists(log)) return 0;

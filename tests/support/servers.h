@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace convene::testing {
 
 class ChildProcess {
@@ -64,6 +66,9 @@ class SmtpSink {
   const std::filesystem::path& dir() const { return dir_; }
   // The .eml files received so far, in order of arrival.
   std::vector<std::filesystem::path> messages() const;
+  // The messages received after the first `seen` (which it advances), as
+  // tests/oracles/read_mail.py reads them: a JSON array. Throws when the reader fails.
+  nlohmann::json read_new(std::size_t& seen) const;
   // How many connections it accepted.
   std::size_t connections() const;
   // The certificate clients must trust (with tls_dir).

@@ -28,7 +28,9 @@
 //
 // SMTP (SmtpClient) goes through libcurl: smtp:// (optionally requiring STARTTLS) or
 // smtps://, AUTH with a username and password, one connection reused for many messages
-// and up to `max_connections` at once through libcurl's multi interface. Each message has
+// and up to `max_connections` at once, each connection on a thread of its own (libcurl's
+// SMTP waits for the reply to the end of the data in a blocking loop, so inside one multi
+// handle the connections would take turns). Each message has
 // one recipient, so the server's answer to that recipient decides that message alone;
 // a server that is down or refuses the login stops the batch with one clear reason.
 //

@@ -1,5 +1,7 @@
 #include "internal/curl.h"
 
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <new>
 #include <stdexcept>
@@ -72,6 +74,106 @@ std::size_t Multi::run(std::size_t count, const std::function<bool(std::size_t, 
       if (!finished(reinterpret_cast<std::size_t>(index), easy, code)) stop = true;
     }
     if (active > 0) curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+  }
+  return next;
+}
+
+Workers::Workers(std::size_t limit) {
+  global_init();
+  for (std::size_t i = 0; i < (limit == 0 ? 1 : limit); ++i) {
+    pool_.emplace_back(curl_easy_init());
+    if (!pool_.back()) throw std::bad_alloc();
+  }
+}
+
+Workers::~Workers() = default;
+
+namespace {
+
+// What the calling thread and the worker threads of one Workers::run share.
+struct Shared {
+  struct Slot {
+    CURL* easy = nullptr;
+    bool handed = false;     // a transfer handed over, not yet taken by the slot's thread
+    std::size_t index = 0;   // the transfer the slot carries
+  };
+  std::mutex mutex;
+  std::condition_variable to_workers, to_caller;
+  std::vector<Slot> slots;
+  std::deque<std::pair<std::size_t, CURLcode>> done;  // (slot, result), in completion order
+  bool quit = false;
+
+  void work(std::size_t s) {
+    std::unique_lock lock(mutex);
+    while (true) {
+      to_workers.wait(lock, [&] { return quit || slots[s].handed; });
+      if (quit) return;
+      slots[s].handed = false;
+      lock.unlock();
+      const CURLcode code = curl_easy_perform(slots[s].easy);
+      lock.lock();
+      done.emplace_back(s, code);
+      to_caller.notify_one();
+    }
+  }
+};
+
+}  // namespace
+
+std::size_t Workers::run(std::size_t count, const std::function<bool(std::size_t, CURL*)>& setup,
+                         const std::function<bool(std::size_t, CURL*, CURLcode)>& finished) {
+  if (count == 0) return 0;
+  Shared shared;
+  for (auto& e : pool_) shared.slots.push_back({e.get(), false, 0});
+  std::vector<std::thread> threads;
+  // Every thread is stopped and joined however run() ends (a callback may throw): a
+  // transfer in progress finishes first, within the timeouts its setup gave it.
+  struct Join {
+    Shared& shared;
+    std::vector<std::thread>& threads;
+    ~Join() {
+      {
+        std::lock_guard lock(shared.mutex);
+        shared.quit = true;
+      }
+      shared.to_workers.notify_all();
+      for (auto& t : threads) t.join();
+    }
+  } join{shared, threads};
+  for (std::size_t s = 0; s < shared.slots.size(); ++s) threads.emplace_back([&shared, s] { shared.work(s); });
+
+  std::vector<std::size_t> free;
+  for (std::size_t s = shared.slots.size(); s-- > 0;) free.push_back(s);
+  std::size_t next = 0, active = 0;
+  bool stop = false;
+  while (true) {
+    while (!stop && !free.empty() && next < count) {
+      const std::size_t s = free.back();
+      CURL* easy = shared.slots[s].easy;
+      curl_easy_reset(easy);
+      const std::size_t index = next++;
+      if (!setup(index, easy)) continue;
+      free.pop_back();
+      {
+        std::lock_guard lock(shared.mutex);
+        shared.slots[s].index = index;
+        shared.slots[s].handed = true;
+      }
+      shared.to_workers.notify_all();
+      ++active;
+    }
+    if (active == 0) break;
+    std::deque<std::pair<std::size_t, CURLcode>> completed;
+    {
+      std::unique_lock lock(shared.mutex);
+      shared.to_caller.wait(lock, [&] { return !shared.done.empty(); });
+      completed.swap(shared.done);
+    }
+    for (const auto& [s, code] : completed) {
+      --active;
+      free.push_back(s);
+      if (!finished(shared.slots[s].index, shared.slots[s].easy, code)) stop = true;
+    }
   }
   return next;
 }

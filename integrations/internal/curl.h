@@ -4,6 +4,8 @@
 // Multi runs many transfers through one multi handle, at most `limit` at once; its
 // connection cache keeps connections open between transfers and between run() calls, so
 // a client that keeps its Multi reuses one connection for many messages or requests.
+// Workers runs them the same way, each on a thread of its own: for protocols whose
+// libcurl state machine blocks inside a multi handle (SMTP, below).
 #pragma once
 
 #include <curl/curl.h>
@@ -13,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <string_view>
 #include <vector>
 
@@ -52,6 +55,29 @@ class Multi {
  private:
   CURLM* multi_;
   std::size_t limit_;
+  std::vector<Easy> pool_;
+};
+
+// The same contract as Multi::run, with each transfer on a thread of its own
+// (curl_easy_perform), at most `limit` at once. libcurl's SMTP waits for the reply to
+// the end of a message's data in a blocking loop even inside a multi handle (smtp_done
+// calls smtp_block_statemach), so one Multi's SMTP transfers take turns waiting for the
+// server; on separate threads they overlap. `setup` and `finished` still run on the
+// calling thread, never two at once. Each thread's easy handle keeps its connection open
+// between transfers and between run() calls, so `limit` connections carry every message.
+class Workers {
+ public:
+  explicit Workers(std::size_t limit);
+  ~Workers();
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+
+  std::size_t run(std::size_t count, const std::function<bool(std::size_t, CURL*)>& setup,
+                  const std::function<bool(std::size_t, CURL*, CURLcode)>& finished);
+
+  std::size_t limit() const { return pool_.size(); }
+
+ private:
   std::vector<Easy> pool_;
 };
 

@@ -1,5 +1,6 @@
 // The SMTP client: libcurl's smtp/smtps, one recipient per message, many messages per
-// connection, several connections at once through the multi interface.
+// connection, several connections at once, each on a thread of its own (net::Workers:
+// libcurl's SMTP blocks for the reply to the end of the data, even in a multi handle).
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -90,12 +91,12 @@ std::optional<std::string> smtp_url_error(std::string_view url) {
 
 struct SmtpClient::Impl {
   SmtpConfig config;
-  net::Multi multi;
+  net::Workers workers;
   std::string url;  // with the EHLO domain as its path
   std::size_t connections = 0;
 
   explicit Impl(SmtpConfig c)
-      : config(std::move(c)), multi(config.max_connections) {
+      : config(std::move(c)), workers(config.max_connections) {
     std::string base = config.url;
     while (!base.empty() && base.back() == '/') base.pop_back();
     url = base + "/" + (config.helo_domain.empty() ? std::string("localhost") : config.helo_domain);
@@ -210,7 +211,7 @@ SmtpFailure SmtpClient::send(std::span<const Envelope> envelopes, const std::fun
                              const std::function<void(std::size_t, const SendResult&)>& done) {
   SmtpFailure failure;
   std::vector<std::unique_ptr<Transfer>> transfers(envelopes.size());
-  const std::size_t started = impl_->multi.run(
+  const std::size_t started = impl_->workers.run(
       envelopes.size(),
       [&](std::size_t i, CURL* easy) {
         auto& t = transfers[i] = std::make_unique<Transfer>();

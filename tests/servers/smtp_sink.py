@@ -16,6 +16,10 @@ Options make it behave as the tests need:
   --smtps                 speak TLS from the first byte (implicit TLS)
   --reject REGEX          answer RCPT TO addresses matching REGEX with 550 5.1.1
   --defer REGEX           answer them with 451 4.3.0 (try again later)
+  --hold N                answer the end of a message's data only once N messages wait
+                          for that answer, then all N at once (a client that sends on N
+                          connections at once gets every answer; one whose connections
+                          take turns waits for an answer that never comes)
 SIGTERM stops it.
 """
 import argparse
@@ -80,6 +84,7 @@ class Sink:
         self.args = args
         self.count = 0
         self.connections = 0
+        self.held = []  # futures of the messages waiting for their 250 (--hold)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.args.reject and re.search(self.args.reject, address):
@@ -90,6 +95,14 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.args.hold:
+            waiting = asyncio.get_running_loop().create_future()
+            self.held.append(waiting)
+            if len(self.held) >= self.args.hold:
+                for f in self.held:
+                    f.set_result(None)
+                self.held = []
+            await waiting
         self.count += 1
         base = os.path.join(self.args.dir, "%06d" % self.count)
         meta = {
@@ -127,6 +140,7 @@ def main():
     parser.add_argument("--smtps", action="store_true")
     parser.add_argument("--reject")
     parser.add_argument("--defer")
+    parser.add_argument("--hold", type=int, default=0)
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
 

@@ -149,6 +149,7 @@ std::unique_ptr<SmtpSink> SmtpSink::start(const fs::path& dir, const SmtpSinkOpt
   if (options.smtps) argv.push_back("--smtps");
   if (!options.reject.empty()) argv.insert(argv.end(), {"--reject", options.reject});
   if (!options.defer.empty()) argv.insert(argv.end(), {"--defer", options.defer});
+  if (options.hold > 0) argv.insert(argv.end(), {"--hold", std::to_string(options.hold)});
   auto process = ChildProcess::start(argv, R"(listening (\d+))", error);
   if (!process) return nullptr;
   std::unique_ptr<SmtpSink> sink(new SmtpSink());

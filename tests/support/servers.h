@@ -54,6 +54,7 @@ struct SmtpSinkOptions {
   std::filesystem::path tls_dir;  // with starttls or smtps: the certificate goes there
   bool starttls = false, smtps = false;
   std::string reject, defer;    // regexes of recipients refused with 550 / 451
+  int hold = 0;                 // answer the end of data only once this many messages wait
 };
 
 class SmtpSink {

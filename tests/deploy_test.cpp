@@ -62,7 +62,8 @@ TEST_F(DeployPackage, HoldsTheBinaryTheUnitTheConfigurationAndTheDocs) {
   auto listing = testing::run({"dpkg-deb", "-c", deb_->string()});
   ASSERT_EQ(listing.exit_code, 0) << listing.err;
   for (const std::string& path :
-       {kPrefix + "/bin/convene", kPrefix + "/lib/systemd/system/convene.service", kPrefix + "/lib/sysusers.d/convene.conf",
+       {kPrefix + "/bin/convene", kPrefix + "/lib/systemd/system/convene.service", kPrefix + "/lib/systemd/system/convene-worker.service",
+        kPrefix + "/lib/sysusers.d/convene.conf",
         kConfigFile, kPrefix + "/share/doc/convene/deploy.md", kPrefix + "/share/doc/convene/cli.md",
         kPrefix + "/share/doc/convene/README.md", kPrefix + "/share/doc/convene/examples/nginx-convene.conf"}) {
     EXPECT_NE(listing.out.find(" " + rel(path) + "\n"), std::string::npos) << path << " not in:\n" << listing.out;
@@ -107,32 +108,35 @@ TEST_F(DeployPackage, NamesItsLibrariesAndKeepsTheConfigurationAsAConffile) {
   EXPECT_NE(apt.out.find("Inst convene "), std::string::npos) << apt.out;
 }
 
-TEST_F(DeployPackage, TheUnitPassesSystemdAnalyzeAndIsHardened) {
+TEST_F(DeployPackage, TheUnitsPassSystemdAnalyzeAndAreHardened) {
   ASSERT_FALSE(deb_->empty());
   TempDir root;
   ASSERT_EQ(testing::run({"dpkg-deb", "-x", deb_->string(), root.path().string()}).exit_code, 0);
-  const std::string unit = testing::read_file(root / rel(kPrefix + "/lib/systemd/system/convene.service"));
-  const std::string exec = "ExecStart=" + kPrefix + "/bin/convene serve --config " + kConfigFile + "\n";
-  ASSERT_NE(unit.find(exec), std::string::npos) << unit;
-  for (const char* line : {"User=convene\n", "StateDirectory=convene\n", "ProtectSystem=strict\n",
-                           "NoNewPrivileges=yes\n", "PrivateTmp=yes\n", "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n",
-                           "CapabilityBoundingSet=\n"}) {
-    EXPECT_NE(unit.find(line), std::string::npos) << line;
+  // convene serve, and the reminders worker beside it from the same files.
+  for (const auto& [name, verb] : {std::pair<std::string, std::string>{"convene.service", "serve"}, {"convene-worker.service", "worker"}}) {
+    SCOPED_TRACE(name);
+    const std::string unit = testing::read_file(root / rel(kPrefix + "/lib/systemd/system/" + name));
+    const std::string exec = "ExecStart=" + kPrefix + "/bin/convene " + verb + " --config " + kConfigFile + "\n";
+    ASSERT_NE(unit.find(exec), std::string::npos) << unit;
+    for (const char* line : {"User=convene\n", "StateDirectory=convene\n", "ProtectSystem=strict\n",
+                             "NoNewPrivileges=yes\n", "PrivateTmp=yes\n", "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n",
+                             "CapabilityBoundingSet=\n"}) {
+      EXPECT_NE(unit.find(line), std::string::npos) << line;
+    }
+    // verify checks that ExecStart exists on this machine: point it at the packaged binary.
+    std::string local = unit;
+    local.replace(local.find(exec), exec.size(),
+                  "ExecStart=" + (root / rel(kPrefix + "/bin/convene")).string() + " " + verb + " --config " + kConfigFile + "\n");
+    TempDir units;
+    testing::write_file(units / name, local);
+    auto verify = testing::run({"systemd-analyze", "verify", (units / name).string()});
+    EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+    EXPECT_EQ(verify.out + verify.err, "") << "systemd-analyze verify has remarks";
+    // Exposure (0 best, 10 worst) at most 2.0: --threshold is ten times that.
+    auto security = testing::run({"systemd-analyze", "security", "--offline=yes", "--threshold=20", (units / name).string()});
+    EXPECT_EQ(security.exit_code, 0) << security.out << security.err;
+    EXPECT_NE(security.out.find("Overall exposure level for " + name + ": "), std::string::npos) << security.out;
   }
-  // verify checks that ExecStart exists on this machine: point it at the packaged binary.
-  std::string local = unit;
-  local.replace(local.find(exec), exec.size(),
-                "ExecStart=" + (root / rel(kPrefix + "/bin/convene")).string() + " serve --config " + kConfigFile + "\n");
-  TempDir units;
-  testing::write_file(units / "convene.service", local);
-  auto verify = testing::run({"systemd-analyze", "verify", (units / "convene.service").string()});
-  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
-  EXPECT_EQ(verify.out + verify.err, "") << "systemd-analyze verify has remarks";
-  // Exposure (0 best, 10 worst) at most 2.0: --threshold is ten times that.
-  auto security = testing::run({"systemd-analyze", "security", "--offline=yes", "--threshold=20",
-                                (units / "convene.service").string()});
-  EXPECT_EQ(security.exit_code, 0) << security.out << security.err;
-  EXPECT_NE(security.out.find("Overall exposure level for convene.service: "), std::string::npos) << security.out;
   // The system user the unit names is the one the package creates.
   EXPECT_NE(testing::read_file(root / rel(kPrefix + "/lib/sysusers.d/convene.conf")).find("\nu convene "),
             std::string::npos);

@@ -14,8 +14,9 @@
 //   "mail.sent"           the SMTP server's 250 came, before the outbox records it (the
 //                         window SMTP cannot close: a crash here sends it again)
 //   "invite.put"          a CalDAV write (PUT, DELETE) answered, before the mapping records it
-// The reminder worker adds its own the same way: call fault_point() at each durable step
-// and list it here.
+//   "remind.sending"      a reminder or notice marked sending, before it is handed to the server
+//   "remind.sent"         its 250 came, before the outbox records it (the same window)
+//   "remind.wait"         the worker (convene worker) about to wait for its next wake
 //
 // fault_point() does nothing unless a hook is installed: one atomic load of a null
 // pointer. `convene`, the binary users run, never installs one. `convene-testing` (built

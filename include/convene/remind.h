@@ -24,9 +24,11 @@
 //   for (const auto& line : report.log) std::cerr << line << "\n";
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,12 +41,25 @@
 
 namespace convene::remind {
 
-// A deferred message is tried at this many passes before it counts as failed.
+// A deferred message is tried this many times before it counts as failed.
 inline constexpr std::uint32_t kMaxAttempts = 8;
+// A message that could not be sent is tried again after kRetryBackoff, doubling with
+// each attempt, at most kMaxRetryBackoff (1, 2, 4, ... 30 minutes).
+inline constexpr Seconds kRetryBackoff = std::chrono::minutes{1};
+inline constexpr Seconds kMaxRetryBackoff = std::chrono::minutes{30};
+// Due messages are handed to the server in batches of this many; between two, a pass
+// checks it may go on (a SIGTERM, a lost lease stop it there).
+inline constexpr std::size_t kSendBatch = 50;
+
+// When a message last tried at `last_try` after `attempts` attempts is tried again.
+Instant retry_at(Instant last_try, std::uint32_t attempts);
 
 struct PassOptions {
   bool dry_run = false;                // plan and show; write and send nothing
   std::filesystem::path key_file;      // for targets' sealed secrets (empty: none)
+  // Asked before each batch of kSendBatch messages: false stops the pass there (the
+  // rest waits for the next pass). Unset: always true.
+  std::function<bool()> may_continue;
 };
 
 struct PassReport {
@@ -55,9 +70,11 @@ struct PassReport {
   std::size_t dropped = 0;     // their session had started
   std::size_t failed = 0;      // refused for good, or out of attempts
   std::size_t deferred = 0;    // to be tried again
+  std::size_t backing_off = 0; // due, but waiting for their retry time (retry_at)
+  bool stopped = false;        // may_continue said stop before everything due was sent
   std::vector<std::string> log;  // one line per drop, late message, failure, skipped member
   ReminderPlan plan;             // what was planned (a dry run shows it)
-  std::optional<Instant> next_wake;  // when the next pass has work
+  std::optional<Instant> next_wake;  // when the next pass has work (a due time, a retry time)
 };
 
 // The planner's input as the store holds it at `now` (the definitions inside `snapshot`,
@@ -66,6 +83,81 @@ ReminderPlanInput plan_input(const Store& store, const StoreSnapshot& snapshot, 
 
 // One pass at clock.now(). Throws StoreError for a store that cannot be read or written.
 PassReport run_once(Store& store, const Clock& clock, const PassOptions& options = {});
+
+// --- convene worker: a pass whenever there is work, asleep in between ------------------
+//
+// The worker runs a pass, then sleeps until the earliest of: the time the pass said it
+// has work next (PassReport::next_wake: a due time, a retry time, a reminder entering
+// the lookahead), a change in the store made by another process (a facilitator's change,
+// an import, a member or target added or changed: Store::data_version, read only when the
+// store's files were written), or a stop request (SIGTERM). It never polls: with nothing
+// due it wakes at most every kMaxSleep, a safety net for a clock that jumps (a suspended
+// machine, a corrected clock). Catching up after downtime is the first pass's: what came
+// due while nothing ran is sent late (logged) while its session has not started, and
+// dropped (logged) once it has.
+inline constexpr Seconds kMaxSleep = std::chrono::minutes{10};
+
+enum class Wake {
+  time,     // `until` came (or kMaxSleep passed)
+  changed,  // the store's files were written (perhaps by this process: check data_version)
+  stop,     // a stop was requested
+};
+
+// How a worker sleeps. StoreWatch sleeps in real time; tests script one that moves a
+// SimulatedClock instead, so a simulated week passes without a sleep.
+class Waiter {
+ public:
+  virtual ~Waiter() = default;
+  // Returns at `until` on the worker's clock, or earlier (changed, stop).
+  virtual Wake wait(Instant until) = 0;
+  // True once a stop was requested (a pass asks it between batches).
+  virtual bool stop_requested() const = 0;
+};
+
+// Sleeps with poll(2) on an inotify watch of the directory of `database` (its file and
+// its -wal file written, created or renamed into place) and a self-pipe for stop
+// requests, until `until` on `clock` (to the second boundary, at most kMaxSleep).
+// Throws std::system_error when inotify cannot watch the directory.
+class StoreWatch final : public Waiter {
+ public:
+  StoreWatch(const std::filesystem::path& database, const Clock& clock);
+  ~StoreWatch() override;
+  StoreWatch(const StoreWatch&) = delete;
+  StoreWatch& operator=(const StoreWatch&) = delete;
+  Wake wait(Instant until) override;
+  bool stop_requested() const override;
+  // Async-signal-safe (a SIGTERM handler calls it): the wait in progress returns stop.
+  void request_stop() noexcept;
+
+ private:
+  bool store_written();
+  const Clock& clock_;
+  std::string names_[2];  // the database's file name and its -wal's
+  int inotify_ = -1;
+  int pipe_[2] = {-1, -1};
+  std::atomic<bool> stop_{false};
+};
+
+struct WorkerOptions {
+  PassOptions pass;                              // may_continue is the worker's own
+  std::function<void(const std::string&)> log;   // one line at a time (unset: none)
+};
+
+// `convene worker`: passes on `store` at `clock`'s now, sleeping on `waiter` in between.
+class Worker {
+ public:
+  Worker(Store& store, const Clock& clock, Waiter& waiter, WorkerOptions options);
+  // Runs until the waiter says stop, finishing the batch being sent first. Throws what
+  // run_once throws. Returns the number of passes run.
+  std::size_t run();
+
+ private:
+  void log(const std::string& line) const;
+  Store& store_;
+  const Clock& clock_;
+  Waiter& waiter_;
+  WorkerOptions options_;
+};
 
 // `convene remind --once` and `convene reminders`: what a pass did, and the outbox.
 std::string report_text(const PassReport& report, bool dry_run);

@@ -2,6 +2,8 @@
 //
 //   convene remind --once [--dry-run] [--format text|json]   one pass at now (CONVENE_NOW)
 //   convene reminders [--member ID] [--failed] [--format text|json]   the outbox's reminders and notices
+//   convene worker                                     passes whenever there is work, until SIGTERM
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 
@@ -20,6 +22,55 @@ std::unique_ptr<Store> open_existing(Context& context) {
   return Store::open(options);
 }
 
+// The worker's clock: the system clock, or, with CONVENE_NOW, that instant at start
+// moving on in real time from there (so a worker can be run against a rehearsal date).
+class RunningClock final : public Clock {
+ public:
+  RunningClock() : start_(cli_clock().now()), real_start_(Clock::real().now()) {}
+  Instant now() const override { return start_ + (Clock::real().now() - real_start_); }
+
+ private:
+  Instant start_, real_start_;
+};
+
+remind::StoreWatch* running_watch = nullptr;
+extern "C" void on_stop_signal(int) {
+  if (running_watch) running_watch->request_stop();
+}
+
+remind::PassOptions pass_options(Context& context, bool dry_run) {
+  remind::PassOptions options;
+  options.dry_run = dry_run;
+  const std::filesystem::path key = context.store_path() + ".key";
+  if (std::filesystem::exists(key)) options.key_file = key;
+  return options;
+}
+
+int run_worker(Context& context) {
+  static const RunningClock clock;
+  StoreOptions options;
+  options.path = context.store_path();
+  options.create = false;
+  options.clock = &clock;
+  auto store = Store::open(options);
+  remind::StoreWatch watch(context.store_path(), clock);
+  running_watch = &watch;
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGINT, &action, nullptr);
+  remind::WorkerOptions worker_options;
+  worker_options.pass = pass_options(context, false);
+  worker_options.log = [](const std::string& line) { std::cerr << "convene worker: " << line << std::endl; };
+  remind::Worker worker(*store, clock, watch, std::move(worker_options));
+  std::cerr << "convene worker: running on " << context.store_path() << " (SIGTERM stops it)" << std::endl;
+  const auto passes = worker.run();
+  running_watch = nullptr;
+  std::cerr << "convene worker: stopped after " << passes << " pass(es)" << std::endl;
+  return kExitOk;
+}
+
 }  // namespace
 
 static Registrar remind_commands(45, [](CLI::App& app, Context& context) {
@@ -34,14 +85,22 @@ static Registrar remind_commands(45, [](CLI::App& app, Context& context) {
     cmd->callback([&context, dry_run, format] {
       try {
         auto store = open_existing(context);
-        remind::PassOptions options;
-        options.dry_run = *dry_run;
-        const std::filesystem::path key = context.store_path() + ".key";
-        if (std::filesystem::exists(key)) options.key_file = key;
+        const auto options = pass_options(context, *dry_run);
         const auto report = remind::run_once(*store, cli_clock(), options);
         if (*format == "json") std::cout << remind::report_json(report, *dry_run).dump(2) << "\n";
         else std::cout << remind::report_text(report, *dry_run);
         if (!*dry_run && report.failed > 0) context.exit_code = kExitRefused;
+      } catch (const std::exception& e) {
+        context.exit_code = fail(e.what());
+      }
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("worker",
+                                   "Send reminders and change notices as they come due, until SIGTERM (a service: see deploy.md)");
+    cmd->callback([&context] {
+      try {
+        context.exit_code = run_worker(context);
       } catch (const std::exception& e) {
         context.exit_code = fail(e.what());
       }

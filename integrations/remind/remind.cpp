@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <span>
 #include <sstream>
 
+#include "convene/fault_points.h"
 #include "convene/invite.h"
 #include "convene/mail.h"
 #include "convene/schedule.h"
@@ -209,7 +211,9 @@ class Pass {
       for (auto& m : store_.outbox(rows_of(kind, {State::planned, State::sending}, true))) {
         const MessageKind k = m.kind == "notice" ? MessageKind::notice : MessageKind::reminder;
         const Instant not_after = m.not_after.value_or(Instant::max());
-        switch (dispatch_rule(k, m.due, not_after, now_)) {
+        const auto rule = dispatch_rule(k, m.due, not_after, now_);
+        if (rule != Dispatch::wait && rule != Dispatch::drop && backing_off(m)) continue;
+        switch (rule) {
           case Dispatch::wait: break;
           case Dispatch::drop:
             report_.log.push_back("dropped " + m.key + ": the session started at " + utc(not_after));
@@ -229,7 +233,35 @@ class Pass {
     for (auto& [target, messages] : due) send(target, messages);
   }
 
+  // A message tried before waits for its retry time (which the next pass wakes for).
+  bool backing_off(const OutboxMessage& m) {
+    if (m.state != State::planned || m.last_error.empty()) return false;
+    const Instant again = retry_at(m.updated, m.attempts);
+    if (again <= now_) return false;
+    wake_at(again);
+    ++report_.backing_off;
+    return true;
+  }
+
+  void wake_at(Instant t) {
+    if (!report_.next_wake || t < *report_.next_wake) report_.next_wake = t;
+  }
+
+  // In batches of kSendBatch, asking options_.may_continue before each.
   void send(const std::string& target, const std::vector<OutboxMessage>& messages) {
+    for (std::size_t from = 0; from < messages.size(); from += kSendBatch) {
+      if (options_.may_continue && !options_.may_continue()) {
+        report_.log.push_back("stopped with " + std::to_string(messages.size() - from) + " message(s) of target " + target +
+                              " still to send");
+        report_.stopped = true;
+        return;
+      }
+      const auto n = std::min(kSendBatch, messages.size() - from);
+      send_batch(target, std::span(messages).subspan(from, n));
+    }
+  }
+
+  void send_batch(const std::string& target, std::span<const OutboxMessage> messages) {
     const Mailer* mailer = nullptr;
     for (const auto& m : mailers_)
       if (m.target.spec.name == target) mailer = &m;
@@ -249,11 +281,18 @@ class Pass {
     c.helo_domain = mailer->settings.from.domain();
     std::vector<mail::Envelope> envelopes;
     for (const auto& m : messages) envelopes.push_back({mailer->settings.from.email, m.recipient, m.payload});
-    mail::SmtpClient client(c);
+    if (!client_ || client_target_ != target) {
+      client_ = std::make_unique<mail::SmtpClient>(c);  // connections reused from batch to batch
+      client_target_ = target;
+    }
+    mail::SmtpClient& client = *client_;
     std::vector<std::size_t> waiting;
     const auto failure = client.send(
         envelopes,
-        [&](std::size_t i) { store_.mark_sending(messages[i].id); },
+        [&](std::size_t i) {
+          store_.mark_sending(messages[i].id);
+          fault_point("remind.sending");
+        },
         [&](std::size_t i, const mail::SendResult& r) {
           if (r.status == mail::SendResult::Status::not_attempted) waiting.push_back(i);
           else finished(messages[i], r);
@@ -263,6 +302,7 @@ class Pass {
     for (const auto i : waiting) {
       store_.mark_unsent(messages[i].id, failure ? failure.message : "not attempted", false);
       ++report_.deferred;
+      wake_at(retry_at(now_, messages[i].attempts));
     }
     if (failure) report_.log.push_back("target " + target + ": " + failure.message);
   }
@@ -271,6 +311,7 @@ class Pass {
     using S = mail::SendResult::Status;
     switch (r.status) {
       case S::sent:
+        fault_point("remind.sent");
         store_.mark_sent(m.id, "", "", {});
         ++report_.sent;
         if (now_ - m.due > kLateAfter) {
@@ -287,6 +328,7 @@ class Pass {
         const bool out_of_attempts = m.attempts + 1 >= kMaxAttempts;
         store_.mark_unsent(m.id, r.detail, out_of_attempts);
         ++(out_of_attempts ? report_.failed : report_.deferred);
+        if (!out_of_attempts) wake_at(retry_at(now_, m.attempts + 1));
         report_.log.push_back((out_of_attempts ? "failed " : "deferred ") + m.key + ": " + r.detail);
         break;
       }
@@ -305,6 +347,8 @@ class Pass {
   std::map<std::string, Member> members_;
   std::set<std::string> noted_;
   std::set<std::string> unwanted_;
+  std::unique_ptr<mail::SmtpClient> client_;
+  std::string client_target_;
   PassReport report_;
 };
 
@@ -328,6 +372,12 @@ ReminderPlanInput plan_input(const Store& store, const StoreSnapshot& snapshot, 
   }
   in.now = now;
   return in;
+}
+
+Instant retry_at(Instant last_try, std::uint32_t attempts) {
+  Seconds wait = kRetryBackoff;
+  for (std::uint32_t i = 1; i < attempts && wait < kMaxRetryBackoff; ++i) wait *= 2;
+  return last_try + std::min(wait, kMaxRetryBackoff);
 }
 
 PassReport run_once(Store& store, const Clock& clock, const PassOptions& options) {

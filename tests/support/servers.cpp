@@ -111,7 +111,8 @@ std::string ChildProcess::output_tail() const {
   return output_.size() > 4000 ? output_.substr(output_.size() - 4000) : output_;
 }
 
-void ChildProcess::stop() {
+int ChildProcess::stop() {
+  int code = -1;
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);
     const int pidfd = int(::syscall(SYS_pidfd_open, pid_, 0));
@@ -125,11 +126,13 @@ void ChildProcess::stop() {
     int status = 0;
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
+    code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     pid_ = -1;
   }
   if (drain_.joinable()) drain_.join();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  return code;
 }
 
 ChildProcess::~ChildProcess() { stop(); }

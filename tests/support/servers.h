@@ -34,8 +34,9 @@ class ChildProcess {
   const std::string& match() const { return match_; }
   std::string output_tail() const;
   pid_t pid() const { return pid_; }
-  // SIGTERM, then SIGKILL if it has not exited within 20 s; waits for it.
-  void stop();
+  // SIGTERM, then SIGKILL if it has not exited within 20 s; waits for it. Returns its
+  // exit status (128 + the signal when a signal ended it; -1 when already stopped).
+  int stop();
 
  private:
   ChildProcess(pid_t pid, int fd) : pid_(pid), fd_(fd) {}

@@ -17,6 +17,8 @@
 //   "remind.sending"      a reminder or notice marked sending, before it is handed to the server
 //   "remind.sent"         its 250 came, before the outbox records it (the same window)
 //   "remind.wait"         the worker (convene worker) about to wait for its next wake
+//   "cloud.write"         a Google or Graph write (insert, patch, delete) answered, before
+//                         the mapping records the operation it belongs to
 //
 // fault_point() does nothing unless a hook is installed: one atomic load of a null
 // pointer. `convene`, the binary users run, never installs one. `convene-testing` (built

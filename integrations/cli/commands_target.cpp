@@ -5,6 +5,8 @@
 //       [--starttls | --smtps] [--ca-file F] [--max-connections N] (--community ID... | --all)
 //   convene target add NAME --kind caldav --url URL [--username U --password-file F]
 //       [--organizer "Name <addr>"] [--ca-file F] [--max-connections N] (--community ID... | --all)
+//   convene target add NAME --kind google --calendar-id ID --credentials-file SA.json [--subject USER]
+//       [--meet] [--api-url URL --token-url URL] [--requests-per-minute N] ... (target_cloud.h)
 //
 // A password is never written to the store in clear: by default the target keeps the
 // path of its file (which must be 0600, checked now and at every sync) or the name of
@@ -19,6 +21,7 @@
 #include "convene/invite.h"
 #include "convene/store.h"
 #include "invite_options.h"
+#include "target_cloud.h"
 
 namespace convene::cli {
 namespace {
@@ -29,6 +32,7 @@ struct TargetFlags {
   bool all = false, starttls = false, smtps = false, keep_secret = false, dry_run = false;
   std::size_t max_connections = invite::kDefaultConnections;
   std::string format = "text";
+  CloudTargetFlags cloud;  // --kind google|graph (target_cloud.h, issue 12)
 };
 
 [[noreturn]] void refuse(const std::string& message) { throw StoreError(StoreError::Kind::invalid, message); }
@@ -70,8 +74,8 @@ TargetSpec spec_of(const TargetFlags& f, Context& context) {
   TargetSpec spec;
   spec.name = f.name;
   const auto kind = parse_target_kind(f.kind);
-  if (!kind || (*kind != TargetKind::email && *kind != TargetKind::caldav))
-    refuse("--kind \"" + f.kind + "\" is not a kind of target this convene syncs (email or caldav)");
+  if (!kind || (*kind != TargetKind::email && *kind != TargetKind::caldav && *kind != TargetKind::google))
+    refuse("--kind \"" + f.kind + "\" is not a kind of target this convene syncs (email, caldav or google)");
   spec.kind = *kind;
   only_for(f.kind, "email", !f.smtp_url.empty(), "--smtp-url");
   only_for(f.kind, "email", !f.from.empty(), "--from");
@@ -87,7 +91,12 @@ TargetSpec spec_of(const TargetFlags& f, Context& context) {
 
   std::string error;
   nlohmann::json settings;
-  if (spec.kind == TargetKind::email) {
+  refuse_cloud_flags_for(f.kind, f.cloud);
+  if (spec.kind == TargetKind::google || spec.kind == TargetKind::graph) {
+    if (!f.username.empty() || !f.password_file.empty() || !f.password_env.empty())
+      refuse("--username and --password-file are for email and caldav targets");
+    settings = cloud_target_settings(f.kind, f.cloud, f.max_connections, f.ca_file);
+  } else if (spec.kind == TargetKind::email) {
     if (f.smtp_url.empty()) refuse("an email target needs --smtp-url smtp://HOST:PORT");
     if (f.from.empty()) refuse("an email target needs --from \"Name <address>\"");
     if (f.starttls && f.smtps) refuse("give --starttls or --smtps, not both");
@@ -135,10 +144,10 @@ static Registrar target_commands(40, [](CLI::App& app, Context& context) {
   auto* target = app.add_subcommand("target", "Where invitations go: add, list, show, remove");
   target->require_subcommand(1);
   {
-    auto* cmd = target->add_subcommand("add", "Add an email (SMTP) or CalDAV target");
+    auto* cmd = target->add_subcommand("add", "Add an email (SMTP), CalDAV or Google Calendar target");
     auto f = std::make_shared<TargetFlags>();
     cmd->add_option("NAME", f->name, "Target name (letters, digits, - _ .)")->required();
-    cmd->add_option("--kind", f->kind, "email or caldav")->required();
+    cmd->add_option("--kind", f->kind, "email, caldav or google")->required();
     cmd->add_option("--smtp-url", f->smtp_url, "email: smtp://HOST:PORT (or smtps://)");
     cmd->add_option("--from", f->from, "email: the sender, \"Name <address>\"");
     cmd->add_flag("--starttls", f->starttls, "email: require STARTTLS");
@@ -152,6 +161,7 @@ static Registrar target_commands(40, [](CLI::App& app, Context& context) {
     cmd->add_option("--key-file", f->key_file, "The key file (default: $CONVENE_KEY_FILE, else DB.key)");
     cmd->add_option("--ca-file", f->ca_file, "PEM certificates to trust for the server");
     cmd->add_option("--max-connections", f->max_connections, "Transfers at once (default 4)");
+    add_cloud_target_options(*cmd, f->cloud);
     cmd->add_option("--community", f->communities, "A community whose series it carries (repeatable)");
     cmd->add_flag("--all", f->all, "Every community");
     add_format_option(*cmd, f->format, {"text", "json"});

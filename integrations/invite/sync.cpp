@@ -88,7 +88,11 @@ std::unique_ptr<Target> make_target(const TargetInfo& target, const SecretKey* k
       if (!error.empty()) return nullptr;
       return make_caldav_target(*s, std::move(password));
     }
-    case TargetKind::google:
+    case TargetKind::google: {  // issue 12 (cloud)
+      auto s = cloud::google_settings(settings, error);
+      if (!s) return nullptr;
+      return make_google_target(*s, key, error);
+    }
     case TargetKind::graph: break;
   }
   error = "this convene cannot sync " + std::string(to_string(target.spec.kind)) + " targets";

@@ -26,7 +26,7 @@ ordered_json public_settings(const TargetSpec& spec) {
   ordered_json out = ordered_json::object();
   if (!settings.is_object()) return out;
   for (const auto& [key, value] : settings.items()) {
-    if (key == "password") {
+    if (key == "password" || key == "credentials" || key == "client_secret") {
       std::string error;
       const auto ref = SecretRef::from_json(value, error);
       out[key] = ref ? ref->describe() : "(unreadable)";

@@ -1,0 +1,108 @@
+// convene/cloud.h: the calendar-API targets, Google Calendar (v3) and Microsoft Graph.
+//
+// Both are "shared" targets of the one sync engine (convene/invite.h): one event per
+// series in an organizer's calendar, the members as its attendees, and the service
+// delivers the invitations and every update itself.
+//
+// Google Calendar (`convene target add NAME --kind google`):
+//   - the token: a service account's JWT (RS256, OpenSSL), claims iss (the account's
+//     client_email), scope (calendar), aud (the token URL), iat, exp = iat + 1 h, and sub
+//     when it impersonates a Workspace user (--subject); exchanged at the token URL for
+//     an access token kept until a minute before it expires;
+//   - a series is events.insert with our id (google_event_id: base32hex of the UID, so a
+//     retry finds the same event), its recurrence lines (RRULE, RDATE, EXDATE; never
+//     DTSTART), start.timeZone, the attendees and sendUpdates=all; a 409 on insert is
+//     read back, and when the event is ours (its iCalUID) it is brought up to date with a
+//     PATCH (the lost answer of an insert that succeeded; an event we deleted earlier,
+//     whose id Google never gives out again, comes back confirmed);
+//   - every session that differs from the rule is its instance (recurringEventId +
+//     originalStartTime, id "<event id>_<original start, UTC basic form>"): PATCHed when
+//     moved or edited, status cancelled when cancelled; the series itself is PATCHed only
+//     when the series changed (its title, rule, attendees);
+//   - with `meet` (--meet), conferenceData.createRequest (hangoutsMeet) and
+//     conferenceDataVersion=1, the event read again until the request is success or
+//     failure;
+//   - attendees' responseStatus read back after every write (convene attendance).
+//
+// Microsoft Graph (`--kind graph`): see graph.cpp's header comment (client credentials,
+// patternedRecurrence or single events, transactionId, Windows zone names).
+//
+// Every request goes through one HTTP engine (libcurl's multi interface): at most
+// max_connections at once (Graph: 4 per mailbox), at most requests_per_minute, retried
+// with exponential backoff and full jitter (backoff_ms, doubling, capped) on 429, 403
+// rateLimitExceeded/userRateLimitExceeded, 5xx and timeouts, waiting the Retry-After a
+// server sends instead. A throttle that outlasts max_attempts stops the target for this
+// sync ("quota"), which is retried at the next; the other targets go on.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "convene/secrets.h"
+#include "convene/time.h"
+
+namespace convene::cloud {
+
+// How every cloud target talks HTTP (settings common to both kinds).
+struct HttpSettings {
+  std::string api_url;                  // the service's root, e.g. https://www.googleapis.com
+  std::string token_url;                // the OAuth token endpoint
+  std::string ca_file;                  // PEM to trust (default: the system's)
+  std::size_t max_connections = 4;      // requests at once
+  std::size_t requests_per_minute = 0;  // 0: no pacing
+  std::chrono::milliseconds timeout{60000};
+  std::chrono::milliseconds backoff{1000};  // the first retry's ceiling (then doubled, to 64 s)
+  int max_attempts = 6;                 // per request, the first included
+};
+
+struct GoogleSettings {
+  std::string calendar_id;              // "primary" or "...@group.calendar.google.com"
+  SecretRef credentials = SecretRef::file("");  // the service-account JSON key (a 0600 file)
+  std::string subject;                  // impersonated user ("" : the service account itself)
+  bool meet = false;                    // a Google Meet link on every series
+  HttpSettings http;
+};
+
+inline constexpr const char* kGoogleApiUrl = "https://www.googleapis.com";
+inline constexpr const char* kGoogleTokenUrl = "https://oauth2.googleapis.com/token";
+inline constexpr const char* kGoogleScope = "https://www.googleapis.com/auth/calendar";
+// Google's default per-user quota is 600 requests a minute; convene stays under it.
+inline constexpr std::size_t kGoogleRequestsPerMinute = 600;
+
+nlohmann::json to_json(const GoogleSettings& settings);
+std::optional<GoogleSettings> google_settings(const nlohmann::json& settings, std::string& error);
+
+// Why `url` cannot be an API or token URL (http(s), a host, no user, query or fragment).
+std::optional<std::string> api_url_error(std::string_view url, std::string_view flag);
+
+// The event id Google gets for `uid`: base32hex (RFC 4648 §7, lower case, no padding)
+// of its bytes; 5 to 1024 characters of a-v and 0-9 (UIDs of 3 to 640 bytes).
+std::string google_event_id(std::string_view uid);
+
+// A service-account key file, as Google issues it.
+struct ServiceAccount {
+  std::string client_email;
+  std::string private_key;     // PEM
+  std::string private_key_id;  // the JWT's "kid" ("" : none)
+  std::string token_uri;
+};
+// Reads the key file's JSON; nullopt with `error` naming `where` and the field at fault.
+std::optional<ServiceAccount> parse_service_account(std::string_view json_text, std::string_view where,
+                                                    std::string& error);
+
+// The signed assertion (header.claims.signature, base64url) of a token request.
+struct JwtClaims {
+  std::string iss, scope, aud, sub;
+  Instant iat{};
+  std::chrono::seconds lifetime{3600};  // at most one hour
+};
+// "" with `error` when the key cannot sign (not an RSA private key in PEM).
+std::string sign_jwt(const JwtClaims& claims, const std::string& pem_key, const std::string& key_id,
+                     std::string& error);
+
+}  // namespace convene::cloud

@@ -376,3 +376,35 @@ TEST(GoogleEventId, IsBase32hexOfTheUid) {
   const auto id = convene::cloud::google_event_id("mentoring-monday@convene");
   EXPECT_EQ(id.find_first_not_of("0123456789abcdefghijklmnopqrstuv"), std::string::npos);
 }
+
+TEST_F(GoogleTarget, AMeetLinkIsRequestedAndFollowedUntilItSucceeds) {
+  add_target({"--meet"});
+  sync_ok();
+  const auto events = live_events();
+  ASSERT_EQ(events.size(), 4u);
+  for (const auto& [id, e] : events) {
+    EXPECT_EQ(e["conferenceData"]["createRequest"]["status"]["statusCode"], "success") << id;
+    EXPECT_EQ(e["conferenceData"]["createRequest"]["conferenceSolutionKey"]["type"], "hangoutsMeet");
+  }
+  std::size_t conference_versions = 0;
+  for (const auto& l : google_->get("log"))
+    if (l["method"] == "POST" && l["path"] != "/token")
+      conference_versions += l["query"].value("conferenceDataVersion", json::array()) == json::array({"1"});
+  EXPECT_EQ(conference_versions, 4u);
+  no_violations();
+}
+
+TEST_F(GoogleTarget, AMeetRequestThatFailsIsReportedAndTheEventStays) {
+  std::string error;
+  auto failing = CloudEmulator::google(dir_ / "failing", kCalendar, error, {"--meet-failure", "--meet-pending", "2"});
+  ASSERT_TRUE(failing) << error;
+  auto args = google_flags("failing", *failing);
+  args.push_back("--meet");
+  ok(args);
+  const auto r = cli({"sync", "--target", "failing"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("series power-hour: Google could not create its Meet link (failure)"), std::string::npos)
+      << r.out;
+  const json state = failing->get("state");
+  EXPECT_EQ(state["events"].size(), 4u);
+}

@@ -323,7 +323,7 @@ class SeriesFlow final : public Flow {
                 instance_body(*step.original).dump(), json_headers, "session " + series_};
       case StepKind::remove: return {"DELETE", base_ + "/" + id_ + "?" + updates, "", {}, "delete " + series_};
       case StepKind::read_meet: {
-        HttpRequest r{"GET", base_ + "/" + id_ + "?conferenceDataVersion=1", "", {}, "meet " + series_};
+        HttpRequest r{"GET", base_ + "/" + id_, "", {}, "meet " + series_};
         r.delay = std::chrono::milliseconds(std::max<long long>(50, s_.http.backoff.count()) << std::min(step.polls, 6));
         return r;
       }

@@ -205,6 +205,7 @@ struct RecurrenceIterator::Impl {
     std::sort(setpos.begin(), setpos.end());
     setpos.erase(std::unique(setpos.begin(), setpos.end()), setpos.end());
     selected.reserve(setpos.size());
+    if (!setpos_selectable()) never = true;
 
     // The period grid.
     switch (freq) {
@@ -265,6 +266,28 @@ struct RecurrenceIterator::Impl {
     for (std::int64_t t = phase; t < kSecondsPerDay; t += g) {
       if (time_passes(t)) return true;
     }
+    return false;
+  }
+
+  // Whether some position of BYSETPOS can exist in a period's set of days x times: a
+  // period holds at most kMostDays[freq] days (one for DAILY and finer) times the
+  // offsets. Found by rrule_fuzz (docs/fuzzing.md): FREQ=SECONDLY;BYSECOND=4,10;
+  // BYSETPOS=-2,3 can never select anything (a SECONDLY period holds one instant), and
+  // the iteration walked every second up to year kLastRuleYear (`convene check` and
+  // `expand` hung on a 150-byte file) because the periods were never empty, only their
+  // selections. Such a rule gives DTSTART only.
+  bool setpos_selectable() const {
+    if (setpos.empty()) return true;
+    std::int64_t most_days = 1;
+    switch (freq) {
+      case Frequency::yearly: most_days = week_years ? 371 : 366; break;
+      case Frequency::monthly: most_days = 31; break;
+      case Frequency::weekly: most_days = 7; break;
+      default: break;
+    }
+    const std::int64_t most = most_days * static_cast<std::int64_t>(offsets.size());
+    for (const int p : setpos)
+      if ((p > 0 ? p : -static_cast<std::int64_t>(p)) <= most) return true;
     return false;
   }
 

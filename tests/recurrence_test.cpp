@@ -610,6 +610,36 @@ TEST(RecurrenceIterator, EndReasonSaysWhyTheRuleEnded) {
   EXPECT_EQ(open.end_reason(), std::nullopt);
 }
 
+// Found by rrule_fuzz (issue 7, docs/fuzzing.md): FREQ=SECONDLY;BYSECOND=4,10,20,30,40,50;
+// BYSETPOS=-2,3;INTERVAL=2 can never give an instance (each SECONDLY period holds one
+// instant, so there is no 3rd or 2nd-to-last), but its periods were not empty, only their
+// selections, so the 400-year bound never saw an empty run it could skip: the iterator
+// walked every other second up to year 2200, and `convene check` and `convene expand` hung
+// on a 150-byte definitions file. A BYSETPOS none of whose positions a period can hold
+// (at most 366 days in a year, 31 in a month, 7 in a week, one from DAILY down, times the
+// times of day) now ends the rule at once, as the references do (DTSTART only); a
+// position some periods can hold is still honoured. (Before the fix this test ran until
+// ctest's timeout.)
+TEST(RecurrenceIterator, SetPositionsNoPeriodCanHoldEndTheRuleAtOnce) {
+  using End = RecurrenceIterator::End;
+  for (const char* never : {"FREQ=SECONDLY;BYSECOND=4,10,20,30,40,50;BYSETPOS=-2,3;INTERVAL=2;COUNT=5",
+                            "FREQ=SECONDLY;BYMINUTE=5;BYSETPOS=2", "FREQ=MINUTELY;BYSECOND=1,2;BYSETPOS=3,-3",
+                            "FREQ=HOURLY;BYMINUTE=0,30;BYSETPOS=-3", "FREQ=DAILY;BYHOUR=9;BYSETPOS=2",
+                            "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYSETPOS=8", "FREQ=MONTHLY;BYMONTHDAY=1;BYSETPOS=-32"}) {
+    RecurrenceIterator it(rule(never), at("2026-09-15T16:00"), new_york());
+    int n = 0;
+    while (it.next()) ++n;
+    EXPECT_EQ(n, 1) << never;
+    EXPECT_EQ(it.end_reason(), std::optional<End>(End::no_match)) << never;
+  }
+  // Positions some periods can hold: the last of an hour's two times (3 is beyond them),
+  // the 31st day of a month (in months that have one).
+  EXPECT_EQ(starts("FREQ=HOURLY;BYMINUTE=0,30;BYSETPOS=-1,3;COUNT=3", "2026-09-15T16:00", 10),
+            (std::vector<std::string>{"2026-09-15T16:00", "2026-09-15T16:30", "2026-09-15T17:30"}));
+  EXPECT_EQ(starts("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYSETPOS=31;COUNT=3", "2026-09-15T16:00", 10),
+            (std::vector<std::string>{"2026-09-15T16:00", "2026-10-31T16:00", "2026-12-31T16:00"}));
+}
+
 // --- issue 14: where the references disagree ------------------------------------------
 
 // Issue 14, first reproducer: RFC 5545 §3.3.10 takes what the rule does not give from

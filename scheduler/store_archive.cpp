@@ -121,14 +121,23 @@ std::string read_version(Connection& db) {
   "c.session = s.id))"                                                                             \
   " AND (?7 IS NULL OR s.day >= ?7) AND (?8 IS NULL OR s.day <= ?8)"
 
+// A page of a search with words, in two steps: `page` ranks every match by BM25 with
+// the fields' weights (FTS5's rank column: computed once per match; newest first among
+// equals) and keeps one page of ids; only those rows then have their words marked.
+// Marking is the costly part (it re-reads each text), and a common word matches
+// thousands of sessions: highlight() and snippet() in the ranking query would run for
+// every match before the LIMIT. The second scan looks each id up (CROSS JOIN keeps
+// `page` outside), which the prefix indexes of schema 9 make a seek.
 // bm25() as an integer (the statement layer reads integers): millionths, negated back.
-#define CONVENE_ARCHIVE_RANK "CAST(bm25(archive_text, 10.0, 5.0, 3.0, 2.0, 1.0) * 1000000 AS INTEGER)"
-
 const char* const kSearchWords =
+    "WITH page AS (SELECT s.id AS id, CAST(archive_text.rank * 1000000 AS INTEGER) AS rank, s.start AS start "
+    "FROM archive_text JOIN archive_sessions s ON s.id = archive_text.rowid "
+    "WHERE archive_text MATCH ?1 AND archive_text.rank MATCH ?13" CONVENE_ARCHIVE_FILTERS
+    " ORDER BY 2, 3 DESC LIMIT ?11 OFFSET ?12) "
     "SELECT s.series, s.occurrence, s.community, s.start, s.day, highlight(archive_text, 0, ?9, ?10), "
-    "snippet(archive_text, -1, ?9, ?10, '…', 24), " CONVENE_ARCHIVE_RANK
-    " FROM archive_text JOIN archive_sessions s ON s.id = archive_text.rowid WHERE archive_text MATCH ?1"
-    CONVENE_ARCHIVE_FILTERS " ORDER BY " CONVENE_ARCHIVE_RANK ", s.start DESC LIMIT ?11 OFFSET ?12";
+    "snippet(archive_text, -1, ?9, ?10, '…', 24), page.rank "
+    "FROM page CROSS JOIN archive_text ON archive_text.rowid = page.id JOIN archive_sessions s ON s.id = page.id "
+    "WHERE archive_text MATCH ?1 ORDER BY page.rank, page.start DESC";
 const char* const kCountWords =
     "SELECT count(*) FROM archive_text JOIN archive_sessions s ON s.id = archive_text.rowid "
     "WHERE archive_text MATCH ?1" CONVENE_ARCHIVE_FILTERS;
@@ -151,6 +160,15 @@ std::string excerpt(const std::string& text, std::size_t bytes) {
   return text.substr(0, cut) + "…";
 }
 constexpr std::size_t kExcerptBytes = 200;
+
+// FTS5's rank function with the fields' weights (kArchiveWeights), as `rank MATCH` takes it.
+std::string rank_function() {
+  std::string out = "bm25(";
+  for (std::size_t i = 0; i < std::size(kArchiveWeights); ++i) {
+    out += (i ? ", " : "") + std::to_string(kArchiveWeights[i]);
+  }
+  return out + ")";
+}
 
 void bind_filters(store_internal::Statement& q, const ArchiveQuery& query, const std::string& match) {
   if (match.empty()) q.bind_null(1); else q.bind(1, match);
@@ -250,6 +268,10 @@ ArchiveResults ArchiveIndex::search(const ArchiveQuery& query) const {
   q->bind(9, std::string_view(&kMarkOpen, 1)).bind(10, std::string_view(&kMarkClose, 1));
   q->bind(11, static_cast<std::int64_t>(std::min(query.limit, kMaxArchiveLimit)));
   q->bind(12, static_cast<std::int64_t>(std::min<std::size_t>(query.offset, std::size_t{1} << 40)));
+  if (words) {
+    static const std::string rank = rank_function();
+    q->bind(13, rank);
+  }
   while (q->step()) {
     ArchiveHit hit;
     hit.series = q->text(0);

@@ -323,6 +323,20 @@ CREATE TABLE archive_state (
   version TEXT NOT NULL
 );
 )sql",
+    // --- 9: the archive's words with prefix indexes, so that a short word (every word
+    //        is searched as a prefix) reads one list instead of merging every term it
+    //        begins. The index is derived: emptied here, the next refresh() rebuilds it.
+    R"sql(
+DROP TABLE archive_text;
+CREATE VIRTUAL TABLE archive_text USING fts5(
+  title, presenter, agenda, resources, description,
+  tokenize = 'porter unicode61 remove_diacritics 2',
+  prefix = '2 3 4 5 6'
+);
+DELETE FROM archive_categories;
+DELETE FROM archive_sessions;
+DELETE FROM archive_state;
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,

@@ -316,7 +316,7 @@ struct OutboxQuery {
 class Store {
  public:
   // The schema version this build writes; older stores are migrated forward at open.
-  static constexpr int kSchemaVersion = 8;
+  static constexpr int kSchemaVersion = 9;
 
   // Opens (and with options.create, creates) the store at options.path, migrating an
   // older schema forward in one transaction. Throws StoreError: not_found, read_only,

@@ -16,9 +16,11 @@
 //      for the merge that keeps CLI changes); communities.cancellations
 //   6: invitations: targets, remote_records (what each target was given), the outbox,
 //      members.delivery
-//   7: the web: users, user_communities, user_secrets (password links, sessions),
+//   7: reminders: outbox.not_after
+//   8: the web: users, user_communities, user_secrets (password links, sessions),
 //      signin_failures, api_tokens, api_token_communities, keys; the archive
 //      (archive_sessions, archive_categories, the FTS5 archive_text, archive_state)
+//   9: the archive's FTS5 table with prefix indexes (2 to 6 characters), rebuilt
 #pragma once
 
 #include "internal/store_sqlite.h"

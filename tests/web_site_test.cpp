@@ -340,6 +340,30 @@ TEST(WebSite, FacilitatorCancelsTheirSessionAsThemselves) {
   EXPECT_EQ(history.back().reason, "Presenter ill");
 }
 
+// Review of the first workspace: the redirect after a change carried its message as
+// text (`?done=Cancelled.%20Members...`), escaped but shown as is, so a crafted link made
+// the signed-in page say whatever the link said ("your password expired: call ...").
+// The redirect now carries a code, and the page shows only the texts it knows.
+TEST(WebSite, WorkspaceSaysOnlyItsOwnConfirmations) {
+  WebFixture s;
+  Jar jar;
+  ASSERT_EQ(s.sign_in(jar, "ana@district.example", s.ana_password).status, 303);
+  const std::string path = "/workspace/sessions/power-hour/2027-01-13T15:00";
+  const Reply page = s.get(path, &jar);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(page.body, m, std::regex("name=\"revision\" value=\"(\\d+)\"")));
+  const Reply r = s.post(path, {{"csrf", csrf_of(page.body)}, {"revision", m[1]}, {"action", "cancel"},
+                                {"cancel-reason", "Presenter ill"}}, &jar);
+  ASSERT_EQ(r.status, 303) << r.body;
+  EXPECT_EQ(r.header("location"), path + "?done=cancelled");
+  EXPECT_NE(s.get(r.header("location"), &jar).body.find("Cancelled. Members see it cancelled"), std::string::npos);
+
+  const Reply crafted = s.get(path + "?done=Your%20password%20expired%3A%20call%20555-0100", &jar);
+  EXPECT_EQ(crafted.status, 200);
+  EXPECT_EQ(crafted.body.find("password expired"), std::string::npos);
+  EXPECT_EQ(crafted.body.find("555-0100"), std::string::npos);
+}
+
 TEST(WebSite, FacilitatorOfOneCommunityCannotChangeAnothers) {
   WebFixture s;
   Jar jar;

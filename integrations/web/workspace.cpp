@@ -511,8 +511,30 @@ std::optional<std::uint64_t> read_revision(const http::Params& form) {
   return std::stoull(v);
 }
 
-// Carries out the session form; returns what to tell the user.
-std::string change_session(Site::Impl& site, const SignedIn& who, const Occurrence& o, const http::Params& form) {
+// What the session page says after a change. The redirect after the POST carries only
+// the code (`?done=moved`), never the text: a link cannot make the page say anything else.
+struct DoneNotice {
+  std::string_view code, text;
+};
+constexpr DoneNotice kDoneNotices[] = {
+    {"moved", "Moved. Members' calendars show it at their next refresh."},
+    {"in-place", "Nothing to change: it is there already."},
+    {"cancelled", "Cancelled. Members see it cancelled, with your reason."},
+    {"was-cancelled", "It was cancelled already."},
+    {"restored", "Restored to its schedule."},
+    {"nothing-to-restore", "Nothing to restore."},
+    {"saved", "The details are saved."},
+    {"unchanged", "Nothing changed."},
+};
+
+std::optional<std::string_view> done_text(std::string_view code) {
+  for (const auto& n : kDoneNotices)
+    if (n.code == code) return n.text;
+  return std::nullopt;
+}
+
+// Carries out the session form; returns the code of what to tell the user (kDoneNotices).
+std::string_view change_session(Site::Impl& site, const SignedIn& who, const Occurrence& o, const http::Params& form) {
   ChangeContext ctx;
   ctx.actor = who.session.user.email;
   ctx.expect_revision = read_revision(form);
@@ -540,23 +562,23 @@ std::string change_session(Site::Impl& site, const SignedIn& who, const Occurren
     }
     ctx.reason = reason("reason");
     result = site.store->reschedule(series, o.original, *to, duration, ctx);
-    return result.changed ? "Moved. Members' calendars show it at their next refresh." : "Nothing to change: it is there already.";
+    return result.changed ? "moved" : "in-place";
   }
   if (action == "cancel") {
     ctx.reason = reason("cancel-reason");
     result = site.store->cancel(series, o.original, ctx);
-    return result.changed ? "Cancelled. Members see it cancelled, with your reason." : "It was cancelled already.";
+    return result.changed ? "cancelled" : "was-cancelled";
   }
   if (action == "restore") {
     result = site.store->restore(series, o.original, ctx);
-    return result.changed ? "Restored to its schedule." : "Nothing to restore.";
+    return result.changed ? "restored" : "nothing-to-restore";
   }
   if (action == "edit") {
     std::string problem;
     auto edit = read_edit(form, o.override_def, problem);
     if (!edit) throw StoreError(StoreError::Kind::invalid, problem);
     result = site.store->edit(series, o.original, *edit, ctx);
-    return result.changed ? "The details are saved." : "Nothing changed.";
+    return result.changed ? "saved" : "unchanged";
   }
   throw StoreError(StoreError::Kind::invalid, "that form is not one this page knows");
 }
@@ -569,7 +591,9 @@ void add_session_routes(Site::Impl& site, http::Router& router) {
     auto o = workspace_session(req, res, *who, data);
     if (!o) return;
     std::string notice;
-    if (auto q = req.query_params(); q && q->get("done")) notice = notice_html("ok", std::string(q->get("done")->substr(0, 200)), "");
+    if (auto q = req.query_params(); q && q->get("done")) {
+      if (auto text = done_text(*q->get("done"))) notice = notice_html("ok", std::string(*text), "");
+    }
     send_session(site, req, res, *who, 200, *o, notice);
   });
   router.post("/workspace/sessions/{series}/{occurrence}", [&site](const Request& req, Response& res) {
@@ -581,8 +605,8 @@ void add_session_routes(Site::Impl& site, http::Router& router) {
     auto o = workspace_session(req, res, *who, data);
     if (!o) return;
     try {
-      const std::string done = change_session(site, *who, *o, *form);
-      res.redirect(workspace_session_path(o->series->id, o->original) + "?done=" + html::query_component(done));
+      const std::string_view done = change_session(site, *who, *o, *form);
+      res.redirect(workspace_session_path(o->series->id, o->original) + "?done=" + std::string(done));
     } catch (const StoreError& e) {
       const SiteData now = site.data(req);
       auto fresh = find_session(*now.definitions, o->series->id, o->original);

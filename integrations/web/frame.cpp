@@ -75,6 +75,7 @@ mark{background:#ffe28a;color:#1b1b1b}
 .yours{color:#4a4a4a;font-weight:400}
 footer{max-width:62rem;margin:0 auto;padding:1rem;color:#4a4a4a;border-top:1px solid #dcdcdc}
 .grid{display:grid;gap:1rem}
+@media (max-width:47.99rem){table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}table.cards tr{display:block;border-bottom:1px solid #dcdcdc;padding:.5rem 0}table.cards td{display:block;border:0;padding:.15rem 0}table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}
 @media (min-width:48rem){.subscribe .body{display:grid;grid-template-columns:1fr 12rem;gap:1rem;align-items:start}.grid.two{grid-template-columns:1fr 1fr}}
 )css";
 
@@ -295,6 +296,27 @@ std::string notice_html(std::string_view kind, std::string_view heading, std::st
   if (!heading.empty()) out += "<p><strong>" + T(heading) + "</strong></p>";
   if (!text.empty()) out += "<p>" + T(text) + "</p>";
   return out + "</div>";
+}
+
+std::string table_html(std::string_view label, const std::vector<Column>& columns,
+                       const std::vector<std::vector<std::string>>& rows, bool label_is_id) {
+  std::string out = std::string("<div class=\"scroll\" role=\"region\" ") + (label_is_id ? "aria-labelledby" : "aria-label") +
+                    "=\"" + A(label) + "\" tabindex=\"0\"><table class=\"cards\" role=\"table\"><thead role=\"rowgroup\"><tr role=\"row\">";
+  for (const auto& c : columns) {
+    out += "<th scope=\"col\" role=\"columnheader\">" +
+           (c.hidden ? "<span class=\"visually-hidden\">" + T(c.heading) + "</span>" : T(c.heading)) + "</th>";
+  }
+  out += "</tr></thead><tbody role=\"rowgroup\">";
+  for (const auto& row : rows) {
+    out += "<tr role=\"row\">";
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      const bool labelled = i < columns.size() && !columns[i].hidden;
+      out += labelled ? "<td role=\"cell\" data-label=\"" + A(columns[i].heading) + "\">" : std::string("<td role=\"cell\">");
+      out += row[i] + "</td>";
+    }
+    out += "</tr>";
+  }
+  return out + "</tbody></table></div>";
 }
 
 // --- CSRF ---------------------------------------------------------------------------------------

@@ -82,6 +82,16 @@ std::string subscribe_html(std::string_view feed_url, std::string_view calendar_
 std::string csrf_field(std::string_view token);
 // An error or notice box.
 std::string notice_html(std::string_view kind, std::string_view heading, std::string_view text);
+// A table of rows (each cell HTML already), in a region that scrolls sideways if it must
+// and is named by `label` (or, with `label_is_id`, by the element of that id). On a phone
+// each row shows as a card with each cell under its column's heading (data-label), so
+// nothing scrolls sideways; the roles keep it a table for screen readers.
+struct Column {
+  std::string_view heading;
+  bool hidden = false;  // the heading is for screen readers only (a column of buttons)
+};
+std::string table_html(std::string_view label, const std::vector<Column>& columns,
+                       const std::vector<std::vector<std::string>>& rows, bool label_is_id = false);
 
 // --- occurrences of the data ------------------------------------------------------------------
 // The sessions of `only` (a community id, a series id list) in [from, to], as expand() gives them.

@@ -73,15 +73,14 @@ Season season_of(LocalDay today) {
 std::string season_html(const std::vector<Occurrence>& sessions, const Season& season) {
   std::string out = "<h2 id=\"season\">The " + T(season.name) + " season</h2>";
   if (sessions.empty()) return out + "<p>No sessions this season.</p>";
-  out += "<div class=\"scroll\" role=\"region\" aria-labelledby=\"season\" tabindex=\"0\"><table><thead><tr>"
-         "<th scope=\"col\">Date</th><th scope=\"col\">Time</th><th scope=\"col\">Session</th>"
-         "<th scope=\"col\">Status</th></tr></thead><tbody>";
+  std::vector<std::vector<std::string>> rows;
   for (const auto& o : sessions) {
-    out += "<tr><td>" + T(session_day(o)) + "</td><td>" + T(session_time(o)) + "</td><td><a href=\"" +
-           U(session_path(o.series->id, o.original)) + "\">" + T(o.title()) + "</a></td><td>" +
-           (status_html(o).empty() ? std::string("As planned") : status_html(o)) + "</td></tr>";
+    const std::string status = status_html(o);
+    rows.push_back({T(session_day(o)), T(session_time(o)),
+                    "<a href=\"" + U(session_path(o.series->id, o.original)) + "\">" + T(o.title()) + "</a>",
+                    status.empty() ? std::string("As planned") : status});
   }
-  return out + "</tbody></table></div>";
+  return out + table_html("season", {{"Date"}, {"Time"}, {"Session"}, {"Status"}}, rows, true);
 }
 
 std::string details_html(const Occurrence& o, bool past) {

@@ -397,18 +397,15 @@ std::string session_forms(const Occurrence& o, std::uint64_t revision, const std
 std::string session_history_html(Store& store, const Occurrence& o) {
   HistoryQuery q;
   q.series = o.series->id;
-  std::string rows;
+  std::vector<std::vector<std::string>> rows;
   for (const auto& r : store.history(q)) {
     bool touches = r.occurrence == o.original;
     for (const auto& a : r.affected) touches = touches || (a.series == o.series->id && a.original == o.original);
     if (!touches) continue;
-    rows += "<tr><td>" + T(moment(r.at, o.community->zone)) + "</td><td>" + T(r.actor) + "</td><td>" + T(r.summary) +
-            "</td><td>" + T(r.reason.value_or("")) + "</td></tr>";
+    rows.push_back({T(moment(r.at, o.community->zone)), T(r.actor), T(r.summary), T(r.reason.value_or(""))});
   }
   if (rows.empty()) return "<p>No changes yet.</p>";
-  return "<div class=\"scroll\" role=\"region\" aria-label=\"Changes to this session\" tabindex=\"0\"><table><thead><tr>"
-         "<th scope=\"col\">When</th><th scope=\"col\">Who</th><th scope=\"col\">What</th><th scope=\"col\">Why</th>"
-         "</tr></thead><tbody>" + rows + "</tbody></table></div>";
+  return table_html("Changes to this session", {{"When"}, {"Who"}, {"What"}, {"Why"}}, rows);
 }
 
 void send_session(Site::Impl& site, const Request& req, Response& res, const SignedIn& who, int status,
@@ -749,15 +746,15 @@ std::optional<Closure> read_closure(const CloseForm& f, std::string& problem) {
 
 std::string preview_html(const std::vector<PlannedChange>& changes, const std::vector<std::string>& members) {
   if (changes.empty()) return "<p>No session changes: none of the series observing this calendar meets on these days.</p>";
-  std::string out = "<h2>" + T(std::to_string(changes.size()) + (changes.size() == 1 ? " session changes" : " sessions change")) +
-                    "</h2><div class=\"scroll\" role=\"region\" aria-label=\"Sessions that change\" tabindex=\"0\"><table>"
-                    "<thead><tr><th scope=\"col\">Session</th><th scope=\"col\">Community</th><th scope=\"col\">Now</th>"
-                    "<th scope=\"col\">After the change</th></tr></thead><tbody>";
+  std::vector<std::vector<std::string>> rows;
   for (const auto& c : changes) {
-    out += "<tr><td><a href=\"" + U(session_path(c.series, c.original)) + "\">" + T(c.title) + "</a></td><td>" +
-           T(c.community) + "</td><td>" + T(c.was) + "</td><td>" + T(c.becomes) + "</td></tr>";
+    rows.push_back({"<a href=\"" + U(session_path(c.series, c.original)) + "\">" + T(c.title) + "</a>", T(c.community),
+                    T(c.was), T(c.becomes)});
   }
-  out += "</tbody></table></div><h2>Who will be told</h2>";
+  std::string out = "<h2>" + T(std::to_string(changes.size()) + (changes.size() == 1 ? " session changes" : " sessions change")) +
+                    "</h2>" +
+                    table_html("Sessions that change", {{"Session"}, {"Community"}, {"Now"}, {"After the change"}}, rows) +
+                    "<h2>Who will be told</h2>";
   if (members.empty()) return out + "<p>No member follows these sessions.</p>";
   out += "<p>" + T(std::to_string(members.size()) + (members.size() == 1 ? " member follows" : " members follow") +
                    " these sessions; their calendar feeds show the change at their next refresh:") + "</p><ul>";
@@ -847,28 +844,25 @@ void add_reopen_routes(Site::Impl& site, http::Router& router) {
   auto list = [&site](const Request& req, Response& res, const SignedIn& who, int status, const std::string& notice) {
     const SiteData data = site.data(req);
     const Definitions& d = *data.definitions;
-    std::string rows;
+    std::vector<std::vector<std::string>> rows;
     for (const auto& c : d.calendars) {
       if (close_refusal(who.session.user, d, c.id)) continue;
       for (const auto& closure : c.closures) {
         const std::string days = closure.from == closure.to ? format_day_long(closure.from)
                                                             : format_day_long(closure.from) + " to " + format_day_long(closure.to);
-        rows += "<tr><td>" + T(c.id) + "</td><td>" + T(days) + " " +
-                T(std::to_string(static_cast<int>(date::year_month_day{closure.from}.year()))) + "</td><td>" +
-                T(closure.name) + "</td><td><form method=\"post\" action=\"/workspace/reopen\">" + csrf_field(who.csrf) +
-                hidden("calendar", c.id) + hidden("from", format_date(closure.from)) + hidden("to", format_date(closure.to)) +
-                "<button type=\"submit\">Reopen <span class=\"visually-hidden\">" + T(closure.name + " " + days) +
-                "</span></button></form></td></tr>";
+        rows.push_back({T(c.id), T(days + " " + std::to_string(static_cast<int>(date::year_month_day{closure.from}.year()))),
+                        T(closure.name),
+                        "<form method=\"post\" action=\"/workspace/reopen\">" + csrf_field(who.csrf) + hidden("calendar", c.id) +
+                            hidden("from", format_date(closure.from)) + hidden("to", format_date(closure.to)) +
+                            "<button type=\"submit\">Reopen <span class=\"visually-hidden\">" + T(closure.name + " " + days) +
+                            "</span></button></form>"});
       }
     }
     std::string main = "<p class=\"meta\"><a href=\"/workspace\">Workspace</a></p><h1>Reopen a closed day</h1>" + notice +
                        "<p class=\"lead\">We're open after all: the series that reacted to the closure return to their "
                        "schedule.</p>";
     main += rows.empty() ? "<p>No closures you may reopen.</p>"
-                         : "<div class=\"scroll\" role=\"region\" aria-label=\"Closures\" tabindex=\"0\"><table><thead><tr>"
-                           "<th scope=\"col\">Calendar</th><th scope=\"col\">Days</th><th scope=\"col\">What</th>"
-                           "<th scope=\"col\"><span class=\"visually-hidden\">Reopen</span></th></tr></thead><tbody>" + rows +
-                               "</tbody></table></div>";
+                         : table_html("Closures", {{"Calendar"}, {"Days"}, {"What"}, {"Reopen", true}}, rows);
     send_workspace(req, res, status, who, "Reopen a closed day", main);
   };
   router.get("/workspace/reopen", [&site, list](const Request& req, Response& res) {
@@ -993,7 +987,7 @@ void add_history_route(Site::Impl& site, http::Router& router) {
     HistoryQuery query;
     query.series = only;
     query.limit = kHistoryShown;
-    std::string rows;
+    std::vector<std::vector<std::string>> rows;
     const date::time_zone* zone = d.communities.empty() ? find_zone("UTC") : d.communities.front().zone;
     auto records = site.store->history(query);
     for (auto it = records.rbegin(); it != records.rend(); ++it) {
@@ -1001,8 +995,8 @@ void add_history_route(Site::Impl& site, http::Router& router) {
       bool mine = u.role == Role::admin || (r.series && allowed(*r.series));
       for (const auto& a : r.affected) mine = mine || allowed(a.series);
       if (!mine) continue;
-      rows += "<tr><td>" + T(moment(r.at, zone)) + "</td><td>" + T(r.actor) + "</td><td>" + T(r.summary) + "</td><td>" +
-              T(r.reason.value_or("")) + "</td><td>" + T(std::to_string(r.affected.size())) + "</td></tr>";
+      rows.push_back({T(moment(r.at, zone)), T(r.actor), T(r.summary), T(r.reason.value_or("")),
+                      T(std::to_string(r.affected.size()))});
     }
     std::string main = "<p class=\"meta\"><a href=\"/workspace\">Workspace</a></p><h1>History of changes</h1>"
                        "<form method=\"get\" action=\"/workspace/history\"><label for=\"series\">Series</label>"
@@ -1013,10 +1007,8 @@ void add_history_route(Site::Impl& site, http::Router& router) {
           main += "<option value=\"" + A(s.id) + "\"" + (only == s.id ? " selected" : "") + ">" + T(s.title) + "</option>";
     main += "</select> <button type=\"submit\">Show</button></form>";
     main += rows.empty() ? "<p>No changes yet.</p>"
-                         : "<div class=\"scroll\" role=\"region\" aria-label=\"Changes, newest first\" tabindex=\"0\"><table>"
-                           "<thead><tr><th scope=\"col\">When</th><th scope=\"col\">Who</th><th scope=\"col\">What</th>"
-                           "<th scope=\"col\">Why</th><th scope=\"col\">Sessions changed</th></tr></thead><tbody>" +
-                               rows + "</tbody></table></div>";
+                         : table_html("Changes, newest first",
+                                      {{"When"}, {"Who"}, {"What"}, {"Why"}, {"Sessions changed"}}, rows);
     send_workspace(req, res, 200, *who, "History of changes", main);
   });
 }

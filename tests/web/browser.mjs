@@ -19,7 +19,7 @@ const { chromium } = require(path.join(here, 'node_modules', 'playwright-core'))
 const axeSource = readFileSync(path.join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
 const setup = JSON.parse(readFileSync(0, 'utf8'));
-const report = { member: {}, facilitator: {}, archive: {}, axe: {}, pages: [], errors: {} };
+const report = { member: {}, facilitator: {}, archive: {}, axe: {}, sideways: {}, pages: [], errors: {} };
 const widths = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 900 } };
 
 const context = await chromium.launchPersistentContext(setup.profile, {
@@ -48,6 +48,14 @@ async function audit(name) {
   report.axe[name] = result;
   for (const [label, size] of Object.entries(widths)) {
     await page.setViewportSize(size);
+    // How far anything scrolls sideways: the page itself, and the widest table region.
+    if (label === 'phone') {
+      report.sideways[name] = await page.evaluate(() => {
+        const over = (e) => Math.max(0, e.scrollWidth - e.clientWidth);
+        return { page: Math.max(0, document.documentElement.scrollWidth - window.innerWidth),
+                 regions: Math.max(0, ...[...document.querySelectorAll('.scroll')].map(over)) };
+      });
+    }
     await page.screenshot({ path: path.join(setup.screenshots, `${name}-${label}.png`), fullPage: true });
   }
   await page.setViewportSize(widths.desktop);

@@ -124,6 +124,14 @@ std::optional<std::string> lexical_problem(std::string_view body) {
   if (body.size() > kMaxRuleLength)
     return "it is " + std::to_string(body.size()) + " characters long (at most " +
            std::to_string(kMaxRuleLength) + ")";
+  // A rule is printable text: a control character has no place in it, and a NUL cut the
+  // copy libical reads (found by rrule_fuzz: "FREQ=YEARLY;BYWEEKNO=53;BYDAY=TU,SA;\0
+  // INTERVAL=6;UNTIL=20170101T000000Z" was accepted as the rule before the NUL).
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const auto c = static_cast<unsigned char>(body[i]);
+    if (c < 0x20 || c == 0x7f)
+      return "it holds a control character (" + quoted(body.substr(i, 1)) + ") at character " + std::to_string(i + 1);
+  }
   auto parts = split(body, ';');
   if (parts.size() > 1 && parts.back().empty()) parts.pop_back();  // a trailing ';'
   std::vector<std::string_view> names;

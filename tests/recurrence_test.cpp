@@ -558,6 +558,20 @@ TEST(RecurrenceRule, HugeOrBinaryRulesGiveAShortEscapedMessage) {
   EXPECT_NE(binary.find("\\x1b[31m\\xff"), std::string::npos) << binary;
 }
 
+// Found by rrule_fuzz (issue 7, docs/fuzzing.md): a NUL inside a rule cut the copy of it
+// that libical reads, so "FREQ=YEARLY;BYWEEKNO=53;BYDAY=TU,SA;<NUL>INTERVAL=6;UNTIL=
+// 20170101T000000Z" was accepted as the rule before the NUL: without its INTERVAL and its
+// UNTIL, every week 53 to year 2200 instead of three sessions, with exit 0. Every control
+// character is now refused, naming where it is, escaped.
+TEST(RecurrenceRule, ControlCharactersAreRefusedNeverCutTheRule) {
+  const std::string cut = parse_error(std::string("FREQ=YEARLY;BYWEEKNO=53;BYDAY=TU,SA;\0INTERVAL=6;UNTIL=20170101T000000Z", 70));
+  EXPECT_NE(cut.find("it holds a control character (\"\\x00\") at character 37"), std::string::npos) << cut;
+  EXPECT_EQ(cut.find('\0'), std::string::npos) << cut;
+  const std::string tab = parse_error("FREQ=DAILY;\tCOUNT=2");
+  EXPECT_NE(tab.find("it holds a control character (\"\\x09\") at character 12"), std::string::npos) << tab;
+  EXPECT_TRUE(RecurrenceRule::parse("FREQ=YEARLY;BYWEEKNO=53;BYDAY=TU,SA;INTERVAL=6;UNTIL=20170101T000000Z"));
+}
+
 // No arithmetic of the iteration wraps: INTERVAL times the period, the years around
 // 9999, a seek to a distant time. Each ends at the calendar's end (year 9999).
 TEST(RecurrenceIterator, LargeIntervalsAndDistantDatesEndAtYear9999) {

@@ -330,6 +330,15 @@ TEST_F(CliSync, ServersThatAreDownOrRefuseTheLoginAreReportedAndTheOthersServed)
   ::chmod((dir_ / "wrong.pass").c_str(), 0600);
   ok({"target", "add", "davlogin", "--kind", "caldav", "--url", dav_->url("/cop/nurses/"), "--username", "cop",
       "--password-file", (dir_ / "wrong.pass").string(), "--organizer", "CoP <cop@example.org>", "--all"});
+  // An SMTP server that refuses the login (the same wrong password).
+  std::string error;
+  SmtpSinkOptions login;
+  login.user = "cop";
+  login.password = "dav-pw";
+  const auto guarded = SmtpSink::start(dir_ / "guarded", login, error);
+  ASSERT_TRUE(guarded) << error;
+  ok({"target", "add", "maillogin", "--kind", "email", "--smtp-url", guarded->url(), "--from",
+      "CoP <cop@example.org>", "--username", "cop", "--password-file", (dir_ / "wrong.pass").string(), "--all"});
   ok({"target", "add", "mail", "--kind", "email", "--smtp-url", sink_->url(), "--from", "CoP <cop@example.org>",
       "--all"});
   const auto r = cli({"sync"});
@@ -337,6 +346,10 @@ TEST_F(CliSync, ServersThatAreDownOrRefuseTheLoginAreReportedAndTheOthersServed)
   EXPECT_NE(r.out.find("cannot connect to the SMTP server"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("cannot reach the CalDAV server"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("refused the login of user \"cop\" (401)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the SMTP server " + guarded->url() + " refused the login of user \"cop\": 535"),
+            std::string::npos)
+      << r.out;
+  EXPECT_TRUE(guarded->messages().empty());
   EXPECT_EQ(r.out.find("not-the-password"), std::string::npos) << "never the password";
   EXPECT_EQ(new_messages().size(), 5u) << "the working target was served";
   EXPECT_NE(ok({"target", "list"}).find("down  email  every community  last sync 2026-08-20 12:00Z failed: cannot connect"),
@@ -346,4 +359,7 @@ TEST_F(CliSync, ServersThatAreDownOrRefuseTheLoginAreReportedAndTheOthersServed)
   const auto again = cli({"sync", "--target", "davlogin"});
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
   EXPECT_EQ(dav_objects().size(), 7u);
+  const auto mail_again = cli({"sync", "--target", "maillogin"});
+  EXPECT_EQ(mail_again.exit_code, 0) << mail_again.out << mail_again.err;
+  EXPECT_EQ(guarded->messages().size(), 5u) << "the same five as the working target's";
 }

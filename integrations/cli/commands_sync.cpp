@@ -27,7 +27,8 @@ class Progress {
   }
   void step(const std::string& target, std::size_t done, std::size_t total, const std::string& what) {
     if (!terminal_) {
-      std::cerr << target << ": " << done << "/" << total << " " << what << "\n";
+      // One write a line (standard error is unbuffered).
+      std::cerr << (target + ": " + std::to_string(done) + "/" + std::to_string(total) + " " + what + "\n");
       return;
     }
     constexpr std::size_t kWidth = 30;

@@ -82,7 +82,9 @@ static Registrar remind_commands(45, [](CLI::App& app, Context& context) {
     cmd->add_flag("--once", *once, "One pass at the current time (CONVENE_NOW sets it), then exit")->required();
     add_dry_run_option(*cmd, *dry_run);
     add_format_option(*cmd, *format, {"text", "json"});
-    cmd->callback([&context, dry_run, format] {
+    // `once` is kept alive by the callback: CLI11 writes the flag into it while parsing,
+    // after this function returned (without it, a use after free: a crash at exit).
+    cmd->callback([&context, once, dry_run, format] {
       try {
         auto store = open_existing(context);
         const auto options = pass_options(context, *dry_run);

@@ -337,6 +337,15 @@ DELETE FROM archive_categories;
 DELETE FROM archive_sessions;
 DELETE FROM archive_state;
 )sql",
+    // --- 10: leases: one holder at a time of a named piece of work (the reminder
+    //        worker's "remind"), until it expires (Store::acquire_lease)
+    R"sql(
+CREATE TABLE leases (
+  name    TEXT PRIMARY KEY,
+  holder  TEXT NOT NULL,
+  expires INTEGER NOT NULL                   -- Unix seconds
+) WITHOUT ROWID;
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,

@@ -39,6 +39,10 @@
 #include "convene/reminder_plan.h"
 #include "convene/store.h"
 
+namespace convene::http {
+class Router;
+}
+
 namespace convene::remind {
 
 // A deferred message is tried this many times before it counts as failed.
@@ -51,16 +55,34 @@ inline constexpr Seconds kMaxRetryBackoff = std::chrono::minutes{30};
 // checks it may go on (a SIGTERM, a lost lease stop it there).
 inline constexpr std::size_t kSendBatch = 50;
 
+// Several workers on one database: a pass writes and sends only while it holds the
+// store's lease kLeaseName (Store::acquire_lease), renewed before each batch; a worker
+// that finds it held waits until it expires, then takes it over (a holder killed with
+// kill -9 gives it up that way). kLeaseTtl is how long it lasts unrenewed: a batch must
+// be sent within it.
+inline constexpr std::string_view kLeaseName = "remind";
+inline constexpr Seconds kLeaseTtl = std::chrono::seconds{60};
+
 // When a message last tried at `last_try` after `attempts` attempts is tried again.
 Instant retry_at(Instant last_try, std::uint32_t attempts);
 
 struct PassOptions {
   bool dry_run = false;                // plan and show; write and send nothing
   std::filesystem::path key_file;      // for targets' sealed secrets (empty: none)
+  // The public base URL (`convene serve`'s, absolute http(s), no trailing "/"): for the
+  // List-Unsubscribe links. Empty: messages carry none (a pass logs it once).
+  std::string base_url;
   // Asked before each batch of kSendBatch messages: false stops the pass there (the
   // rest waits for the next pass). Unset: always true.
   std::function<bool()> may_continue;
+  // Who holds the lease for this pass (unique per process; empty: this process's own,
+  // "host:pid:random") and how long it lasts unrenewed.
+  std::string holder;
+  Seconds lease = kLeaseTtl;
 };
+
+// This process's lease holder name: "host:pid:" and 8 random hex digits.
+const std::string& process_holder();
 
 struct PassReport {
   std::size_t planned = 0;     // new messages written to the outbox
@@ -71,7 +93,12 @@ struct PassReport {
   std::size_t failed = 0;      // refused for good, or out of attempts
   std::size_t deferred = 0;    // to be tried again
   std::size_t backing_off = 0; // due, but waiting for their retry time (retry_at)
-  bool stopped = false;        // may_continue said stop before everything due was sent
+  bool stopped = false;        // may_continue said stop (or the lease was lost) before everything due was sent
+  // For each message sent: from the server's 250 to the outbox's commit of "sent" (the
+  // window in which a crash sends it again), as measured on the steady clock.
+  std::vector<std::chrono::microseconds> commit_windows;
+  // Another worker held the lease until then: this pass wrote and sent nothing.
+  std::optional<Instant> lease_held_until;
   std::vector<std::string> log;  // one line per drop, late message, failure, skipped member
   ReminderPlan plan;             // what was planned (a dry run shows it)
   std::optional<Instant> next_wake;  // when the next pass has work (a due time, a retry time)
@@ -158,6 +185,23 @@ class Worker {
   Waiter& waiter_;
   WorkerOptions options_;
 };
+
+// --- one-click unsubscribe (RFC 8058) -------------------------------------------------
+//
+// Every reminder and notice carries `List-Unsubscribe: <BASE/unsubscribe/TOKEN>` and
+// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` when the public base URL is known
+// (PassOptions::base_url). The token is "<member id>.<HMAC-SHA256 of the id>" (base64url)
+// under a key kept in the store (Accounts::key("unsubscribe")): nothing per member is
+// stored, any process can check one, and none can be made up. `convene serve` answers
+// POST /unsubscribe/TOKEN with List-Unsubscribe=One-Click by turning that member's
+// reminders off (channel "none", audited); GET shows a page that asks first.
+std::string unsubscribe_token(Store& store, std::string_view member);
+// The member a token names, when it is theirs (compared in constant time), else nullopt.
+std::optional<std::string> unsubscribe_member(Store& store, std::string_view token);
+// BASE/unsubscribe/TOKEN (`base_url` absolute, without a trailing "/").
+std::string unsubscribe_url(std::string_view base_url, std::string_view token);
+// The routes above, on `router` (the store must outlive it; it is thread-safe).
+void add_unsubscribe_routes(http::Router& router, Store& store);
 
 // `convene remind --once` and `convene reminders`: what a pass did, and the outbox.
 std::string report_text(const PassReport& report, bool dry_run);

@@ -316,7 +316,7 @@ struct OutboxQuery {
 class Store {
  public:
   // The schema version this build writes; older stores are migrated forward at open.
-  static constexpr int kSchemaVersion = 9;
+  static constexpr int kSchemaVersion = 10;
 
   // Opens (and with options.create, creates) the store at options.path, migrating an
   // older schema forward in one transaction. Throws StoreError: not_found, read_only,
@@ -464,6 +464,16 @@ class Store {
   // Back to planned (to be retried, `error` kept), or failed for good.
   void mark_unsent(std::uint64_t id, const std::string& error, bool failed);
   std::vector<OutboxMessage> outbox(const OutboxQuery& query = {}) const;
+
+  // --- leases: one holder at a time of a named piece of work (the reminder worker's) ---
+  // Takes the lease `name` for `holder` until the store clock's now + `ttl`, or renews
+  // it: true when `holder` holds it now (it was free, expired, or its own already);
+  // false when another holder's has not expired (`held_until`, if given, says until
+  // when). One write transaction, so two processes never both get it.
+  bool acquire_lease(std::string_view name, std::string_view holder, Seconds ttl,
+                     Instant* held_until = nullptr);
+  // Gives the lease up, if `holder` holds it.
+  void release_lease(std::string_view name, std::string_view holder);
 
   struct Impl;
 

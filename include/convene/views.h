@@ -146,6 +146,10 @@ struct NoticeItem {
   const Occurrence* now = nullptr;  // the session as it is now
 };
 MessageText notice_text(const PlannedMessage& notice, const std::vector<NoticeItem>& items, const date::time_zone* zone);
+// The HTML part of a reminder or notice: the subject, then its facts (a join link and
+// resources as links, through html::url_attribute), then, with `unsubscribe_url`, a
+// link to stop them. Every value through convene/html.h.
+std::string message_html(const MessageText& text, std::string_view unsubscribe_url);
 
 // --- users and API tokens (the workspace's accounts, convene/accounts.h) ---------------------
 

@@ -11,6 +11,7 @@
 #include "convene/feed_routes.h"
 #include "convene/http.h"
 #include "convene/store.h"
+#include "convene/remind.h"
 #include "convene/web.h"
 
 namespace convene::cli {
@@ -158,6 +159,8 @@ int run_serve(const FeedSourceOptions& source_options, const std::string& listen
   web::Site site(*opened->catalog, opened->store.get(),
                  {.base_url = context.base_url(), .clock = &clock, .home_page = over_store});
   site.add_routes(router);
+  // One-click unsubscribe from reminders (RFC 8058), in integrations/remind.
+  if (over_store) remind::add_unsubscribe_routes(router, *opened->store);
   http::Server server(router, options);
   if (auto error = server.listen()) return fail(*error);
   const std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;

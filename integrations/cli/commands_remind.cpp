@@ -2,7 +2,7 @@
 //
 //   convene remind --once [--dry-run] [--format text|json]   one pass at now (CONVENE_NOW)
 //   convene reminders [--member ID] [--failed] [--format text|json]   the outbox's reminders and notices
-//   convene worker                                     passes whenever there is work, until SIGTERM
+//   convene worker [--lease PT1M]                      passes whenever there is work, until SIGTERM
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -41,12 +41,18 @@ extern "C" void on_stop_signal(int) {
 remind::PassOptions pass_options(Context& context, bool dry_run) {
   remind::PassOptions options;
   options.dry_run = dry_run;
+  options.base_url = context.base_url();
+  while (!options.base_url.empty() && options.base_url.back() == '/') options.base_url.pop_back();
   const std::filesystem::path key = context.store_path() + ".key";
   if (std::filesystem::exists(key)) options.key_file = key;
   return options;
 }
 
-int run_worker(Context& context) {
+int run_worker(Context& context, const std::string& lease_text) {
+  const auto lease = parse_duration(lease_text);
+  if (!lease || *lease < std::chrono::seconds{2} || *lease > std::chrono::hours{1})
+    return fail("--lease \"" + lease_text.substr(0, 20) + "\" is not a duration from PT2S to PT1H (ISO 8601, e.g. PT1M)",
+                kExitUsage);
   static const RunningClock clock;
   StoreOptions options;
   options.path = context.store_path();
@@ -62,6 +68,7 @@ int run_worker(Context& context) {
   ::sigaction(SIGINT, &action, nullptr);
   remind::WorkerOptions worker_options;
   worker_options.pass = pass_options(context, false);
+  worker_options.pass.lease = *lease;
   worker_options.log = [](const std::string& line) { std::cerr << "convene worker: " << line << std::endl; };
   remind::Worker worker(*store, clock, watch, std::move(worker_options));
   std::cerr << "convene worker: running on " << context.store_path() << " (SIGTERM stops it)" << std::endl;
@@ -100,9 +107,13 @@ static Registrar remind_commands(45, [](CLI::App& app, Context& context) {
   {
     auto* cmd = app.add_subcommand("worker",
                                    "Send reminders and change notices as they come due, until SIGTERM (a service: see deploy.md)");
-    cmd->callback([&context] {
+    auto lease = std::make_shared<std::string>("PT1M");
+    cmd->add_option("--lease", *lease,
+                    "How long the lease on sending lasts unrenewed: another worker on the same store takes over "
+                    "after it (ISO 8601, PT2S to PT1H; default PT1M)");
+    cmd->callback([&context, lease] {
       try {
-        context.exit_code = run_worker(context);
+        context.exit_code = run_worker(context, *lease);
       } catch (const std::exception& e) {
         context.exit_code = fail(e.what());
       }

@@ -2,7 +2,11 @@
 // (convene/remind.h).
 #include "convene/remind.h"
 
+#include <sys/random.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <span>
@@ -48,7 +52,11 @@ struct Mailer {
 class Pass {
  public:
   Pass(Store& store, const Clock& clock, const PassOptions& options)
-      : store_(store), options_(options), now_(clock.now()), snapshot_(store.snapshot()) {
+      : store_(store),
+        options_(options),
+        holder_(options.holder.empty() ? process_holder() : options.holder),
+        now_(clock.now()),
+        snapshot_(store.snapshot()) {
     if (!snapshot_.definitions.ok())
       throw StoreError(StoreError::Kind::corrupt, store.path() + " holds definitions this convene cannot use");
     defs_ = &*snapshot_.definitions.definitions;
@@ -61,6 +69,23 @@ class Pass {
     for (const auto& line : report_.plan.log) report_.log.push_back(line);
     report_.dropped = report_.plan.log.size();  // the planner logs exactly what it drops
     if (options_.dry_run) return std::move(report_);
+    Instant held_until{};
+    if (!store_.acquire_lease(kLeaseName, holder_, options_.lease, &held_until)) {
+      report_.lease_held_until = held_until;
+      wake_at(held_until);
+      report_.log.push_back("another worker holds the lease until " + utc(held_until) + ": nothing written or sent");
+      return std::move(report_);
+    }
+    struct Release {
+      Pass& pass;
+      ~Release() {
+        try {
+          pass.store_.release_lease(kLeaseName, pass.holder_);
+        } catch (const std::exception&) {
+          // it expires by itself
+        }
+      }
+    } release{*this};
     load_mailers();
     index_sessions();
     for (const auto& f : input.followers) members_[f.member.id] = f.member;
@@ -161,6 +186,16 @@ class Pass {
     m.date = now_;
     m.message_id = mail::message_id(p.key, member.email, m.from.domain());
     m.text = text->text;
+    std::string unsubscribe;
+    if (!options_.base_url.empty()) {
+      unsubscribe = unsubscribe_url(options_.base_url, unsubscribe_token(store_, member.id));
+      m.headers.emplace_back("List-Unsubscribe", "<" + unsubscribe + ">");
+      m.headers.emplace_back("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+      m.text += "\nStop these reminders: " + unsubscribe + "\n";
+    } else {
+      note_once("no public base URL (--base-url, base_url in the configuration): messages carry no List-Unsubscribe link");
+    }
+    m.html = views::message_html(*text, unsubscribe);
     OutboxMessage out;
     out.key = p.key;
     out.kind = std::string(to_string(p.kind));
@@ -250,6 +285,12 @@ class Pass {
   // In batches of kSendBatch, asking options_.may_continue before each.
   void send(const std::string& target, const std::vector<OutboxMessage>& messages) {
     for (std::size_t from = 0; from < messages.size(); from += kSendBatch) {
+      if (!store_.acquire_lease(kLeaseName, holder_, options_.lease)) {
+        report_.log.push_back("lost the lease: " + std::to_string(messages.size() - from) + " message(s) of target " +
+                              target + " left to the worker that took it");
+        report_.stopped = true;
+        return;
+      }
       if (options_.may_continue && !options_.may_continue()) {
         report_.log.push_back("stopped with " + std::to_string(messages.size() - from) + " message(s) of target " + target +
                               " still to send");
@@ -310,15 +351,19 @@ class Pass {
   void finished(const OutboxMessage& m, const mail::SendResult& r) {
     using S = mail::SendResult::Status;
     switch (r.status) {
-      case S::sent:
+      case S::sent: {
+        const auto accepted = std::chrono::steady_clock::now();
         fault_point("remind.sent");
         store_.mark_sent(m.id, "", "", {});
+        report_.commit_windows.push_back(
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - accepted));
         ++report_.sent;
         if (now_ - m.due > kLateAfter) {
           ++report_.late;
           report_.log.push_back("late " + m.key + ": due " + utc(m.due) + ", sent " + utc(now_));
         }
         break;
+      }
       case S::rejected:
         store_.mark_unsent(m.id, r.detail, true);
         ++report_.failed;
@@ -338,6 +383,7 @@ class Pass {
 
   Store& store_;
   const PassOptions& options_;
+  const std::string holder_;
   const Instant now_;
   const StoreSnapshot snapshot_;
   const Definitions* defs_ = nullptr;
@@ -372,6 +418,19 @@ ReminderPlanInput plan_input(const Store& store, const StoreSnapshot& snapshot, 
   }
   in.now = now;
   return in;
+}
+
+const std::string& process_holder() {
+  static const std::string holder = [] {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "localhost");
+    unsigned char random[4];
+    if (::getrandom(random, sizeof random, 0) != sizeof random) throw std::runtime_error("getrandom failed");
+    char tail[16];
+    std::snprintf(tail, sizeof tail, "%02x%02x%02x%02x", random[0], random[1], random[2], random[3]);
+    return std::string(host) + ":" + std::to_string(::getpid()) + ":" + tail;
+  }();
+  return holder;
 }
 
 Instant retry_at(Instant last_try, std::uint32_t attempts) {
@@ -431,6 +490,7 @@ Json report_json(const PassReport& r, bool dry_run) {
   for (const auto& w : r.plan.withdrawals) withdrawals.push_back({{"key", w.key}, {"reason", w.reason}});
   j["withdrawals"] = std::move(withdrawals);
   j["log"] = r.log;
+  j["lease_held_until"] = r.lease_held_until ? Json(utc(*r.lease_held_until)) : Json(nullptr);
   j["next_wake"] = r.next_wake ? Json(utc(*r.next_wake)) : Json(nullptr);
   return j;
 }

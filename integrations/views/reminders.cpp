@@ -1,6 +1,7 @@
 // Views of reminders and change notices: what a member reads, in their zone.
 #include <sstream>
 
+#include "convene/html.h"
 #include "convene/views.h"
 #include "internal.h"
 
@@ -154,6 +155,31 @@ MessageText notice_text(const PlannedMessage& notice, const std::vector<NoticeIt
   body << "Times in " << zone->name() << ". " << items.front().now->community->name << "\n";
   out.text = body.str();
   return out;
+}
+
+std::string message_html(const MessageText& text, std::string_view unsubscribe_url) {
+  std::ostringstream out;
+  out << "<!doctype html><html><head><meta charset=\"utf-8\"><title>" << html::text(text.subject)
+      << "</title></head><body>\n<h1 style=\"font-size:1.25em\">" << html::text(text.subject) << "</h1>\n<dl>\n";
+  for (const auto& [label, value] : text.facts) {
+    out << "<dt><strong>" << html::text(label) << "</strong></dt><dd>";
+    const auto colon = value.rfind(": http");
+    if (label == "Join") {
+      out << "<a href=\"" << html::url_attribute(value) << "\">" << html::text(value) << "</a>";
+    } else if (label == "Resource" && colon != std::string::npos) {
+      const std::string url = value.substr(colon + 2);
+      out << "<a href=\"" << html::url_attribute(url) << "\">" << html::text(value.substr(0, colon)) << "</a>";
+    } else {
+      out << html::text(value);
+    }
+    out << "</dd>\n";
+  }
+  out << "</dl>\n";
+  if (!unsubscribe_url.empty())
+    out << "<p style=\"font-size:0.875em\"><a href=\"" << html::url_attribute(unsubscribe_url)
+        << "\">Stop these reminders</a></p>\n";
+  out << "</body></html>\n";
+  return out.str();
 }
 
 }  // namespace convene::views

@@ -21,6 +21,7 @@
 //      signin_failures, api_tokens, api_token_communities, keys; the archive
 //      (archive_sessions, archive_categories, the FTS5 archive_text, archive_state)
 //   9: the archive's FTS5 table with prefix indexes (2 to 6 characters), rebuilt
+//  10: leases (the reminder worker's: one sender at a time, taken over on expiry)
 #pragma once
 
 #include "internal/store_sqlite.h"

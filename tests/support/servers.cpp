@@ -135,6 +135,22 @@ int ChildProcess::stop() {
   return code;
 }
 
+int ChildProcess::wait(std::chrono::seconds deadline) {
+  if (pid_ <= 0) return -1;
+  const int pidfd = int(::syscall(SYS_pidfd_open, pid_, 0));
+  if (pidfd < 0) return -1;
+  pollfd p{pidfd, POLLIN, 0};
+  const bool exited = ::poll(&p, 1, int(std::chrono::milliseconds(deadline).count())) == 1;
+  ::close(pidfd);
+  if (!exited) return -1;
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+  if (drain_.joinable()) drain_.join();
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 ChildProcess::~ChildProcess() { stop(); }
 
 // --- SmtpSink ------------------------------------------------------------------------------

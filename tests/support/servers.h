@@ -37,6 +37,9 @@ class ChildProcess {
   // SIGTERM, then SIGKILL if it has not exited within 20 s; waits for it. Returns its
   // exit status (128 + the signal when a signal ended it; -1 when already stopped).
   int stop();
+  // Waits until it exits by itself (at most `deadline`, then -1) and returns its exit
+  // status as stop() does.
+  int wait(std::chrono::seconds deadline);
 
  private:
   ChildProcess(pid_t pid, int fd) : pid_(pid), fd_(fd) {}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# `convene worker` on the real clock: MEMBERS reminders due in the same minute, sent to
+# python3-aiosmtpd on loopback; and the worker idle with those MEMBERS reminders planned.
+#
+#   bench/remind_worker_bench.sh [CONVENE] [MEMBERS] [IDLE_SECONDS]
+#   bench/remind_worker_bench.sh build/convene 10000 60
+#
+# One session starts DUE + 15 minutes (a community in UTC, one series with "reminders":
+# ["PT15M"]), followed by MEMBERS members (written with sqlite3: 10,000 `member add`
+# processes would measure process start-up). The worker starts, plans the MEMBERS
+# reminders, and sleeps until DUE (a whole minute, about IDLE_SECONDS + 40 s ahead):
+#   idle: its CPU time (utime + stime from /proc/PID/stat) over IDLE_SECONDS of that
+#         sleep, scaled to an hour, and its resident memory (VmRSS, VmHWM);
+#   send: each message's lateness is the sink's file time (aiosmtpd writes it on the
+#         250) minus DUE: p50, p99, max; and messages per second from DUE to the last.
+# The reference is cron: peers that send from a cron job are late by up to its
+# interval, one to five minutes (Nextcloud #50868).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CONVENE=$(realpath "${1:-build/convene}")
+MEMBERS=${2:-10000}
+IDLE=${3:-60}
+work=$(mktemp -d)
+sink_pid=
+worker_pid=
+cleanup() {
+  [ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null && wait "$worker_pid" 2>/dev/null || true
+  [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null && wait "$sink_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+unset CONVENE_NOW
+
+mkdir -p "$work/sink"
+/usr/bin/python3 tests/servers/smtp_sink.py --dir "$work/sink" > "$work/sink.log" 2>&1 &
+sink_pid=$!
+for _ in $(seq 100); do grep -q listening "$work/sink.log" 2>/dev/null && break; sleep 0.1; done
+port=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$work/sink.log")
+
+# DUE: a whole minute at least IDLE + 40 s from now; the session 15 minutes later.
+due=$(( ( $(date +%s) + IDLE + 40 + 59 ) / 60 * 60 ))
+start=$(date -u -d "@$(( due + 900 ))" +%Y-%m-%dT%H:%M)
+cat > "$work/defs.json" <<EOF
+{ "communities": [ { "id": "bench", "name": "Bench CoP", "timezone": "UTC",
+    "series": [ { "id": "hour", "title": "Power Hour", "start": "$start", "duration": "PT1H",
+                  "reminders": ["PT15M"], "join_url": "https://meet.example.org/ph" } ] } ] }
+EOF
+db="$work/convene.db"
+"$CONVENE" --db "$db" import "$work/defs.json" --as bench > /dev/null
+/usr/bin/python3 - "$db" "$MEMBERS" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+with db:
+    for i in range(int(sys.argv[2])):
+        mid = "m%05d" % i
+        db.execute("INSERT INTO members (id, name, email, created) VALUES (?, ?, ?, 0)", (mid, "Member %d" % i, mid + "@example.org"))
+        db.execute("INSERT INTO subscriptions (member, kind, target, created) VALUES (?, 'series', 'hour', 0)", (mid,))
+EOF
+"$CONVENE" --db "$db" target add mail --kind email --smtp-url "smtp://127.0.0.1:$port" \
+  --from "Bench CoP <cop@example.org>" --all --as bench > /dev/null
+
+"$CONVENE" --db "$db" worker > "$work/worker.log" 2>&1 &
+worker_pid=$!
+for _ in $(seq 1200); do grep -q "planned $MEMBERS" "$work/worker.log" && break; sleep 0.1; done
+grep -q "planned $MEMBERS" "$work/worker.log" || { cat "$work/worker.log"; echo "the worker did not plan" >&2; exit 1; }
+sleep 2
+ticks=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$worker_pid/stat"; }
+before=$(cpu)
+sleep "$IDLE"
+after=$(cpu)
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$worker_pid/status")
+hwm=$(awk '/VmHWM/ {print $2}' "/proc/$worker_pid/status")
+now=$(date +%s)
+[ "$now" -lt "$due" ] || { echo "the idle window ran into the due minute" >&2; exit 1; }
+echo "idle with $MEMBERS planned: $(( after - before )) ticks of CPU in ${IDLE} s ($ticks ticks/s):" \
+  "$(python3 -c "print(f'{($after - $before) / $ticks * 3600 / $IDLE:.3f}')") CPU s per idle hour;" \
+  "RSS $(( rss / 1024 )) MiB (peak $(( hwm / 1024 )) MiB, the planning pass)"
+
+for _ in $(seq 3000); do
+  [ "$(find "$work/sink" -name '*.eml' | wc -l)" -ge "$MEMBERS" ] && break
+  sleep 0.1
+done
+/usr/bin/python3 - "$work/sink" "$due" "$MEMBERS" <<'EOF'
+import os, sys
+folder, due, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+times = sorted(os.stat(os.path.join(folder, f)).st_mtime_ns / 1e9 for f in os.listdir(folder) if f.endswith(".eml"))
+late = [t - due for t in times]
+pick = lambda q: late[min(len(late) - 1, int(q * len(late)))]
+print(f"sent {len(times)} of {n}: {len(times) / (times[-1] - due):.0f} msg/s from the due minute; lateness "
+      f"p50 {pick(0.5):.3f} s, p99 {pick(0.99):.3f} s, max {late[-1]:.3f} s (first {late[0]:.3f} s)")
+EOF
+grep -c "late " "$work/worker.log" | sed 's/^/late log lines: /' || true

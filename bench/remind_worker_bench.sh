@@ -12,7 +12,8 @@
 #   idle: its CPU time (utime + stime from /proc/PID/stat) over IDLE_SECONDS of that
 #         sleep, scaled to an hour, and its resident memory (VmRSS, VmHWM);
 #   send: each message's lateness is the sink's file time (aiosmtpd writes it on the
-#         250) minus DUE: p50, p99, max; and messages per second from DUE to the last.
+#         250) minus DUE: p50, p99, max; and messages per second from DUE to the last;
+#         and the 250-to-commit window the worker measured (its log).
 # The reference is cron: peers that send from a cron job are late by up to its
 # interval, one to five minutes (Nextcloud #50868).
 set -euo pipefail
@@ -90,4 +91,5 @@ pick = lambda q: late[min(len(late) - 1, int(q * len(late)))]
 print(f"sent {len(times)} of {n}: {len(times) / (times[-1] - due):.0f} msg/s from the due minute; lateness "
       f"p50 {pick(0.5):.3f} s, p99 {pick(0.99):.3f} s, max {late[-1]:.3f} s (first {late[0]:.3f} s)")
 EOF
+grep "250-to-commit window" "$work/worker.log" || true
 grep -c "late " "$work/worker.log" | sed 's/^/late log lines: /' || true

@@ -203,6 +203,12 @@ std::string unsubscribe_url(std::string_view base_url, std::string_view token);
 // The routes above, on `router` (the store must outlive it; it is thread-safe).
 void add_unsubscribe_routes(http::Router& router, Store& store);
 
+// The 250-to-commit window of the messages a pass sent (PassReport::commit_windows).
+struct CommitWindow {
+  std::chrono::microseconds p50, p99, max;
+};
+std::optional<CommitWindow> window_of(const PassReport& report);
+
 // `convene remind --once` and `convene reminders`: what a pass did, and the outbox.
 std::string report_text(const PassReport& report, bool dry_run);
 nlohmann::ordered_json report_json(const PassReport& report, bool dry_run);

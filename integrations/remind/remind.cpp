@@ -445,6 +445,14 @@ PassReport run_once(Store& store, const Clock& clock, const PassOptions& options
 
 // --- what a pass did, and the outbox ---------------------------------------------------
 
+std::optional<CommitWindow> window_of(const PassReport& r) {
+  if (r.commit_windows.empty()) return std::nullopt;
+  auto w = r.commit_windows;
+  std::sort(w.begin(), w.end());
+  const auto at = [&](double q) { return w[std::min(w.size() - 1, std::size_t(q * double(w.size())))]; };
+  return CommitWindow{at(0.5), at(0.99), w.back()};
+}
+
 std::string report_text(const PassReport& r, bool dry_run) {
   std::ostringstream out;
   if (dry_run) {
@@ -456,6 +464,10 @@ std::string report_text(const PassReport& r, bool dry_run) {
   } else {
     out << "planned " << r.planned << ", withdrawn " << r.withdrawn << ", sent " << r.sent << " (" << r.late
         << " late), dropped " << r.dropped << ", failed " << r.failed << ", deferred " << r.deferred << "\n";
+  }
+  if (const auto w = window_of(r)) {
+    out << "250-to-commit window: p50 " << w->p50.count() << " us, p99 " << w->p99.count() << " us, max "
+        << w->max.count() << " us\n";
   }
   for (const auto& line : r.log) out << line << "\n";
   if (r.next_wake) out << "next: " << utc(*r.next_wake) << "\n";
@@ -490,6 +502,10 @@ Json report_json(const PassReport& r, bool dry_run) {
   for (const auto& w : r.plan.withdrawals) withdrawals.push_back({{"key", w.key}, {"reason", w.reason}});
   j["withdrawals"] = std::move(withdrawals);
   j["log"] = r.log;
+  if (const auto w = window_of(r))
+    j["commit_window_us"] = {{"p50", w->p50.count()}, {"p99", w->p99.count()}, {"max", w->max.count()}};
+  else
+    j["commit_window_us"] = nullptr;
   j["lease_held_until"] = r.lease_held_until ? Json(utc(*r.lease_held_until)) : Json(nullptr);
   j["next_wake"] = r.next_wake ? Json(utc(*r.next_wake)) : Json(nullptr);
   return j;

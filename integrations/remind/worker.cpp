@@ -126,6 +126,9 @@ std::size_t Worker::run() {
     if (report.planned || report.withdrawn || report.sent || report.failed || report.dropped) {
       const std::string text = report_text(report, false);
       log("pass at " + utc(clock_.now()) + ": " + text.substr(0, text.find('\n')));
+      if (const auto w = window_of(report))
+        log("250-to-commit window: p50 " + std::to_string(w->p50.count()) + " us, p99 " + std::to_string(w->p99.count()) +
+            " us, max " + std::to_string(w->max.count()) + " us");
     }
     const Instant next = report.next_wake.value_or(clock_.now() + kMaxSleep);
     fault_point("remind.wait");

@@ -24,8 +24,22 @@
 //     failure;
 //   - attendees' responseStatus read back after every write (convene attendance).
 //
-// Microsoft Graph (`--kind graph`): see graph.cpp's header comment (client credentials,
-// patternedRecurrence or single events, transactionId, Windows zone names).
+// Microsoft Graph (`--kind graph`):
+//   - the token: client credentials (client_id, the secret from a 0600 file, scope
+//     https://graph.microsoft.com/.default) at the tenant's token endpoint, kept until a
+//     minute before it expires;
+//   - a series whose rule fits one of Graph's six pattern types (graph_recurrence) is one
+//     event with a patternedRecurrence, created with a transactionId (the plan's key), so
+//     a retry after a lost answer gets the same event; its sessions that differ from the
+//     rule are found through /instances (by originalStart) and PATCHed, or cancelled with
+//     /cancel (sessions the rule makes that the series skips are cancelled too);
+//   - a series whose rule does not fit (RDATEs, BYWEEKNO, ...) is one single event per
+//     session, each created with its own transactionId ("<key>/<original start>"): the
+//     plan says so ("as N single events: why");
+//   - times in Windows zone names (windows_zone), with Prefer: outlook.timezone in the
+//     same form on every request; isOnlineMeeting with teamsForBusiness when asked;
+//   - at most 4 requests at once per mailbox (Graph's limit), 429 retried after its
+//     Retry-After.
 //
 // Every request goes through one HTTP engine (libcurl's multi interface): at most
 // max_connections at once (Graph: 4 per mailbox), at most requests_per_minute, retried
@@ -73,6 +87,36 @@ inline constexpr const char* kGoogleTokenUrl = "https://oauth2.googleapis.com/to
 inline constexpr const char* kGoogleScope = "https://www.googleapis.com/auth/calendar";
 // Google's default per-user quota is 600 requests a minute; convene stays under it.
 inline constexpr std::size_t kGoogleRequestsPerMinute = 600;
+
+struct GraphSettings {
+  std::string tenant;                   // the Entra tenant ID (a GUID or a domain)
+  std::string client_id;                // the application's ID
+  SecretRef client_secret = SecretRef::file("");  // a 0600 file
+  std::string mailbox;                  // the organizer's mailbox (user principal name)
+  bool teams = false;                   // a Teams meeting on every series
+  HttpSettings http;
+};
+
+inline constexpr const char* kGraphApiUrl = "https://graph.microsoft.com";
+inline constexpr const char* kGraphScope = "https://graph.microsoft.com/.default";
+// Graph (Exchange Online) lets an application run at most 4 requests at once per mailbox.
+inline constexpr std::size_t kGraphMailboxConcurrency = 4;
+// https://login.microsoftonline.com/TENANT/oauth2/v2.0/token
+std::string graph_token_url(std::string_view tenant);
+
+nlohmann::json to_json(const GraphSettings& settings);
+std::optional<GraphSettings> graph_settings(const nlohmann::json& settings, std::string& error);
+
+// The Windows name of an IANA zone ("Asia/Kolkata" -> "India Standard Time"), from
+// ICU's CLDR table (icu::TimeZone::getWindowsID); nullopt when there is none.
+std::optional<std::string> windows_zone(std::string_view iana);
+
+// Graph's patternedRecurrence for an RRULE value (no "RRULE:") starting at `start` (a
+// wall time of `zone`, IANA), when the rule is one of Graph's six pattern types with an
+// end date, a count or no end; nullopt with `why_not` ("BYWEEKNO", "an RDATE", ...) when
+// it is not, and the series goes to Graph as separate single events.
+std::optional<nlohmann::json> graph_recurrence(std::string_view rrule, LocalTime start, std::string_view zone,
+                                               std::string& why_not);
 
 nlohmann::json to_json(const GoogleSettings& settings);
 std::optional<GoogleSettings> google_settings(const nlohmann::json& settings, std::string& error);

@@ -7,6 +7,8 @@
 //       [--organizer "Name <addr>"] [--ca-file F] [--max-connections N] (--community ID... | --all)
 //   convene target add NAME --kind google --calendar-id ID --credentials-file SA.json [--subject USER]
 //       [--meet] [--api-url URL --token-url URL] [--requests-per-minute N] ... (target_cloud.h)
+//   convene target add NAME --kind graph --tenant T --client-id C --client-secret-file F --mailbox ADDR
+//       [--teams] [--api-url URL --token-url URL] ...
 //
 // A password is never written to the store in clear: by default the target keeps the
 // path of its file (which must be 0600, checked now and at every sync) or the name of
@@ -74,8 +76,9 @@ TargetSpec spec_of(const TargetFlags& f, Context& context) {
   TargetSpec spec;
   spec.name = f.name;
   const auto kind = parse_target_kind(f.kind);
-  if (!kind || (*kind != TargetKind::email && *kind != TargetKind::caldav && *kind != TargetKind::google))
-    refuse("--kind \"" + f.kind + "\" is not a kind of target this convene syncs (email, caldav or google)");
+  if (!kind || (*kind != TargetKind::email && *kind != TargetKind::caldav && *kind != TargetKind::google &&
+                *kind != TargetKind::graph))
+    refuse("--kind \"" + f.kind + "\" is not a kind of target this convene syncs (email, caldav, google or graph)");
   spec.kind = *kind;
   only_for(f.kind, "email", !f.smtp_url.empty(), "--smtp-url");
   only_for(f.kind, "email", !f.from.empty(), "--from");
@@ -144,10 +147,10 @@ static Registrar target_commands(40, [](CLI::App& app, Context& context) {
   auto* target = app.add_subcommand("target", "Where invitations go: add, list, show, remove");
   target->require_subcommand(1);
   {
-    auto* cmd = target->add_subcommand("add", "Add an email (SMTP), CalDAV or Google Calendar target");
+    auto* cmd = target->add_subcommand("add", "Add an email (SMTP), CalDAV, Google Calendar or Microsoft 365 target");
     auto f = std::make_shared<TargetFlags>();
     cmd->add_option("NAME", f->name, "Target name (letters, digits, - _ .)")->required();
-    cmd->add_option("--kind", f->kind, "email, caldav or google")->required();
+    cmd->add_option("--kind", f->kind, "email, caldav, google or graph")->required();
     cmd->add_option("--smtp-url", f->smtp_url, "email: smtp://HOST:PORT (or smtps://)");
     cmd->add_option("--from", f->from, "email: the sender, \"Name <address>\"");
     cmd->add_flag("--starttls", f->starttls, "email: require STARTTLS");

@@ -116,7 +116,23 @@ nlohmann::json cloud_target_settings(const std::string& kind, const CloudTargetF
     if (!cloud::google_settings(j, error)) refuse(error);
     return j;
   }
-  refuse("--kind graph is not built yet");
+  cloud::GraphSettings s;
+  if (f.tenant.empty()) refuse("a graph target needs --tenant T");
+  if (f.client_id.empty()) refuse("a graph target needs --client-id C");
+  if (f.mailbox.empty()) refuse("a graph target needs --mailbox ADDRESS (the organizer)");
+  s.tenant = f.tenant;
+  s.client_id = f.client_id;
+  s.mailbox = f.mailbox;
+  s.client_secret = secret_file(f.client_secret_file, "--client-secret-file");
+  s.teams = f.teams;
+  s.http.api_url = cloud::kGraphApiUrl;
+  s.http.token_url = cloud::graph_token_url(f.tenant);
+  if (max_connections > cloud::kGraphMailboxConcurrency)
+    refuse("--max-connections is at most 4 for a graph target (Graph's limit per mailbox)");
+  http_flags(f, s.http, max_connections, ca_file);
+  auto j = cloud::to_json(s);
+  if (!cloud::graph_settings(j, error)) refuse(error);
+  return j;
 }
 
 }  // namespace convene::cli

@@ -93,7 +93,11 @@ std::unique_ptr<Target> make_target(const TargetInfo& target, const SecretKey* k
       if (!s) return nullptr;
       return make_google_target(*s, key, error);
     }
-    case TargetKind::graph: break;
+    case TargetKind::graph: {  // issue 12 (cloud)
+      auto s = cloud::graph_settings(settings, error);
+      if (!s) return nullptr;
+      return make_graph_target(*s, key, error);
+    }
   }
   error = "this convene cannot sync " + std::string(to_string(target.spec.kind)) + " targets";
   return nullptr;

@@ -14,5 +14,8 @@ std::unique_ptr<Target> make_caldav_target(const CaldavSettings& settings, std::
 // The service-account file is read (0600) and checked now: nullptr with `error` when it cannot be used.
 std::unique_ptr<Target> make_google_target(const cloud::GoogleSettings& settings, const SecretKey* key,
                                            std::string& error);
+// The client secret is resolved (0600) now: nullptr with `error` when it cannot be.
+std::unique_ptr<Target> make_graph_target(const cloud::GraphSettings& settings, const SecretKey* key,
+                                          std::string& error);
 
 }  // namespace convene::invite

@@ -1,0 +1,418 @@
+// The Microsoft Graph target (convene/cloud.h): one event per series with a
+// patternedRecurrence in the organizer's mailbox; its instances for the sessions that
+// differ from the rule.
+#include <chrono>
+#include <deque>
+#include <map>
+
+#include "convene/cloud.h"
+#include "convene/fault_points.h"
+#include "internal/curl.h"
+#include "invite/internal/cloud_event.h"
+#include "invite/internal/cloud_http.h"
+#include "invite/internal/targets.h"
+
+namespace convene::invite {
+
+namespace {
+
+using nlohmann::json;
+using namespace convene::cloud;
+
+// The client-credentials token, kept until a minute before it expires.
+class GraphAuth final : public Authorizer {
+ public:
+  GraphAuth(Secret secret, const GraphSettings& settings) : secret_(std::move(secret)), s_(settings) {}
+
+  std::string header(std::string& error) override {
+    const auto now = std::chrono::steady_clock::now();
+    if (!token_.empty() && now < expires_) return "Bearer " + token_;
+    HttpRequest r{"POST", s_.http.token_url,
+                  form_encode({{"client_id", s_.client_id},
+                               {"client_secret", secret_.reveal()},
+                               {"scope", kGraphScope},
+                               {"grant_type", "client_credentials"}}),
+                  {"Content-Type: application/x-www-form-urlencoded"}, "token"};
+    const HttpResponse answer = perform(r, s_.http);
+    if (answer.status == 0) {
+      error = "cannot reach the Microsoft token endpoint " + net::shorten(s_.http.token_url, 100) + ": " + answer.error;
+      return "";
+    }
+    const json j = json::parse(answer.body, nullptr, false);
+    if (answer.status != 200 || !j.is_object() || !j.contains("access_token") || !j["access_token"].is_string()) {
+      std::string why = "HTTP " + std::to_string(answer.status);
+      if (j.is_object() && j.contains("error") && j["error"].is_string()) {
+        why = j["error"].get<std::string>();
+        if (j.contains("error_description") && j["error_description"].is_string())
+          why += ": " + j["error_description"].get<std::string>();
+      }
+      error = "Microsoft refused a token for the application " + net::shorten(s_.client_id, 60) + " of tenant " +
+              net::shorten(s_.tenant, 60) + " (" + net::shorten(why, 160) + ")";
+      return "";
+    }
+    token_ = j["access_token"].get<std::string>();
+    long long lifetime = 3600;
+    if (j.contains("expires_in") && j["expires_in"].is_number_integer()) lifetime = j["expires_in"].get<long long>();
+    expires_ = now + std::chrono::seconds(std::clamp<long long>(lifetime - 60, 0, 86400));
+    return "Bearer " + token_;
+  }
+  void invalidate() override { token_.clear(); }
+
+ private:
+  Secret secret_;
+  const GraphSettings& s_;
+  std::string token_;
+  std::chrono::steady_clock::time_point expires_{};
+};
+
+bool graph_throttled(const HttpResponse& r) { return r.status == 429; }
+
+std::string utc_iso(Instant at) { return date::format("%FT%TZ", at); }
+
+enum class StepKind { create, list_instances, patch_series, patch_instance, cancel_instance, cancel_series };
+
+struct Step {
+  explicit Step(StepKind k, Instant at = {}) : kind(k), original(at) {}
+  StepKind kind;
+  Instant original;  // an instance's original start
+};
+
+class SeriesFlow final : public Flow {
+ public:
+  SeriesFlow(const SyncContext& ctx, const GraphSettings& s, const SeriesInScope* scope, std::string series,
+             std::vector<Operation> ops, std::vector<RemoteRecord> current, TargetOutcome& outcome,
+             std::size_t& done_total, std::size_t total)
+      : ctx_(ctx), s_(s), scope_(scope), series_(std::move(series)), ops_(std::move(ops)), current_(std::move(current)),
+        outcome_(outcome), done_total_(done_total), total_(total) {
+    base_ = s.http.api_url + "/v1.0/users/" + percent_encode(s.mailbox) + "/events";
+    for (const auto& r : current_)
+      if (!r.occurrence && r.live) id_ = r.remote_id;
+  }
+
+  std::size_t left() const { return ops_.size() - index_; }
+
+  std::optional<HttpRequest> next() override {
+    while (!failed_) {
+      if (steps_.empty()) {
+        if (index_ == ops_.size()) return std::nullopt;
+        if (!plan_steps(ops_[index_])) return std::nullopt;
+        continue;
+      }
+      const Step s = steps_.front();
+      if ((s.kind == StepKind::patch_instance || s.kind == StepKind::cancel_instance) && instance_id(s.original).empty()) {
+        // Graph no longer lists it: cancelled there already (a cancel is done; a change cannot be).
+        if (s.kind == StepKind::patch_instance)
+          outcome_.problems.push_back("series " + series_ + ": Microsoft 365 has no session at " + utc_iso(s.original) +
+                                      " to change (cancelled there)");
+        steps_.pop_front();
+        if (steps_.empty()) complete(ops_[index_++]);
+        continue;
+      }
+      return request_of(s);
+    }
+    return std::nullopt;
+  }
+
+  void done(const HttpResponse& r) override {
+    if (r.status == 0 || r.throttled || r.status == 401) {
+      failed_ = true;
+      return;
+    }
+    const Step step = steps_.front();
+    steps_.pop_front();
+    const bool ok = r.status >= 200 && r.status < 300;
+    const json body = json::parse(r.body, nullptr, false);
+    switch (step.kind) {
+      case StepKind::create:
+        if (!ok || !body.is_object() || !body.contains("id") || !body["id"].is_string())
+          return fail("creating the event", r);
+        id_ = body["id"].get<std::string>();
+        written();
+        break;
+      case StepKind::list_instances:
+        if (!ok || !body.is_object() || !body.contains("value")) return fail("listing its instances", r);
+        instances_.clear();
+        for (const auto& i : body["value"])
+          if (i.is_object() && i.contains("id") && i.contains("originalStart") && i["originalStart"].is_string())
+            instances_[i["originalStart"].get<std::string>().substr(0, 19)] = i["id"].get<std::string>();
+        break;
+      case StepKind::patch_series:
+        if (!ok) return fail("updating the event", r);
+        written();
+        break;
+      case StepKind::patch_instance:
+      case StepKind::cancel_instance:
+        if (!ok) return fail("changing the session of " + utc_iso(step.original), r);
+        written();
+        break;
+      case StepKind::cancel_series:
+        if (!ok && r.status != 404) return fail("cancelling the event", r);
+        written();
+        break;
+    }
+    if (steps_.empty()) complete(ops_[index_++]);
+  }
+
+ private:
+  EventOptions options() const {
+    EventOptions o;
+    o.uid_domain = ctx_.uid_domain;
+    return o;
+  }
+
+  bool plan_steps(const Operation& op) {
+    if (op.kind != OperationKind::cancel_series && !series_event_) {
+      std::string error;
+      try {
+        series_event_ = read_cloud_series(series_calendar(ctx_.definitions, *scope_->community, *scope_->series,
+                                                          ctx_.horizon, ctx_.revisions, options()),
+                                          error);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      if (series_event_) {
+        zone_ = windows_zone(series_event_->master.timezone).value_or("");
+        if (!series_event_->rdates.empty()) error = "its sessions include added dates (RDATE)";
+        else if (!series_event_->rrule) error = "it has no rule";
+        else if (auto r = graph_recurrence(*series_event_->rrule, series_event_->master.start,
+                                           series_event_->master.timezone, error))
+          recurrence_ = *r;
+        if (!recurrence_.is_null()) error.clear();
+      }
+      if (!series_event_ || recurrence_.is_null()) {
+        outcome_.problems.push_back("series " + series_ + ": not carried to Microsoft 365: " + error +
+                                    " (Graph's six patterns only; separate single events are not built yet)");
+        failed_ = true;
+        return false;
+      }
+    }
+    switch (op.kind) {
+      case OperationKind::create:
+        steps_.push_back(Step(StepKind::create));
+        exceptions();
+        break;
+      case OperationKind::update:
+        if (op.master) {
+          steps_.push_back(Step(StepKind::patch_series));
+          exceptions();
+        } else {
+          steps_.push_back(Step(StepKind::list_instances));
+          for (auto t : op.sessions) steps_.push_back(Step(StepKind::patch_instance, original_utc(t)));
+        }
+        break;
+      case OperationKind::cancel_session:
+        steps_.push_back(Step(StepKind::list_instances));
+        steps_.push_back(Step(StepKind::cancel_instance, original_utc(op.sessions.front())));
+        break;
+      case OperationKind::cancel_series: steps_.push_back(Step(StepKind::cancel_series)); break;
+      case OperationKind::add_attendee:
+      case OperationKind::remove_attendee: steps_.push_back(Step(StepKind::patch_series)); break;
+    }
+    attendees_ = records_after(scope_ ? &scope_->desired : nullptr, op, "", current_, id_, "").front().invitees;
+    return true;
+  }
+
+  Instant original_utc(LocalTime t) const { return resolve_local(t, find_zone(series_event_->master.timezone)); }
+
+  // Every session that differs from the rule: the overrides, and the sessions the rule
+  // makes that the series leaves out (EXDATE), cancelled.
+  void exceptions() {
+    const CloudSeries& e = *series_event_;
+    if (e.overrides.empty() && e.exdates.empty()) return;
+    steps_.push_back(Step(StepKind::list_instances));
+    for (const auto& o : e.overrides)
+      steps_.push_back(Step(o.cancelled ? StepKind::cancel_instance : StepKind::patch_instance, o.original_utc));
+    for (auto x : e.exdates) steps_.push_back(Step(StepKind::cancel_instance, original_utc(x)));
+  }
+
+  json when(LocalTime t) const { return {{"dateTime", local_iso(t)}, {"timeZone", zone_}}; }
+
+  json attendees_json() const {
+    json list = json::array();
+    for (const auto& i : attendees_)
+      list.push_back({{"emailAddress", {{"address", i.email}, {"name", i.name.empty() ? i.email : i.name}}},
+                      {"type", "required"}});
+    return list;
+  }
+
+  json event_body(bool create) const {
+    const CloudEvent& m = series_event_->master;
+    json j = {{"subject", m.summary},
+              {"body", {{"contentType", "text"}, {"content", m.description}}},
+              {"start", when(m.start)},
+              {"end", when(m.end)},
+              {"location", {{"displayName", m.location}}},
+              {"attendees", attendees_json()},
+              {"recurrence", recurrence_}};
+    if (s_.teams) {
+      j["isOnlineMeeting"] = true;
+      j["onlineMeetingProvider"] = "teamsForBusiness";
+    }
+    if (create) j["transactionId"] = transaction_id();
+    return j;
+  }
+
+  // The plan's key of the create, so a retry after a lost answer is the same create.
+  std::string transaction_id() const { return ops_[index_].key; }
+
+  const CloudEvent* override_at_utc(Instant original) const {
+    for (const auto& o : series_event_->overrides)
+      if (o.original_utc == original) return &o;
+    return nullptr;
+  }
+
+  HttpRequest request_of(const Step& step) const {
+    std::vector<std::string> headers{"Content-Type: application/json",
+                                     "Prefer: outlook.timezone=\"" + zone_ + "\""};
+    switch (step.kind) {
+      case StepKind::create: return {"POST", base_, event_body(true).dump(), headers, "create " + series_};
+      case StepKind::list_instances: {
+        const Instant from = series_event_->master.start_utc - std::chrono::hours(24);
+        const Instant to = Instant{date::sys_days{scope_->desired.covers.time_since_epoch()}} + std::chrono::hours(72);
+        return {"GET",
+                base_ + "/" + percent_encode(id_) + "/instances?startDateTime=" + percent_encode(utc_iso(from)) +
+                    "&endDateTime=" + percent_encode(utc_iso(to)) + "&$top=1000",
+                "", headers, "instances " + series_};
+      }
+      case StepKind::patch_series: {
+        const auto& op = ops_[index_];
+        json body = op.kind == OperationKind::add_attendee || op.kind == OperationKind::remove_attendee
+                        ? json{{"attendees", attendees_json()}}
+                        : event_body(false);
+        return {"PATCH", base_ + "/" + percent_encode(id_), body.dump(), headers, "update " + series_};
+      }
+      case StepKind::patch_instance: {
+        const CloudEvent* o = override_at_utc(step.original);
+        const CloudEvent shown = o ? *o : series_event_->plain_instance(to_local(step.original, find_zone(series_event_->master.timezone)));
+        json body = {{"subject", shown.summary},
+                     {"body", {{"contentType", "text"}, {"content", shown.description}}},
+                     {"start", when(shown.start)},
+                     {"end", when(shown.end)},
+                     {"location", {{"displayName", shown.location}}}};
+        return {"PATCH", base_ + "/" + percent_encode(instance_id(step.original)), body.dump(), headers,
+                "session " + series_};
+      }
+      case StepKind::cancel_instance:
+        return {"POST", base_ + "/" + percent_encode(id_) + "/instances/" + percent_encode(instance_id(step.original)) +
+                            "/microsoft.graph.cancel",
+                json{{"Comment", "Cancelled"}}.dump(), headers, "cancel session " + series_};
+      case StepKind::cancel_series:
+        return {"POST", base_ + "/" + percent_encode(id_) + "/microsoft.graph.cancel",
+                json{{"Comment", "This series has ended"}}.dump(), headers, "cancel " + series_};
+    }
+    return {};
+  }
+
+  std::string instance_id(Instant original) const {
+    const auto it = instances_.find(utc_iso(original).substr(0, 19));
+    return it == instances_.end() ? "" : it->second;
+  }
+
+  void written() { fault_point("cloud.write"); }
+
+  void fail(const std::string& what, const HttpResponse& r) {
+    outcome_.problems.push_back("series " + series_ + ": " + what + " failed: " + net::shorten(r.error, 200));
+    failed_ = true;
+  }
+
+  void complete(const Operation& op) {
+    auto records = records_after(scope_ ? &scope_->desired : nullptr, op, "", current_, id_, "");
+    ctx_.store.put_remote_records(ctx_.target.spec.name, series_, "", records);
+    current_ = std::move(records);
+    ++outcome_.done;
+    if (ctx_.progress) ctx_.progress(++done_total_, total_, series_);
+  }
+
+  const SyncContext& ctx_;
+  const GraphSettings& s_;
+  const SeriesInScope* scope_;
+  std::string series_, base_, id_, zone_;
+  std::vector<Operation> ops_;
+  std::vector<RemoteRecord> current_;
+  TargetOutcome& outcome_;
+  std::size_t& done_total_;
+  std::size_t total_;
+  std::size_t index_ = 0;
+  std::deque<Step> steps_;
+  std::optional<CloudSeries> series_event_;
+  json recurrence_;
+  std::map<std::string, std::string> instances_;  // original start (UTC, to the second) -> instance id
+  std::vector<Invitee> attendees_;
+  bool failed_ = false;
+
+};
+
+class GraphTarget final : public Target {
+ public:
+  GraphTarget(GraphSettings settings, Secret secret) : s_(std::move(settings)), auth_(std::move(secret), s_) {}
+
+  TargetKind kind() const override { return TargetKind::graph; }
+  // Graph chooses its ids; ours is the create's transactionId (the plan's key).
+  std::string remote_id_for(const std::string& uid) const override { return uid; }
+
+  std::string check() override {
+    std::string error;
+    const std::string bearer = auth_.header(error);
+    if (bearer.empty()) return error;
+    HttpRequest r{"GET", s_.http.api_url + "/v1.0/users/" + percent_encode(s_.mailbox) + "/events?$top=1", "",
+                  {"Authorization: " + bearer}, "mailbox"};
+    const HttpResponse a = perform(r, s_.http);
+    const std::string mailbox = "the mailbox \"" + net::shorten(s_.mailbox, 80) + "\"";
+    if (a.status == 0) return "cannot reach Microsoft Graph at " + net::shorten(s_.http.api_url, 100) + ": " + a.error;
+    if (a.status == 404) return mailbox + " does not exist in tenant " + net::shorten(s_.tenant, 60) + " (404)";
+    if (a.status == 401 || a.status == 403)
+      return mailbox + " refused the application (" + net::shorten(a.error, 160) + "; it needs Calendars.ReadWrite)";
+    if (a.status != 200) return mailbox + ": " + net::shorten(a.error, 160);
+    return "";
+  }
+
+  TargetOutcome execute(const SyncContext& ctx, const TargetPlan& plan) override {
+    TargetOutcome outcome;
+    std::map<std::string, std::size_t> index;
+    std::vector<std::vector<Operation>> ops;
+    std::vector<std::string> order;
+    for (const auto& op : plan.operations) {
+      auto [it, fresh] = index.try_emplace(op.series, ops.size());
+      if (fresh) {
+        ops.emplace_back();
+        order.push_back(op.series);
+      }
+      ops[it->second].push_back(op);
+    }
+    std::size_t done_total = 0;
+    std::vector<std::unique_ptr<SeriesFlow>> flows;
+    std::vector<Flow*> raw;
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const SeriesInScope* scope = nullptr;
+      for (const auto& s : ctx.series)
+        if (s.desired.series == order[i]) scope = &s;
+      std::vector<RemoteRecord> current;
+      for (const auto& r : ctx.remote)
+        if (r.series == order[i] && r.copy.empty()) current.push_back(r);
+      flows.push_back(std::make_unique<SeriesFlow>(ctx, s_, scope, order[i], std::move(ops[i]), std::move(current),
+                                                   outcome, done_total, plan.operations.size()));
+      raw.push_back(flows.back().get());
+    }
+    outcome.failure = run_flows(raw, s_.http, auth_, graph_throttled, "Microsoft Graph");
+    for (const auto& f : flows) outcome.pending += f->left();
+    return outcome;
+  }
+
+ private:
+  GraphSettings s_;
+  GraphAuth auth_;
+};
+
+}  // namespace
+
+std::unique_ptr<Target> make_graph_target(const cloud::GraphSettings& settings, const SecretKey* key,
+                                          std::string& error) {
+  auto secret = settings.client_secret.resolve(key);
+  if (!secret.secret) {
+    error = "its client secret: " + secret.error;
+    return nullptr;
+  }
+  return std::make_unique<GraphTarget>(settings, std::move(*secret.secret));
+}
+
+}  // namespace convene::invite

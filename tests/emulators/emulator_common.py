@@ -224,6 +224,9 @@ def make_handler(emulator, service):
             except ValidationError as e:
                 emulator.violation(method, path, str(e))
                 status, obj, headers = 400, service.error_body(400, "invalid", str(e)), {}
+            except Exception as e:  # noqa: BLE001 - the emulator's own bug: listed, answered 500
+                emulator.violation(method, path, "emulator error: %r" % e)
+                status, obj, headers = 500, service.error_body(500, "emulatorError", repr(e)), {}
             finally:
                 with emulator.lock:
                     emulator.in_flight[key] -= 1

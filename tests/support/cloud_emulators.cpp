@@ -65,6 +65,27 @@ std::unique_ptr<CloudEmulator> CloudEmulator::google(const fs::path& dir, const 
   return e;
 }
 
+std::unique_ptr<CloudEmulator> CloudEmulator::graph(const fs::path& dir, const std::string& mailbox, std::string& error,
+                                                    const std::vector<std::string>& extra) {
+  fs::create_directories(dir);
+  std::unique_ptr<CloudEmulator> e(new CloudEmulator());
+  e->dir_ = dir;
+  e->graph_ = true;
+  const std::string secret = "s3cret~graph-client-value";
+  write_file(dir / "client.secret", secret + "\n");
+  fs::permissions(dir / "client.secret", fs::perms::owner_read | fs::perms::owner_write);
+  std::vector<std::string> argv = {"/usr/bin/python3", (source_dir() / "tests/emulators/graph.py").string(),
+                                   "--reference",
+                                   (source_dir() / "tests/emulators/reference/graph-v1.0-events-subset.openapi.yml").string(),
+                                   "--tenant", "contoso-tenant", "--client-id", "convene-app", "--client-secret", secret,
+                                   "--mailbox", mailbox};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  e->process_ = ChildProcess::start(argv, R"(graph listening (\d+))", error);
+  if (!e->process_) return nullptr;
+  e->port_ = std::stoi(e->process_->match());
+  return e;
+}
+
 nlohmann::json CloudEmulator::get(const std::string& control) const {
   return call(url() + "/_control/" + control, nullptr);
 }

@@ -20,9 +20,14 @@ class CloudEmulator {
   // and the calendar `calendar`. `extra`: more flags (--latency-ms 50, ...).
   static std::unique_ptr<CloudEmulator> google(const std::filesystem::path& dir, const std::string& calendar,
                                                std::string& error, const std::vector<std::string>& extra = {});
+  // The Graph emulator for tenant "contoso-tenant", application "convene-app" (its secret in
+  // `dir`/client.secret, 0600) and the organizer's mailbox `mailbox`.
+  static std::unique_ptr<CloudEmulator> graph(const std::filesystem::path& dir, const std::string& mailbox,
+                                              std::string& error, const std::vector<std::string>& extra = {});
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::string token_url() const { return url() + "/token"; }
+  std::string token_url() const { return url() + (graph_ ? "/contoso-tenant/oauth2/v2.0/token" : "/token"); }
+  std::filesystem::path client_secret() const { return dir_ / "client.secret"; }
   std::filesystem::path credentials() const { return dir_ / "service-account.json"; }
   std::string client_email() const { return "convene-sync@convene-test.iam.gserviceaccount.com"; }
 
@@ -38,6 +43,7 @@ class CloudEmulator {
   std::unique_ptr<ChildProcess> process_;
   std::filesystem::path dir_;
   int port_ = 0;
+  bool graph_ = false;
 };
 
 }  // namespace convene::testing

@@ -1,0 +1,232 @@
+// The Microsoft Graph target as an administrator and facilitators use it: the sample
+// communities, a graph target on the Graph emulator (tests/emulators/graph.py, which
+// checks every request against the OpenAPI description and keeps state as Exchange
+// does), on loopback. The part-1 scenario syncing after each step; transactionId after a
+// lost answer; Windows zone names; throttling (429 with Retry-After, the 4-per-mailbox
+// limit); bad input, each one clear message.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "cloud_emulators.h"
+#include "convene/cloud.h"
+#include "convene/time.h"
+#include "test_support.h"
+
+using namespace convene::testing;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kMailbox = "organizer@example.org";
+const char* kZone = "America/New_York";
+
+// "2027-02-10T20:00:00Z": Graph's originalStart of a New York wall time.
+std::string original(const std::string& local) {
+  const auto t = convene::parse_local_minute(local);
+  return date::format("%FT%TZ", convene::resolve_local(*t, convene::find_zone(kZone)));
+}
+
+class GraphTarget : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    graph_ = CloudEmulator::graph(dir_ / "graph", kMailbox, error);
+    ASSERT_TRUE(graph_) << error;
+    ok({"import", (source_dir() / "samples/communities-2026-27.json").string()});
+    member("rosa", "Rosa Díaz", {"community:school-nurses"});
+    member("ben", "Ben Ode", {"series:power-hour"});
+  }
+  RunResult cli(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", (dir_ / "convene.db").string(), "--as", "ana"});
+    return run_cli(args, "", {{"CONVENE_NOW", "2026-08-20T12:00:00Z"}, {"CONVENE_DB", ""}, {"CONVENE_KEY_FILE", ""}});
+  }
+  std::string ok(const std::vector<std::string>& args) {
+    const auto r = cli(args);
+    EXPECT_EQ(r.exit_code, 0) << "convene " << args[0] << ": " << r.err << r.out;
+    return r.out;
+  }
+  std::string refused(const std::vector<std::string>& args) {
+    const auto r = cli(args);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_EQ(r.err.rfind("convene: error: ", 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    return r.err;
+  }
+  void member(const std::string& id, const std::string& name, const std::vector<std::string>& to) {
+    ok({"member", "add", id, "--email", id + "@example.org", "--name", name});
+    ok({"member", "set", id, "--delivery", "invite"});
+    for (const auto& t : to) ok({"subscribe", id, t});
+  }
+  std::vector<std::string> flags(const std::string& name) {
+    return {"target", "add", name, "--kind", "graph", "--tenant", "contoso-tenant", "--client-id", "convene-app",
+            "--client-secret-file", graph_->client_secret().string(), "--mailbox", kMailbox, "--api-url", graph_->url(),
+            "--token-url", graph_->token_url(), "--backoff-ms", "5", "--community", "school-nurses"};
+  }
+  void sync_ok() {
+    const auto r = cli({"sync"});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(r.out.find("error"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("not carried"), std::string::npos) << r.out;
+  }
+  // The events not cancelled, by subject and first start.
+  std::map<std::string, json> live() {
+    const json state = graph_->get("state");
+    std::map<std::string, json> out;
+    for (const auto& [id, e] : state["events"].items())
+      if (!e["isCancelled"].get<bool>()) out[e["subject"].get<std::string>() + " " + e["start"]["dateTime"].get<std::string>().substr(0, 10)] = e;
+    return out;
+  }
+  std::set<std::string> attendees(const json& e) {
+    std::set<std::string> out;
+    for (const auto& a : e["attendees"]) out.insert(a["emailAddress"]["address"]);
+    return out;
+  }
+  void no_violations() {
+    const auto v = graph_->get("violations");
+    EXPECT_TRUE(v.empty()) << v.dump(1);
+  }
+  TempDir dir_;
+  std::unique_ptr<CloudEmulator> graph_;
+};
+
+}  // namespace
+
+TEST_F(GraphTarget, TheScenarioEndsWithOneRecurringEventPerSeries) {
+  ok(flags("m365"));
+  const std::string ph = "Power Hour 2026-09-09", mm = "Mentoring Monday 2026-09-21",
+                    stc = "Special Topics Cafe 2026-09-24", eq = "Equity Collaborative 2026-09-04";
+  sync_ok();
+  auto events = live();
+  ASSERT_EQ(events.size(), 4u) << json(events).dump(1).substr(0, 2000);
+  for (const auto& key : {ph, mm, stc, eq}) {
+    ASSERT_TRUE(events.count(key)) << key;
+    EXPECT_EQ(events[key]["start"]["timeZone"], "Eastern Standard Time") << "a Windows zone name";
+    EXPECT_EQ(events[key]["recurrence"]["pattern"]["type"], "relativeMonthly");
+    EXPECT_EQ(events[key]["recurrence"]["range"]["type"], "endDate");
+    EXPECT_FALSE(events[key]["transactionId"].get<std::string>().empty());
+  }
+  EXPECT_EQ(events[mm]["recurrence"]["pattern"]["index"], "third");
+  EXPECT_EQ(events[stc]["recurrence"]["pattern"]["index"], "last");
+  EXPECT_EQ(attendees(events[ph]), (std::set<std::string>{"ben@example.org", "rosa@example.org"}));
+  // Veterans Day moved November's Power Hour a week on; the Equity Collaborative's
+  // skipped first Fridays are cancelled instances.
+  EXPECT_EQ(events[ph]["exceptions"][original("2026-11-11T15:00")]["start"]["dateTime"], "2026-11-18T15:00:00");
+  EXPECT_EQ(events[eq]["exceptions"][original("2027-01-01T12:00")]["isCancelled"], true);
+
+  ok({"reschedule", "power-hour", "2027-02-10", "--to", "2027-02-11T15:00", "--reason", "Presenter's request"});
+  sync_ok();
+  EXPECT_EQ(live()[ph]["exceptions"][original("2027-02-10T15:00")]["start"]["dateTime"], "2027-02-11T15:00:00");
+
+  ok({"cancel", "power-hour", "2027-03-10", "--reason", "Staff development day"});
+  sync_ok();
+  EXPECT_EQ(live()[ph]["exceptions"][original("2027-03-10T15:00")]["isCancelled"], true);
+
+  ok({"close", "district", "2027-01-28", "--name", "Snow day"});
+  sync_ok();
+  EXPECT_EQ(live()[stc]["exceptions"][original("2027-01-28T15:30")]["start"]["dateTime"], "2027-01-27T15:30:00");
+
+  ok({"split", "power-hour", "--from", "2027-03-01", "--start", "15:30", "--reason", "New time from March"});
+  sync_ok();
+  events = live();
+  ASSERT_EQ(events.size(), 5u);
+  const std::string cont = "Power Hour 2027-03-10";
+  ASSERT_TRUE(events.count(cont)) << json(events).dump().substr(0, 1500);
+  EXPECT_EQ(events[cont]["start"]["dateTime"].get<std::string>().substr(11, 5), "15:30");
+  EXPECT_EQ(events[ph]["recurrence"]["range"]["endDate"].get<std::string>() < "2027-03-01", true);
+
+  ok({"edit", "mentoring-monday", "2027-04-19", "--title", "Asthma action plans"});
+  sync_ok();
+  EXPECT_EQ(live()[mm]["exceptions"][original("2027-04-19T16:00")]["subject"], "Asthma action plans");
+
+  ok({"unsubscribe", "ben", "series:power-hour"});
+  sync_ok();
+  events = live();
+  EXPECT_EQ(attendees(events[ph]), (std::set<std::string>{"rosa@example.org"}));
+  EXPECT_EQ(attendees(events[cont]), (std::set<std::string>{"rosa@example.org"}));
+
+  const std::size_t before = graph_->get("log").size();
+  EXPECT_NE(ok({"sync"}).find("target m365 (graph): nothing to do"), std::string::npos);
+  EXPECT_EQ(graph_->writes(before), 0u) << "nothing to do: no write request";
+  EXPECT_LE(graph_->get("stats")["max_in_flight"][kMailbox].get<int>(), 4);
+  no_violations();
+}
+
+TEST_F(GraphTarget, ACreateWhoseAnswerWasLostIsNotDuplicated) {
+  ok(flags("m365"));
+  graph_->faults(json::array({
+      {{"method", "POST"}, {"path", "/events$"}, {"status", 504}, {"mode", "apply_then_respond"}, {"times", 2}},
+      {{"method", "PATCH"}, {"status", 429}, {"retry_after", "0"}, {"times", 2}},
+      {{"method", "POST"}, {"path", "cancel$"}, {"status", 429}, {"times", 1}},
+  }));
+  sync_ok();
+  EXPECT_EQ(live().size(), 4u) << "the transactionId made the retries the same create";
+  EXPECT_EQ(graph_->get("state")["events"].size(), 4u);
+  EXPECT_NE(ok({"sync"}).find("nothing to do"), std::string::npos);
+  no_violations();
+}
+
+TEST_F(GraphTarget, BadInputIsOneClearMessage) {
+  // A secret file others can read, a mailbox that does not exist, a wrong secret.
+  fs::copy_file(graph_->client_secret(), dir_ / "loose.secret");
+  ::chmod((dir_ / "loose.secret").c_str(), 0644);
+  auto loose = flags("loose");
+  loose[10] = (dir_ / "loose.secret").string();
+  EXPECT_NE(refused(loose).find("has mode 0644"), std::string::npos);
+  auto many = flags("many");
+  many.insert(many.end(), {"--max-connections", "8"});
+  EXPECT_NE(refused(many).find("at most 4"), std::string::npos);
+  auto no_tenant = flags("x");
+  no_tenant.erase(no_tenant.begin() + 5, no_tenant.begin() + 7);
+  EXPECT_NE(refused(no_tenant).find("--tenant"), std::string::npos);
+
+  ok(flags("m365"));
+  auto missing = flags("nobody");
+  missing[12] = "nobody@example.org";
+  ok(missing);
+  write_file(dir_ / "wrong.secret", "not-it\n");
+  ::chmod((dir_ / "wrong.secret").c_str(), 0600);
+  auto wrong = flags("wrong");
+  wrong[10] = (dir_ / "wrong.secret").string();
+  ok(wrong);
+  const auto r = cli({"sync"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("the mailbox \"nobody@example.org\" does not exist"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Microsoft refused a token for the application convene-app"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("invalid_client"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("not-it"), std::string::npos) << "never the secret";
+  EXPECT_EQ(live().size(), 4u) << "the good target was served";
+}
+
+TEST(GraphRecurrence, MapsTheSixPatternsAndRefusesTheRest) {
+  using convene::cloud::graph_recurrence;
+  const auto start = *convene::parse_local_minute("2026-09-21T16:00");  // a Monday
+  std::string why;
+  auto r = graph_recurrence("FREQ=MONTHLY;UNTIL=20270622T035959Z;BYDAY=3MO", start, kZone, why);
+  ASSERT_TRUE(r) << why;
+  EXPECT_EQ((*r)["pattern"], json({{"interval", 1}, {"type", "relativeMonthly"}, {"daysOfWeek", {"monday"}}, {"index", "third"}}));
+  EXPECT_EQ((*r)["range"]["endDate"], "2027-06-21") << "UNTIL's day in New York";
+  EXPECT_EQ((*r)["range"]["recurrenceTimeZone"], "Eastern Standard Time");
+  EXPECT_EQ((*graph_recurrence("FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10", start, kZone, why))["pattern"]["type"], "weekly");
+  EXPECT_EQ((*graph_recurrence("FREQ=DAILY;INTERVAL=2", start, kZone, why))["range"]["type"], "noEnd");
+  EXPECT_EQ((*graph_recurrence("FREQ=MONTHLY;BYMONTHDAY=21", start, kZone, why))["pattern"]["type"], "absoluteMonthly");
+  EXPECT_EQ((*graph_recurrence("FREQ=MONTHLY;BYDAY=MO,TU;BYSETPOS=-1", start, kZone, why))["pattern"]["index"], "last");
+  EXPECT_EQ((*graph_recurrence("FREQ=YEARLY;BYMONTH=9;BYMONTHDAY=21", start, kZone, why))["pattern"]["type"], "absoluteYearly");
+  EXPECT_EQ((*graph_recurrence("FREQ=YEARLY;BYMONTH=9;BYDAY=3MO", start, kZone, why))["pattern"]["type"], "relativeYearly");
+  EXPECT_FALSE(graph_recurrence("FREQ=YEARLY;BYWEEKNO=20", start, kZone, why));
+  EXPECT_NE(why.find("BYWEEKNO"), std::string::npos);
+  EXPECT_FALSE(graph_recurrence("FREQ=MONTHLY;BYDAY=2MO,4MO", start, kZone, why)) << "two indexes: no pattern";
+  EXPECT_FALSE(graph_recurrence("FREQ=HOURLY", start, kZone, why));
+}
+
+TEST(WindowsZone, ComesFromIcu) {
+  EXPECT_EQ(convene::cloud::windows_zone("Asia/Kolkata"), "India Standard Time");
+  EXPECT_EQ(convene::cloud::windows_zone("America/New_York"), "Eastern Standard Time");
+  EXPECT_EQ(convene::cloud::windows_zone("Europe/London"), "GMT Standard Time");
+  EXPECT_FALSE(convene::cloud::windows_zone("Not/AZone"));
+}

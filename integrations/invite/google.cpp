@@ -8,6 +8,7 @@
 #include "internal/curl.h"
 #include "invite/internal/cloud_event.h"
 #include "invite/internal/cloud_http.h"
+#include "invite/internal/cloud_target.h"
 #include "invite/internal/targets.h"
 
 namespace convene::invite {
@@ -51,23 +52,15 @@ class GoogleAuth final : public Authorizer {
       error = "cannot reach Google's token endpoint " + net::shorten(s_.http.token_url, 100) + ": " + answer.error;
       return "";
     }
-    const json j = json::parse(answer.body, nullptr, false);
-    if (answer.status != 200 || !j.is_object() || !j.contains("access_token") || !j["access_token"].is_string()) {
-      std::string why = "HTTP " + std::to_string(answer.status);
-      if (j.is_object() && j.contains("error") && j["error"].is_string()) {
-        why = j["error"].get<std::string>();
-        if (j.contains("error_description") && j["error_description"].is_string())
-          why += ": " + j["error_description"].get<std::string>();
-      }
+    std::string why;
+    const auto token = read_token(answer, why);
+    if (!token) {
       error = "Google refused a token for the service account " + net::shorten(account_.client_email, 80) +
-              (s_.subject.empty() ? "" : " acting as " + net::shorten(s_.subject, 80)) + " (" + net::shorten(why, 160) +
-              ")";
+              (s_.subject.empty() ? "" : " acting as " + net::shorten(s_.subject, 80)) + " (" + why + ")";
       return "";
     }
-    token_ = j["access_token"].get<std::string>();
-    long long lifetime = 3600;
-    if (j.contains("expires_in") && j["expires_in"].is_number_integer()) lifetime = j["expires_in"].get<long long>();
-    expires_ = now + std::chrono::seconds(std::clamp<long long>(lifetime - 60, 0, 3600));
+    token_ = token->first;
+    expires_ = now + std::chrono::seconds(std::clamp<long long>(token->second - 60, 0, 3600));
     return "Bearer " + token_;
   }
   void invalidate() override { token_.clear(); }
@@ -103,26 +96,19 @@ struct Step {
 };
 
 // One series: its operations, one request at a time.
-class SeriesFlow final : public Flow {
+class GoogleFlow final : public SeriesFlow {
  public:
-  SeriesFlow(const SyncContext& ctx, const GoogleSettings& s, const SeriesInScope* scope, std::string series,
-             std::vector<Operation> ops, std::vector<RemoteRecord> current, TargetOutcome& outcome,
-             std::size_t& done_total, std::size_t total)
-      : ctx_(ctx), s_(s), scope_(scope), series_(std::move(series)), ops_(std::move(ops)), current_(std::move(current)),
-        outcome_(outcome), done_total_(done_total), total_(total) {
-    uid_ = series_ + "@" + ctx.uid_domain;
+  GoogleFlow(Start start, const GoogleSettings& s) : SeriesFlow(std::move(start)), g_(s) {
+    uid_ = s_.series + "@" + s_.ctx->uid_domain;
     id_ = google_event_id(uid_);
     base_ = s.http.api_url + "/calendar/v3/calendars/" + percent_encode(s.calendar_id) + "/events";
   }
 
-  bool failed() const { return failed_; }
-  std::size_t left() const { return ops_.size() - index_; }
-
   std::optional<HttpRequest> next() override {
     if (failed_) return std::nullopt;
     while (steps_.empty()) {
-      if (index_ == ops_.size()) return std::nullopt;
-      if (!plan_steps(ops_[index_])) return std::nullopt;
+      if (!more()) return std::nullopt;
+      if (!plan_steps(op())) return std::nullopt;
     }
     return request_of(steps_.front());
   }
@@ -149,7 +135,7 @@ class SeriesFlow final : public Flow {
         if (!ok) return fail("reading back event " + id_ + " after a 409", r);
         const json j = json::parse(r.body, nullptr, false);
         if (!ours(j)) {
-          outcome_.problems.push_back("series " + series_ + ": the Google event id " + id_ +
+          problem("the Google event id " + id_ +
                                       " is in use by an event convene did not make; left alone");
           failed_ = true;
           return;
@@ -181,43 +167,25 @@ class SeriesFlow final : public Flow {
         const std::string status = meet_status(json::parse(r.body, nullptr, false));
         if (status == "pending") {
           if (step.polls + 1 >= kMeetPolls) {
-            outcome_.problems.push_back("series " + series_ + ": the Meet link is still pending after " +
+            problem("the Meet link is still pending after " +
                                         std::to_string(kMeetPolls) + " reads; read again at the next sync");
           } else {
             steps_.push_front(Step(StepKind::read_meet, std::nullopt, step.polls + 1));
             return;
           }
         } else if (status == "failure") {
-          outcome_.problems.push_back("series " + series_ + ": Google could not create its Meet link (failure)");
+          problem("Google could not create its Meet link (failure)");
         }
         break;
       }
     }
-    if (steps_.empty()) complete(ops_[index_++]);
+    if (steps_.empty()) complete(id_);
   }
 
  private:
   // The steps of one operation; false when the series cannot be rendered.
   bool plan_steps(const Operation& op) {
-    if (op.kind != OperationKind::cancel_series && !scope_) {
-      ++index_;
-      return true;
-    }
-    if (op.kind != OperationKind::cancel_series && !series_event_) {
-      std::string error;
-      try {
-        series_event_ = read_cloud_series(series_calendar(ctx_.definitions, *scope_->community, *scope_->series,
-                                                          ctx_.horizon, ctx_.revisions, options()),
-                                          error);
-      } catch (const std::exception& e) {
-        error = e.what();
-      }
-      if (!series_event_) {
-        outcome_.problems.push_back("series " + series_ + ": " + error);
-        failed_ = true;
-        return false;
-      }
-    }
+    if (op.kind != OperationKind::cancel_series && !load_series()) return false;
     switch (op.kind) {
       case OperationKind::create:
         steps_.push_back(Step(StepKind::insert));
@@ -236,22 +204,16 @@ class SeriesFlow final : public Flow {
       case OperationKind::add_attendee:
       case OperationKind::remove_attendee: steps_.push_back(Step(StepKind::patch_series)); break;
     }
-    attendees_ = records_after(scope_ ? &scope_->desired : nullptr, op, "", current_, id_, "").front().invitees;
+    attendees_ = attendees_after(op);
     return true;
   }
 
-  EventOptions options() const {
-    EventOptions o;
-    o.uid_domain = ctx_.uid_domain;
-    return o;
-  }
-
   void all_overrides() {
-    for (const auto& o : series_event_->overrides) steps_.push_back(Step(StepKind::patch_instance, o.recurrence_id));
+    for (const auto& o : event_->overrides) steps_.push_back(Step(StepKind::patch_instance, o.recurrence_id));
   }
 
   json event_body(bool with_id) const {
-    const CloudSeries& e = *series_event_;
+    const CloudSeries& e = *event_;
     json j;
     if (with_id) j["id"] = id_;
     j["summary"] = e.master.summary;
@@ -263,7 +225,7 @@ class SeriesFlow final : public Flow {
     j["status"] = "confirmed";
     j["attendees"] = attendees_json();
     j["extendedProperties"] = {{"private", {{"conveneUid", uid_}}}};
-    if (s_.meet)
+    if (g_.meet)
       j["conferenceData"] = {{"createRequest",
                               {{"requestId", id_ + "-meet"}, {"conferenceSolutionKey", {{"type", "hangoutsMeet"}}}}}};
     return j;
@@ -280,7 +242,7 @@ class SeriesFlow final : public Flow {
   }
 
   json instance_body(LocalTime original) const {
-    const CloudSeries& e = *series_event_;
+    const CloudSeries& e = *event_;
     const CloudEvent* o = e.override_at(original);
     const CloudEvent shown = o ? *o : e.plain_instance(original);
     json j;
@@ -300,31 +262,30 @@ class SeriesFlow final : public Flow {
   }
 
   std::string instance_id(LocalTime original) const {
-    return id_ + "_" + utc_basic(resolve_local(original, find_zone(series_event_->master.timezone)));
+    return id_ + "_" + utc_basic(resolve_local(original, find_zone(event_->master.timezone)));
   }
 
   HttpRequest request_of(const Step& step) const {
     const std::string updates = "sendUpdates=all";
-    const std::string conference = s_.meet ? "&conferenceDataVersion=1" : "";
+    const std::string conference = g_.meet ? "&conferenceDataVersion=1" : "";
     const std::vector<std::string> json_headers{"Content-Type: application/json"};
     switch (step.kind) {
       case StepKind::insert:
-        return {"POST", base_ + "?" + updates + conference, event_body(true).dump(), json_headers, "insert " + series_};
-      case StepKind::read_back: return {"GET", base_ + "/" + id_, "", {}, "read " + series_};
+        return {"POST", base_ + "?" + updates + conference, event_body(true).dump(), json_headers, "insert " + s_.series};
+      case StepKind::read_back: return {"GET", base_ + "/" + id_, "", {}, "read " + s_.series};
       case StepKind::patch_series: {
         json body = event_body(false);
-        const auto& op = ops_[index_];
-        if (op.kind == OperationKind::add_attendee || op.kind == OperationKind::remove_attendee)
+        if (op().kind == OperationKind::add_attendee || op().kind == OperationKind::remove_attendee)
           body = {{"attendees", attendees_json()}};
-        return {"PATCH", base_ + "/" + id_ + "?" + updates + conference, body.dump(), json_headers, "update " + series_};
+        return {"PATCH", base_ + "/" + id_ + "?" + updates + conference, body.dump(), json_headers, "update " + s_.series};
       }
       case StepKind::patch_instance:
         return {"PATCH", base_ + "/" + instance_id(*step.original) + "?" + updates,
-                instance_body(*step.original).dump(), json_headers, "session " + series_};
-      case StepKind::remove: return {"DELETE", base_ + "/" + id_ + "?" + updates, "", {}, "delete " + series_};
+                instance_body(*step.original).dump(), json_headers, "session " + s_.series};
+      case StepKind::remove: return {"DELETE", base_ + "/" + id_ + "?" + updates, "", {}, "delete " + s_.series};
       case StepKind::read_meet: {
-        HttpRequest r{"GET", base_ + "/" + id_, "", {}, "meet " + series_};
-        r.delay = std::chrono::milliseconds(std::max<long long>(50, s_.http.backoff.count()) << std::min(step.polls, 6));
+        HttpRequest r{"GET", base_ + "/" + id_, "", {}, "meet " + s_.series};
+        r.delay = std::chrono::milliseconds(std::max<long long>(50, g_.http.backoff.count()) << std::min(step.polls, 6));
         return r;
       }
     }
@@ -350,42 +311,17 @@ class SeriesFlow final : public Flow {
   }
 
   void meet_after(const HttpResponse& r) {
-    if (!s_.meet) return;
+    if (!g_.meet) return;
     const std::string status = meet_status(json::parse(r.body, nullptr, false));
     if (status == "pending") steps_.push_front(Step(StepKind::read_meet));
     if (status == "failure")
-      outcome_.problems.push_back("series " + series_ + ": Google could not create its Meet link (failure)");
+      problem("Google could not create its Meet link (failure)");
   }
 
-  void written() { fault_point("cloud.write"); }  // answered, not yet recorded
-
-  void fail(const std::string& what, const HttpResponse& r) {
-    outcome_.problems.push_back("series " + series_ + ": " + what + " failed: " + net::shorten(r.error, 200));
-    failed_ = true;
-  }
-
-  void complete(const Operation& op) {
-    auto records = records_after(scope_ ? &scope_->desired : nullptr, op, "", current_, id_, "");
-    ctx_.store.put_remote_records(ctx_.target.spec.name, series_, "", records);
-    current_ = std::move(records);
-    ++outcome_.done;
-    if (ctx_.progress) ctx_.progress(++done_total_, total_, series_);
-  }
-
-  const SyncContext& ctx_;
-  const GoogleSettings& s_;
-  const SeriesInScope* scope_;
-  std::string series_, uid_, id_, base_;
-  std::vector<Operation> ops_;
-  std::vector<RemoteRecord> current_;
-  TargetOutcome& outcome_;
-  std::size_t& done_total_;
-  std::size_t total_;
-  std::size_t index_ = 0;
+  const GoogleSettings& g_;
+  std::string uid_, id_, base_;
   std::deque<Step> steps_;
-  std::optional<CloudSeries> series_event_;
   std::vector<Invitee> attendees_;
-  bool failed_ = false;
 };
 
 class GoogleTarget final : public Target {
@@ -412,35 +348,9 @@ class GoogleTarget final : public Target {
   }
 
   TargetOutcome execute(const SyncContext& ctx, const TargetPlan& plan) override {
-    TargetOutcome outcome;
-    std::vector<std::unique_ptr<SeriesFlow>> flows;
-    std::map<std::string, std::size_t> index;
-    std::vector<std::vector<Operation>> ops;
-    std::vector<std::string> order;
-    for (const auto& op : plan.operations) {
-      auto [it, fresh] = index.try_emplace(op.series, ops.size());
-      if (fresh) {
-        ops.emplace_back();
-        order.push_back(op.series);
-      }
-      ops[it->second].push_back(op);
-    }
-    std::size_t done_total = 0;
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      const SeriesInScope* scope = nullptr;
-      for (const auto& s : ctx.series)
-        if (s.desired.series == order[i]) scope = &s;
-      std::vector<RemoteRecord> current;
-      for (const auto& r : ctx.remote)
-        if (r.series == order[i] && r.copy.empty()) current.push_back(r);
-      flows.push_back(std::make_unique<SeriesFlow>(ctx, s_, scope, order[i], std::move(ops[i]), std::move(current),
-                                                   outcome, done_total, plan.operations.size()));
-    }
-    std::vector<Flow*> raw;
-    for (auto& f : flows) raw.push_back(f.get());
-    outcome.failure = run_flows(raw, s_.http, auth_, google_throttled, "Google Calendar");
-    for (const auto& f : flows) outcome.pending += f->left();
-    return outcome;
+    return run_plan(
+        ctx, plan, [&](SeriesFlow::Start start) { return std::make_unique<GoogleFlow>(std::move(start), s_); }, s_.http,
+        auth_, google_throttled, "Google Calendar");
   }
 
  private:

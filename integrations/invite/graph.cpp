@@ -10,6 +10,7 @@
 #include "internal/curl.h"
 #include "invite/internal/cloud_event.h"
 #include "invite/internal/cloud_http.h"
+#include "invite/internal/cloud_target.h"
 #include "invite/internal/targets.h"
 
 namespace convene::invite {
@@ -38,22 +39,15 @@ class GraphAuth final : public Authorizer {
       error = "cannot reach the Microsoft token endpoint " + net::shorten(s_.http.token_url, 100) + ": " + answer.error;
       return "";
     }
-    const json j = json::parse(answer.body, nullptr, false);
-    if (answer.status != 200 || !j.is_object() || !j.contains("access_token") || !j["access_token"].is_string()) {
-      std::string why = "HTTP " + std::to_string(answer.status);
-      if (j.is_object() && j.contains("error") && j["error"].is_string()) {
-        why = j["error"].get<std::string>();
-        if (j.contains("error_description") && j["error_description"].is_string())
-          why += ": " + j["error_description"].get<std::string>();
-      }
+    std::string why;
+    const auto token = read_token(answer, why);
+    if (!token) {
       error = "Microsoft refused a token for the application " + net::shorten(s_.client_id, 60) + " of tenant " +
-              net::shorten(s_.tenant, 60) + " (" + net::shorten(why, 160) + ")";
+              net::shorten(s_.tenant, 60) + " (" + why + ")";
       return "";
     }
-    token_ = j["access_token"].get<std::string>();
-    long long lifetime = 3600;
-    if (j.contains("expires_in") && j["expires_in"].is_number_integer()) lifetime = j["expires_in"].get<long long>();
-    expires_ = now + std::chrono::seconds(std::clamp<long long>(lifetime - 60, 0, 86400));
+    token_ = token->first;
+    expires_ = now + std::chrono::seconds(std::clamp<long long>(token->second - 60, 0, 86400));
     return "Bearer " + token_;
   }
   void invalidate() override { token_.clear(); }
@@ -77,35 +71,28 @@ struct Step {
   Instant original;  // an instance's original start
 };
 
-class SeriesFlow final : public Flow {
+class GraphFlow final : public SeriesFlow {
  public:
-  SeriesFlow(const SyncContext& ctx, const GraphSettings& s, const SeriesInScope* scope, std::string series,
-             std::vector<Operation> ops, std::vector<RemoteRecord> current, TargetOutcome& outcome,
-             std::size_t& done_total, std::size_t total)
-      : ctx_(ctx), s_(s), scope_(scope), series_(std::move(series)), ops_(std::move(ops)), current_(std::move(current)),
-        outcome_(outcome), done_total_(done_total), total_(total) {
+  GraphFlow(Start start, const GraphSettings& s) : SeriesFlow(std::move(start)), g_(s) {
     base_ = s.http.api_url + "/v1.0/users/" + percent_encode(s.mailbox) + "/events";
-    for (const auto& r : current_)
+    for (const auto& r : s_.current)
       if (!r.occurrence && r.live) id_ = r.remote_id;
   }
-
-  std::size_t left() const { return ops_.size() - index_; }
 
   std::optional<HttpRequest> next() override {
     while (!failed_) {
       if (steps_.empty()) {
-        if (index_ == ops_.size()) return std::nullopt;
-        if (!plan_steps(ops_[index_])) return std::nullopt;
+        if (!more()) return std::nullopt;
+        if (!plan_steps(op())) return std::nullopt;
         continue;
       }
       const Step s = steps_.front();
       if ((s.kind == StepKind::patch_instance || s.kind == StepKind::cancel_instance) && instance_id(s.original).empty()) {
         // Graph no longer lists it: cancelled there already (a cancel is done; a change cannot be).
         if (s.kind == StepKind::patch_instance)
-          outcome_.problems.push_back("series " + series_ + ": Microsoft 365 has no session at " + utc_iso(s.original) +
-                                      " to change (cancelled there)");
+          problem("Microsoft 365 has no session at " + utc_iso(s.original) + " to change (cancelled there)");
         steps_.pop_front();
-        if (steps_.empty()) complete(ops_[index_++]);
+        if (steps_.empty()) complete(id_);
         continue;
       }
       return request_of(s);
@@ -150,38 +137,26 @@ class SeriesFlow final : public Flow {
         written();
         break;
     }
-    if (steps_.empty()) complete(ops_[index_++]);
+    if (steps_.empty()) complete(id_);
   }
 
  private:
-  EventOptions options() const {
-    EventOptions o;
-    o.uid_domain = ctx_.uid_domain;
-    return o;
-  }
-
   bool plan_steps(const Operation& op) {
-    if (op.kind != OperationKind::cancel_series && !series_event_) {
+    if (op.kind != OperationKind::cancel_series && recurrence_.is_null()) {
+      if (!load_series()) return false;
       std::string error;
-      try {
-        series_event_ = read_cloud_series(series_calendar(ctx_.definitions, *scope_->community, *scope_->series,
-                                                          ctx_.horizon, ctx_.revisions, options()),
-                                          error);
-      } catch (const std::exception& e) {
-        error = e.what();
-      }
-      if (series_event_) {
-        zone_ = windows_zone(series_event_->master.timezone).value_or("");
-        if (!series_event_->rdates.empty()) error = "its sessions include added dates (RDATE)";
-        else if (!series_event_->rrule) error = "it has no rule";
-        else if (auto r = graph_recurrence(*series_event_->rrule, series_event_->master.start,
-                                           series_event_->master.timezone, error))
+      {
+        zone_ = windows_zone(event_->master.timezone).value_or("");
+        if (!event_->rdates.empty()) error = "its sessions include added dates (RDATE)";
+        else if (!event_->rrule) error = "it has no rule";
+        else if (auto r = graph_recurrence(*event_->rrule, event_->master.start,
+                                           event_->master.timezone, error))
           recurrence_ = *r;
         if (!recurrence_.is_null()) error.clear();
       }
-      if (!series_event_ || recurrence_.is_null()) {
-        outcome_.problems.push_back("series " + series_ + ": not carried to Microsoft 365: " + error +
-                                    " (Graph's six patterns only; separate single events are not built yet)");
+      if (recurrence_.is_null()) {
+        problem("not carried to Microsoft 365: " + error +
+                " (Graph's six patterns only; separate single events are not built yet)");
         failed_ = true;
         return false;
       }
@@ -208,16 +183,16 @@ class SeriesFlow final : public Flow {
       case OperationKind::add_attendee:
       case OperationKind::remove_attendee: steps_.push_back(Step(StepKind::patch_series)); break;
     }
-    attendees_ = records_after(scope_ ? &scope_->desired : nullptr, op, "", current_, id_, "").front().invitees;
+    attendees_ = attendees_after(op);
     return true;
   }
 
-  Instant original_utc(LocalTime t) const { return resolve_local(t, find_zone(series_event_->master.timezone)); }
+  Instant original_utc(LocalTime t) const { return resolve_local(t, find_zone(event_->master.timezone)); }
 
   // Every session that differs from the rule: the overrides, and the sessions the rule
   // makes that the series leaves out (EXDATE), cancelled.
   void exceptions() {
-    const CloudSeries& e = *series_event_;
+    const CloudSeries& e = *event_;
     if (e.overrides.empty() && e.exdates.empty()) return;
     steps_.push_back(Step(StepKind::list_instances));
     for (const auto& o : e.overrides)
@@ -236,7 +211,7 @@ class SeriesFlow final : public Flow {
   }
 
   json event_body(bool create) const {
-    const CloudEvent& m = series_event_->master;
+    const CloudEvent& m = event_->master;
     json j = {{"subject", m.summary},
               {"body", {{"contentType", "text"}, {"content", m.description}}},
               {"start", when(m.start)},
@@ -244,7 +219,7 @@ class SeriesFlow final : public Flow {
               {"location", {{"displayName", m.location}}},
               {"attendees", attendees_json()},
               {"recurrence", recurrence_}};
-    if (s_.teams) {
+    if (g_.teams) {
       j["isOnlineMeeting"] = true;
       j["onlineMeetingProvider"] = "teamsForBusiness";
     }
@@ -253,52 +228,51 @@ class SeriesFlow final : public Flow {
   }
 
   // The plan's key of the create, so a retry after a lost answer is the same create.
-  std::string transaction_id() const { return ops_[index_].key; }
+  std::string transaction_id() const { return op().key; }
 
   const CloudEvent* override_at_utc(Instant original) const {
-    for (const auto& o : series_event_->overrides)
+    for (const auto& o : event_->overrides)
       if (o.original_utc == original) return &o;
     return nullptr;
   }
 
   HttpRequest request_of(const Step& step) const {
-    std::vector<std::string> headers{"Content-Type: application/json",
-                                     "Prefer: outlook.timezone=\"" + zone_ + "\""};
+    std::vector<std::string> headers{"Content-Type: application/json"};
+    if (!zone_.empty()) headers.push_back("Prefer: outlook.timezone=\"" + zone_ + "\"");
     switch (step.kind) {
-      case StepKind::create: return {"POST", base_, event_body(true).dump(), headers, "create " + series_};
+      case StepKind::create: return {"POST", base_, event_body(true).dump(), headers, "create " + s_.series};
       case StepKind::list_instances: {
-        const Instant from = series_event_->master.start_utc - std::chrono::hours(24);
-        const Instant to = Instant{date::sys_days{scope_->desired.covers.time_since_epoch()}} + std::chrono::hours(72);
+        const Instant from = event_->master.start_utc - std::chrono::hours(24);
+        const Instant to = Instant{date::sys_days{s_.scope->desired.covers.time_since_epoch()}} + std::chrono::hours(72);
         return {"GET",
                 base_ + "/" + percent_encode(id_) + "/instances?startDateTime=" + percent_encode(utc_iso(from)) +
                     "&endDateTime=" + percent_encode(utc_iso(to)) + "&$top=1000",
-                "", headers, "instances " + series_};
+                "", headers, "instances " + s_.series};
       }
       case StepKind::patch_series: {
-        const auto& op = ops_[index_];
-        json body = op.kind == OperationKind::add_attendee || op.kind == OperationKind::remove_attendee
+        json body = op().kind == OperationKind::add_attendee || op().kind == OperationKind::remove_attendee
                         ? json{{"attendees", attendees_json()}}
                         : event_body(false);
-        return {"PATCH", base_ + "/" + percent_encode(id_), body.dump(), headers, "update " + series_};
+        return {"PATCH", base_ + "/" + percent_encode(id_), body.dump(), headers, "update " + s_.series};
       }
       case StepKind::patch_instance: {
         const CloudEvent* o = override_at_utc(step.original);
-        const CloudEvent shown = o ? *o : series_event_->plain_instance(to_local(step.original, find_zone(series_event_->master.timezone)));
+        const CloudEvent shown = o ? *o : event_->plain_instance(to_local(step.original, find_zone(event_->master.timezone)));
         json body = {{"subject", shown.summary},
                      {"body", {{"contentType", "text"}, {"content", shown.description}}},
                      {"start", when(shown.start)},
                      {"end", when(shown.end)},
                      {"location", {{"displayName", shown.location}}}};
         return {"PATCH", base_ + "/" + percent_encode(instance_id(step.original)), body.dump(), headers,
-                "session " + series_};
+                "session " + s_.series};
       }
       case StepKind::cancel_instance:
         return {"POST", base_ + "/" + percent_encode(id_) + "/instances/" + percent_encode(instance_id(step.original)) +
                             "/microsoft.graph.cancel",
-                json{{"Comment", "Cancelled"}}.dump(), headers, "cancel session " + series_};
+                json{{"Comment", "Cancelled"}}.dump(), headers, "cancel session " + s_.series};
       case StepKind::cancel_series:
         return {"POST", base_ + "/" + percent_encode(id_) + "/microsoft.graph.cancel",
-                json{{"Comment", "This series has ended"}}.dump(), headers, "cancel " + series_};
+                json{{"Comment", "This series has ended"}}.dump(), headers, "cancel " + s_.series};
     }
     return {};
   }
@@ -308,33 +282,9 @@ class SeriesFlow final : public Flow {
     return it == instances_.end() ? "" : it->second;
   }
 
-  void written() { fault_point("cloud.write"); }
-
-  void fail(const std::string& what, const HttpResponse& r) {
-    outcome_.problems.push_back("series " + series_ + ": " + what + " failed: " + net::shorten(r.error, 200));
-    failed_ = true;
-  }
-
-  void complete(const Operation& op) {
-    auto records = records_after(scope_ ? &scope_->desired : nullptr, op, "", current_, id_, "");
-    ctx_.store.put_remote_records(ctx_.target.spec.name, series_, "", records);
-    current_ = std::move(records);
-    ++outcome_.done;
-    if (ctx_.progress) ctx_.progress(++done_total_, total_, series_);
-  }
-
-  const SyncContext& ctx_;
-  const GraphSettings& s_;
-  const SeriesInScope* scope_;
-  std::string series_, base_, id_, zone_;
-  std::vector<Operation> ops_;
-  std::vector<RemoteRecord> current_;
-  TargetOutcome& outcome_;
-  std::size_t& done_total_;
-  std::size_t total_;
-  std::size_t index_ = 0;
+  const GraphSettings& g_;
+  std::string base_, id_, zone_;
   std::deque<Step> steps_;
-  std::optional<CloudSeries> series_event_;
   json recurrence_;
   std::map<std::string, std::string> instances_;  // original start (UTC, to the second) -> instance id
   std::vector<Invitee> attendees_;
@@ -367,35 +317,9 @@ class GraphTarget final : public Target {
   }
 
   TargetOutcome execute(const SyncContext& ctx, const TargetPlan& plan) override {
-    TargetOutcome outcome;
-    std::map<std::string, std::size_t> index;
-    std::vector<std::vector<Operation>> ops;
-    std::vector<std::string> order;
-    for (const auto& op : plan.operations) {
-      auto [it, fresh] = index.try_emplace(op.series, ops.size());
-      if (fresh) {
-        ops.emplace_back();
-        order.push_back(op.series);
-      }
-      ops[it->second].push_back(op);
-    }
-    std::size_t done_total = 0;
-    std::vector<std::unique_ptr<SeriesFlow>> flows;
-    std::vector<Flow*> raw;
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      const SeriesInScope* scope = nullptr;
-      for (const auto& s : ctx.series)
-        if (s.desired.series == order[i]) scope = &s;
-      std::vector<RemoteRecord> current;
-      for (const auto& r : ctx.remote)
-        if (r.series == order[i] && r.copy.empty()) current.push_back(r);
-      flows.push_back(std::make_unique<SeriesFlow>(ctx, s_, scope, order[i], std::move(ops[i]), std::move(current),
-                                                   outcome, done_total, plan.operations.size()));
-      raw.push_back(flows.back().get());
-    }
-    outcome.failure = run_flows(raw, s_.http, auth_, graph_throttled, "Microsoft Graph");
-    for (const auto& f : flows) outcome.pending += f->left();
-    return outcome;
+    return run_plan(
+        ctx, plan, [&](SeriesFlow::Start start) { return std::make_unique<GraphFlow>(std::move(start), s_); }, s_.http,
+        auth_, graph_throttled, "Microsoft Graph");
   }
 
  private:

@@ -191,8 +191,6 @@ def make_handler(emulator, service):
                 emulator.record(method, path, {}, status, token=True)
                 self.send_json(status, obj)
                 return
-            if emulator.latency:
-                time.sleep(emulator.latency)
             fault = emulator.take_fault(method, path)
             if fault and fault.mode == "respond":
                 emulator.record(method, path, query, fault.status)
@@ -212,6 +210,8 @@ def make_handler(emulator, service):
                 emulator.in_flight[key] = n
                 emulator.max_in_flight[key] = max(n, emulator.max_in_flight.get(key, 0))
             try:
+                if emulator.latency:  # inside the window: a slow answer holds its slot
+                    time.sleep(emulator.latency)
                 limited = service.concurrency_limited(n)
                 if limited:
                     status, obj, headers = limited

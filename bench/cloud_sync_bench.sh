@@ -49,13 +49,13 @@ json.dump({"calendars": {}, "communities": [{"id": "bench", "name": "Bench", "ti
            "series": series}], "overrides": overrides}, open(path, "w"))
 EOF
 
-start_emulator() {  # NAME LOG ARGS...: the port on stdout
-  local log=$2
+start_emulator() {  # VAR LOG ARGS...: its port in VAR (not in a subshell: its pid is kept for cleanup)
+  local var=$1 log=$2
   shift 2
   /usr/bin/python3 "$@" > "$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 200); do grep -q listening "$log" 2>/dev/null && break; sleep 0.1; done
-  sed -n 's/^.* listening \([0-9]*\)$/\1/p' "$log"
+  printf -v "$var" '%s' "$(sed -n 's/^.* listening \([0-9]*\)$/\1/p' "$log")"
 }
 
 store() {  # DB: the definitions, one member following the community
@@ -72,10 +72,10 @@ if [ "$WHICH" != graph ]; then
 mkdir -p "$work/google"
 /usr/bin/python3 tests/emulators/keygen.py "$work/google" bench@convene-bench.iam.gserviceaccount.com \
   https://oauth2.googleapis.com/token
-gport=$(start_emulator google "$work/google.log" tests/emulators/google_calendar.py \
+start_emulator gport "$work/google.log" tests/emulators/google_calendar.py \
   --reference tests/emulators/reference/calendar.v3.json --public-key "$work/google/public.pem" \
   --client-email bench@convene-bench.iam.gserviceaccount.com --calendar bench@group.calendar.google.com \
-  --latency-ms "$LATENCY" --quota-per-minute "$QUOTA")
+  --latency-ms "$LATENCY" --quota-per-minute "$QUOTA"
 store "$work/google.db"
 "$CONVENE" --db "$work/google.db" target add g --kind google --calendar-id bench@group.calendar.google.com \
   --credentials-file "$work/google/service-account.json" --api-url "http://127.0.0.1:$gport" \
@@ -90,9 +90,9 @@ fi
 if [ "$WHICH" != google ]; then
 mkdir -p "$work/graph"
 printf 'bench-secret\n' > "$work/graph/secret" && chmod 600 "$work/graph/secret"
-mport=$(start_emulator graph "$work/graph.log" tests/emulators/graph.py \
+start_emulator mport "$work/graph.log" tests/emulators/graph.py \
   --reference tests/emulators/reference/graph-v1.0-events-subset.openapi.yml --tenant bench-tenant \
-  --client-id bench-app --client-secret bench-secret --mailbox organizer@example.org --latency-ms "$LATENCY")
+  --client-id bench-app --client-secret bench-secret --mailbox organizer@example.org --latency-ms "$LATENCY"
 store "$work/graph.db"
 "$CONVENE" --db "$work/graph.db" target add m --kind graph --tenant bench-tenant --client-id bench-app \
   --client-secret-file "$work/graph/secret" --mailbox organizer@example.org --api-url "http://127.0.0.1:$mport" \

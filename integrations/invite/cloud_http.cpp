@@ -162,9 +162,12 @@ class Run {
   }
 
   // Milliseconds until something may start (bounded, so transfers are polled often).
+  // At the concurrency limit nothing may start before a transfer ends, which wakes the
+  // poll: waiting for a slot never spins.
   long wait_ms() const {
     const auto now = Clock::now();
     auto until = now + milliseconds(100);
+    if (running_.size() >= settings_.max_connections) return 100;
     for (const auto& s : slots_)
       if (!s.finished && !s.running) until = std::min(until, std::max(s.due, next_start_));
     return std::max<long>(0, std::chrono::duration_cast<milliseconds>(until - now).count());

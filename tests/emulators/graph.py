@@ -25,6 +25,7 @@ Retry-After.
 import argparse
 import base64
 import datetime
+import functools
 import json
 import re
 import secrets
@@ -45,6 +46,7 @@ MAX_INSTANCES = 5000
 MAILBOX_CONCURRENCY = 4
 
 
+@functools.lru_cache(maxsize=None)
 def windows_to_iana(name):
     iana = icu.TimeZone.getIDForWindowsID(name)
     return iana or None
@@ -57,6 +59,7 @@ class OpenApi:
         self.schemas = self.doc["components"]["schemas"]
         self.params = self.doc["components"].get("parameters", {})
         self.routes = []
+        self._props = {}
         for p, ops in self.doc["paths"].items():
             regex = re.compile("^/v1.0" + re.sub(r"\{([^}]+)\}", lambda m: "(?P<%s>[^/]+)" % m.group(1).replace("-", "_"), p) + "$")
             for method, op in ops.items():
@@ -89,11 +92,17 @@ class OpenApi:
                 raise ValidationError("query parameter %r is not one of %s's" % (name, op.get("operationId")))
 
     def properties(self, schema):
-        """All properties of a schema, through allOf and $ref."""
+        """All properties of a schema, through allOf and $ref (kept once worked out)."""
+        key = id(schema)
+        if key not in self._props:
+            self._props[key] = self._properties(schema)
+        return self._props[key]
+
+    def _properties(self, schema):
         schema = self.resolve(schema)
         props = dict(schema.get("properties", {}))
         for part in schema.get("allOf", []):
-            props.update(self.properties(part))
+            props.update(self._properties(part))
         return props
 
     def check(self, value, schema, where):

@@ -179,7 +179,9 @@ std::optional<std::int64_t> read_integer(std::string_view text, bool signed_ = t
   std::int64_t value = 0;
   for (const char c : text) {
     if (c < '0' || c > '9') return std::nullopt;
-    if (value < kCap) value = value * 10 + (c - '0');  // < 10^19: no overflow
+    // At most 10^17 before the step, so at most 10^18 + 9 after it: no overflow (the
+    // sanitizer build found "value < kCap" letting 999999999999999999 * 10 overflow).
+    value = value <= kCap / 10 ? value * 10 + (c - '0') : kCap;
   }
   value = std::min(value, kCap);
   return negative ? -value : value;

@@ -544,7 +544,7 @@ TEST(StoreMembers, TokensFindTheirMemberAndRotationRevokes) {
   spec.name = "Rosa Diaz";
   spec.email = "rosa@example.org";
   spec.timezone = "America/Chicago";
-  spec.reminders = {{Seconds{900}, Seconds{86400}}, "sms"};
+  spec.reminders = {{Seconds{900}, Seconds{86400}}, "none"};
   const auto issued = store->add_member(spec, as("ana"));
   EXPECT_EQ(issued.token.size(), 43u);
   auto found = store->find_member_by_token(issued.token);
@@ -553,7 +553,7 @@ TEST(StoreMembers, TokensFindTheirMemberAndRotationRevokes) {
   EXPECT_EQ(found->timezone, "America/Chicago");
   EXPECT_NE(found->zone, nullptr);
   EXPECT_EQ(found->reminders.offsets, (std::vector<Seconds>{Seconds{900}, Seconds{86400}}));
-  EXPECT_EQ(found->reminders.channel, "sms");
+  EXPECT_EQ(found->reminders.channel, "none");
   // A token one character off (regression: this test once appended "A", which was the
   // token itself whenever its last character was already "A", one run in 64).
   std::string off_by_one = issued.token;

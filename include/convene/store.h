@@ -195,7 +195,11 @@ struct ReminderPreferences {
   std::string channel = "email";          // one of kReminderChannels
   friend bool operator==(const ReminderPreferences&, const ReminderPreferences&) = default;
 };
-inline constexpr std::string_view kReminderChannels[] = {"email", "sms", "push", "none"};
+// The channels something delivers: email (the reminders worker, through the email target
+// of the member's community), or none. `sms` and `push`, accepted by earlier versions and
+// never delivered, are refused now; a member who has one stored keeps it as it is (the
+// worker says that nothing delivers it) until their reminders are next changed.
+inline constexpr std::string_view kReminderChannels[] = {"email", "none"};
 
 // How sessions reach a member's calendar: by their private feed (the default), or by
 // invitations (convene sync sends them to members with `invite`), never both, so nobody

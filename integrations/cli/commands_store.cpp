@@ -617,7 +617,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       cmd->add_option("--name", f->name, "Display name (default ID)");
       cmd->add_option("--timezone", f->timezone, "Display time zone (IANA, e.g. America/New_York)");
       cmd->add_option("--remind", f->remind, "Reminder before each session (PT15M, P1D; repeat)");
-      cmd->add_option("--channel", f->channel, "Reminder channel: email, sms, push or none");
+      cmd->add_option("--channel", f->channel, "Reminder channel: email or none");
       add_change_options(*cmd, *o, false);
       cmd->callback([&context, o, f] {
         guarded(context, [&] {
@@ -674,7 +674,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       auto* email = cmd->add_option("--email", f->email, "Email address");
       auto* tz = cmd->add_option("--timezone", f->timezone, "Display time zone (\"\" clears)");
       auto* remind = cmd->add_option("--remind", f->remind, "Reminder offsets (repeat; \"none\" clears)");
-      auto* channel = cmd->add_option("--channel", f->channel, "Reminder channel: email, sms, push or none");
+      auto* channel = cmd->add_option("--channel", f->channel, "Reminder channel: email or none");
       auto* delivery = cmd->add_option("--delivery", *delivery_text,
                                        "How sessions reach their calendar: feed (their private feed) or invite "
                                        "(invitations, convene sync)")

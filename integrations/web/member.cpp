@@ -35,8 +35,6 @@ constexpr std::string_view kPurpose = "member";
 std::string channel_label(std::string_view channel) {
   if (channel == "email") return "By email";
   if (channel == "none") return "No reminders";
-  if (channel == "sms") return "By text message (SMS)";
-  if (channel == "push") return "By push notification";
   return std::string(channel);
 }
 

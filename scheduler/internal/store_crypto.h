@@ -1,6 +1,6 @@
 // What the store needs for members' private feed tokens: random bytes from the OS
-// CSPRNG (getrandom(2)), SHA-256 (FIPS 180-4), base64url (RFC 4648 §5, no padding) and
-// a comparison whose time does not depend on where two hashes differ.
+// CSPRNG, SHA-256 (FIPS 180-4), base64url (RFC 4648 §5, no padding) and a comparison
+// whose time does not depend on where two hashes differ. All of them are libsodium's.
 #pragma once
 
 #include <array>
@@ -17,8 +17,8 @@ using Sha256Digest = std::array<std::uint8_t, 32>;
 Sha256Digest sha256(std::string_view data);
 std::string to_hex(const std::uint8_t* data, std::size_t size);
 
-// `size` bytes from getrandom(2) (blocking until the pool is seeded; retried on EINTR).
-// Throws StoreError(io) if the kernel refuses.
+// `size` bytes from the OS CSPRNG (libsodium's randombytes_buf: getrandom(2), blocking
+// until the pool is seeded). Throws StoreError(io) if libsodium cannot start.
 std::string random_bytes(std::size_t size);
 
 // RFC 4648 §5 base64url without padding: 32 bytes → 43 characters.

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "convene/http.h"
+#include "http_replies.h"
 #include "internal/http_exchange.h"
 
 namespace convene::http {
@@ -22,45 +23,11 @@ namespace {
 
 using internal::serve_bytes;
 
-struct Reply {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names; repeated ones joined by "\n"
-  std::string body;
-  std::string header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-};
+using convene::testing::Reply;
 
-// The responses in `bytes` (a body by its Content-Length; none after HEAD, 1xx, 204, 304).
-std::vector<Reply> replies(std::string bytes, bool head = false) {
-  std::vector<Reply> out;
-  while (!bytes.empty()) {
-    const auto end = bytes.find("\r\n\r\n");
-    if (end == std::string::npos || bytes.rfind("HTTP/1.1 ", 0) != 0) throw std::runtime_error("not a response: " + bytes);
-    Reply r;
-    r.status = std::stoi(bytes.substr(9, 3));
-    std::size_t pos = bytes.find("\r\n");
-    while (pos < end) {
-      const auto next = bytes.find("\r\n", pos + 2);
-      const std::string line = bytes.substr(pos + 2, next - pos - 2);
-      const auto colon = line.find(':');
-      std::string name = line.substr(0, colon);
-      for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
-      auto& value = r.headers[name];
-      if (!value.empty()) value += "\n";
-      value += line.substr(colon + 2);
-      pos = next;
-    }
-    bytes.erase(0, end + 4);
-    std::size_t length = 0;
-    if (!head && r.status >= 200 && r.status != 204 && r.status != 304 && r.headers.count("content-length"))
-      length = std::stoul(r.headers["content-length"]);
-    r.body = bytes.substr(0, length);
-    bytes.erase(0, length);
-    out.push_back(std::move(r));
-  }
-  return out;
+// The responses in `bytes` (a body by its framing; none after HEAD, 1xx, 204, 304).
+std::vector<Reply> replies(const std::string& bytes, bool head = false) {
+  return convene::testing::parse_replies(bytes, head);
 }
 
 std::string get(const std::string& target, const std::string& extra = "") {

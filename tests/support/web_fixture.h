@@ -21,6 +21,7 @@
 #include "convene/http.h"
 #include "convene/store.h"
 #include "convene/web.h"
+#include "http_replies.h"
 #include "internal/http_exchange.h"
 #include "test_support.h"
 
@@ -35,39 +36,8 @@ inline Instant at(const char* text) {
   return t;
 }
 
-struct Reply {
-  int status = 0;
-  std::multimap<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  std::string header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-  std::vector<std::string> all(const std::string& name) const {
-    std::vector<std::string> out;
-    for (auto [it, end] = headers.equal_range(name); it != end; ++it) out.push_back(it->second);
-    return out;
-  }
-};
-
-inline Reply parse_reply(const std::string& bytes) {
-  const auto end = bytes.find("\r\n\r\n");
-  if (end == std::string::npos || bytes.rfind("HTTP/1.1 ", 0) != 0) throw std::runtime_error("not a response: " + bytes);
-  Reply r;
-  r.status = std::stoi(bytes.substr(9, 3));
-  std::size_t pos = bytes.find("\r\n");
-  while (pos < end) {
-    const auto next = bytes.find("\r\n", pos + 2);
-    const std::string line = bytes.substr(pos + 2, next - pos - 2);
-    const auto colon = line.find(':');
-    std::string name = line.substr(0, colon);
-    for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
-    r.headers.emplace(name, line.substr(colon + 2));
-    pos = next;
-  }
-  r.body = bytes.substr(end + 4);
-  return r;
-}
+using convene::testing::parse_reply;
+using convene::testing::Reply;
 
 // The value of the hidden CSRF field of the first form (of the form posting to
 // `action` when given) on `html`.
@@ -155,7 +125,7 @@ struct WebFixture {
   }
 
   Reply request(const std::string& raw, const std::string& peer = "192.0.2.1", const http::ServerOptions& options = {}) {
-    return parse_reply(http::internal::serve_bytes(router, options, raw, 0, peer));
+    return parse_reply(http::internal::serve_bytes(router, options, raw, 0, peer), raw.rfind("HEAD", 0) == 0);
   }
   Reply get(const std::string& target, Jar* jar = nullptr) {
     Reply r = request("GET " + target + " HTTP/1.1\r\nHost: cop.example.org\r\n" + (jar ? jar->header() : "") +

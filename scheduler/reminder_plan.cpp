@@ -1,6 +1,8 @@
 // The reminder planner (convene/reminder_plan.h states the rules).
 #include "convene/reminder_plan.h"
 
+#include "internal/digest_plan.h"
+
 #include <algorithm>
 #include <set>
 #include <unordered_map>
@@ -11,6 +13,7 @@ std::string_view to_string(MessageKind kind) {
   switch (kind) {
     case MessageKind::reminder: return "reminder";
     case MessageKind::notice: return "notice";
+    case MessageKind::digest: return "digest";
   }
   return "reminder";
 }
@@ -108,6 +111,7 @@ class Planner {
       if (receives(f.member)) plan_member_reminders(f);
     for (const auto& c : in_.community_channels) plan_channel_reminders(c);
     for (const auto& record : in_.changes) plan_notices(record);
+    plan_internal::plan_digests(in_, sessions_, [this](const AuditRecord& r) { return touched(r); }, plan_);
     withdraw_pending();
     std::sort(plan_.messages.begin(), plan_.messages.end(), [](const auto& a, const auto& b) {
       return a.due != b.due ? a.due < b.due : a.key < b.key;
@@ -302,7 +306,7 @@ class Planner {
 
   void withdraw_pending() {
     for (const auto& p : in_.pending) {
-      if (desired_.contains(p.key)) continue;
+      if (desired_.contains(p.key) || p.kind == MessageKind::digest) continue;  // plan_digests withdraws digests
       if (p.kind == MessageKind::notice && p.session_start > in_.now) continue;  // notices stay until sent
       std::string reason = why_not(p);
       if (p.session_start <= in_.now) plan_.log.push_back("dropped " + p.key + ": " + reason);

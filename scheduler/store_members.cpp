@@ -3,6 +3,7 @@
 // SHA-256, and finds a member by comparing hashes in constant time.
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -70,7 +71,7 @@ void check_reminders(const std::vector<Seconds>& offsets, const std::string& cha
 std::optional<Member> read_member(Impl& impl, std::string_view id) {
   auto q = impl.db->query(
       "SELECT m.id, m.name, m.email, m.timezone, m.reminder_offsets, m.reminder_channel, m.created, "
-      "t.created, m.delivery FROM members m LEFT JOIN member_tokens t ON t.member = m.id WHERE m.id = ?1");
+      "t.created, m.delivery, m.digest FROM members m LEFT JOIN member_tokens t ON t.member = m.id WHERE m.id = ?1");
   q->bind(1, id);
   if (!q->step()) return std::nullopt;
   Member m;
@@ -84,6 +85,7 @@ std::optional<Member> read_member(Impl& impl, std::string_view id) {
   m.created = Instant{Seconds{q->int64(6)}};
   if (auto t = q->optional_int64(7)) m.token_created = Instant{Seconds{*t}};
   m.delivery = parse_delivery(q->text(8)).value_or(Delivery::feed);
+  m.digest = parse_digest_time(q->text(9));
   return m;
 }
 
@@ -121,6 +123,7 @@ std::string member_json(const Member& m) {
   for (auto o : m.reminders.offsets) offsets.push_back(format_duration(o));
   j["reminders"] = {{"offsets", offsets}, {"channel", m.reminders.channel}};
   j["delivery"] = std::string(to_string(m.delivery));
+  if (m.digest) j["digest"] = format_digest_time(*m.digest);
   return j.dump();
 }
 
@@ -172,6 +175,32 @@ std::optional<Delivery> parse_delivery(std::string_view text) {
   return std::nullopt;
 }
 
+namespace {
+// RFC 5545's weekday codes, Sunday first (date::weekday's numbering).
+constexpr std::string_view kWeekdayCodes[] = {"SU", "MO", "TU", "WE", "TH", "FR", "SA"};
+}  // namespace
+
+std::optional<DigestTime> parse_digest_time(std::string_view text) {
+  // "MO 07:00": exactly a code, one space, HH:MM.
+  if (text.size() != 8 || text[2] != ' ' || text[5] != ':') return std::nullopt;
+  std::string code{text.substr(0, 2)};
+  for (char& c : code) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const auto digit = [&](std::size_t i) { return std::isdigit(static_cast<unsigned char>(text[i])) != 0; };
+  if (!digit(3) || !digit(4) || !digit(6) || !digit(7)) return std::nullopt;
+  const int hours = (text[3] - '0') * 10 + (text[4] - '0'), minutes = (text[6] - '0') * 10 + (text[7] - '0');
+  if (hours > 23 || minutes > 59) return std::nullopt;
+  for (unsigned d = 0; d < 7; ++d)
+    if (kWeekdayCodes[d] == code) return DigestTime{date::weekday{d}, std::chrono::hours{hours} + std::chrono::minutes{minutes}};
+  return std::nullopt;
+}
+
+std::string format_digest_time(const DigestTime& digest) {
+  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(digest.time_of_day).count();
+  char buf[16];
+  std::snprintf(buf, sizeof buf, " %02d:%02d", static_cast<int>(minutes / 60), static_cast<int>(minutes % 60));
+  return std::string(kWeekdayCodes[digest.day.c_encoding()]) + buf;
+}
+
 IssuedToken Store::add_member(const MemberSpec& spec, const ChangeContext& context) {
   std::lock_guard lock(impl_->mutex);
   Impl& impl = *impl_;
@@ -185,10 +214,11 @@ IssuedToken Store::add_member(const MemberSpec& spec, const ChangeContext& conte
   const Instant at = impl.now();
   if (read_member(impl, spec.id)) throw invalid("a member " + quote(spec.id) + " already exists");
   auto q = impl.db->query(
-      "INSERT INTO members (id, name, email, timezone, reminder_offsets, reminder_channel, created) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "INSERT INTO members (id, name, email, timezone, reminder_offsets, reminder_channel, created, digest) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   q->bind(1, spec.id).bind(2, spec.name.empty() ? spec.id : spec.name).bind(3, spec.email).bind(4, spec.timezone);
   q->bind(5, offsets_to_text(spec.reminders.offsets)).bind(6, spec.reminders.channel).bind(7, unix_seconds(at));
+  q->bind(8, spec.digest ? format_digest_time(*spec.digest) : std::string());
   q->run();
   IssuedToken issued;
   issued.token = issue_token(impl, spec.id, at);
@@ -229,14 +259,16 @@ Member Store::update_member(std::string_view id, const MemberUpdate& u, const Ch
   if (u.reminder_offsets) m.reminders.offsets = *u.reminder_offsets;
   if (u.reminder_channel) m.reminders.channel = *u.reminder_channel;
   if (u.delivery) m.delivery = *u.delivery;
+  if (u.digest) m.digest = *u.digest;
   check_reminders(m.reminders.offsets, m.reminders.channel);
   if (member_json(m) == member_json(before)) return before;
   auto q = impl.db->query(
       "UPDATE members SET name = ?2, email = ?3, timezone = ?4, reminder_offsets = ?5, "
-      "reminder_channel = ?6, delivery = ?7 WHERE id = ?1");
+      "reminder_channel = ?6, delivery = ?7, digest = ?8 WHERE id = ?1");
   q->bind(1, id).bind(2, m.name).bind(3, m.email).bind(4, m.timezone);
   q->bind(5, offsets_to_text(m.reminders.offsets)).bind(6, m.reminders.channel);
   q->bind(7, std::string(to_string(m.delivery)));
+  q->bind(8, m.digest ? format_digest_time(*m.digest) : std::string());
   q->run();
   audit(impl, context, "member set", id, "changed member " + std::string(id), member_json(before),
         member_json(m), at);

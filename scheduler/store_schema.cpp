@@ -346,6 +346,10 @@ CREATE TABLE leases (
   expires INTEGER NOT NULL                   -- Unix seconds
 ) WITHOUT ROWID;
 )sql",
+    // --- 11: members' weekly digest ("MO 07:00", '' for none: convene/store.h DigestTime)
+    R"sql(
+ALTER TABLE members ADD COLUMN digest TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,

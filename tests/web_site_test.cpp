@@ -191,6 +191,29 @@ TEST(WebSite, MemberChangesRemindersAndWhatTheyFollowOnTheirPage) {
   EXPECT_EQ(s.store->member("maria")->delivery, Delivery::invite);
 }
 
+// The weekly digest on the member's page: a day and a time, shown chosen when they come
+// back; a time that is not one refused with the reason, nothing saved; "No digest" off.
+TEST(WebSite, MemberChoosesTheirWeeklyDigestOnTheirPage) {
+  WebFixture s;
+  const std::string me = "/me/" + s.member_token;
+  const Reply page = s.get(me);
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("<option value=\"\" selected>No digest</option>"), std::string::npos);
+  const std::string csrf = csrf_of(page.body);
+  EXPECT_EQ(s.post(me, {{"csrf", csrf}, {"action", "digest"}, {"day", "FR"}, {"time", "16:30"}}).status, 303);
+  ASSERT_TRUE(s.store->member("maria")->digest);
+  EXPECT_EQ(format_digest_time(*s.store->member("maria")->digest), "FR 16:30");
+  const Reply again = s.get(me);
+  EXPECT_NE(again.body.find("<option value=\"FR\" selected>Friday</option>"), std::string::npos);
+  EXPECT_NE(again.body.find("name=\"time\" value=\"16:30\""), std::string::npos);
+  const Reply bad = s.post(me, {{"csrf", csrf}, {"action", "digest"}, {"day", "FR"}, {"time", "25:00"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("Choose a day and a time such as 07:00 for your digest."), std::string::npos);
+  EXPECT_EQ(format_digest_time(*s.store->member("maria")->digest), "FR 16:30");
+  EXPECT_EQ(s.post(me, {{"csrf", csrf}, {"action", "digest"}, {"day", ""}}).status, 303);
+  EXPECT_FALSE(s.store->member("maria")->digest);
+}
+
 TEST(WebSite, OneMembersLinkCannotSeeOrChangeAnother) {
   WebFixture s;
   const Reply mine = s.get("/me/" + s.member_token);

@@ -45,6 +45,11 @@ class Router;
 
 namespace convene::remind {
 
+// The outbox kinds a pass writes and sends (OutboxMessage::kind; invitations are
+// convene sync's), and the planner's kind of one (an unknown one: a reminder).
+inline constexpr const char* kOutboxKinds[] = {"reminder", "notice", "digest"};
+MessageKind message_kind(std::string_view outbox_kind);
+
 // A deferred message is tried this many times before it counts as failed.
 inline constexpr std::uint32_t kMaxAttempts = 8;
 // A message that could not be sent is tried again after kRetryBackoff, doubling with

@@ -36,6 +36,18 @@
 //       notice/<member>/c<audit id>       notice-community/<channel>/c<audit id>
 //     however many times it is planned. Changes older than kNoticeLookback are not
 //     looked at; a notice whose sessions are all over is dropped.
+//   - Digests (opt-in: Member::digest). Once a week, at the member's chosen weekday and
+//     local time (DigestTime, resolved in their display zone, or the zone of the first
+//     community they follow, by resolve_local), one message: the sessions of what they
+//     follow in the kDigestSpan from its due time (cancelled and closed ones marked), and
+//     what changed since the previous digest was due (reschedules, cancellations,
+//     closures, splits, restores: the audit trail, each with the facilitator's reason).
+//     It is planned when due, not before (its words are of that moment), and sent while
+//     less than kDigestCatchUp late; later it is dropped with a log line. Not planned
+//     for a member who follows nothing, or for a week whose time came before the member
+//     joined. Key: digest/<member>/<ISO week of its local day>, e.g. digest/rosa/2027-W05,
+//     so a member who moves their digest to another day gets one that week, not two.
+//     Withdrawn while waiting when the member turns it off, is removed, or it is late.
 //   - Withdrawal. A waiting reminder the plan no longer holds is withdrawn, with the
 //     reason: the session moved, was cancelled or no longer takes place, the member left
 //     or stopped following it or turned reminders off, or the session started.
@@ -72,12 +84,22 @@ inline constexpr Seconds kReminderLookahead = std::chrono::days{8};
 inline constexpr Seconds kNoticeLookback = std::chrono::days{2};
 // A message sent more than this after its due time is late (logged as such).
 inline constexpr Seconds kLateAfter = std::chrono::minutes{1};
+// A digest lists the sessions this long after its due time.
+inline constexpr Seconds kDigestSpan = std::chrono::days{7};
+// A digest that could not go out at its time is sent up to this late, then dropped.
+inline constexpr Seconds kDigestCatchUp = std::chrono::hours{6};
+// The audit trail a pass reads: the notices' lookback, and a digest's week (the
+// previous digest's due time is at most a week and a DST hour before this one's, which
+// is at most kDigestCatchUp ago).
+inline constexpr Seconds kChangesLookback =
+    std::max(kNoticeLookback, kDigestSpan + std::chrono::hours{1} + kDigestCatchUp);
 // The audit actions that notify members.
 inline constexpr std::string_view kNoticeActions[] = {"reschedule", "cancel", "close", "split", "restore", "reopen"};
 
 enum class MessageKind {
   reminder,  // "Tomorrow at 4:00 pm: Mentoring Monday"
   notice,    // "Mentoring Monday moved to Tuesday 9 February, 4:00 pm"
+  digest,    // "Your week from Monday 1 February: 5 sessions"
 };
 std::string_view to_string(MessageKind kind);
 
@@ -139,6 +161,22 @@ struct NoticeSession {
   friend bool operator==(const NoticeSession&, const NoticeSession&) = default;
 };
 
+// A digest's session of the coming week (live or not: Occurrence::status says).
+struct DigestSession {
+  std::string series;
+  LocalTime occurrence;
+  friend bool operator==(const DigestSession&, const DigestSession&) = default;
+};
+
+// A digest's change since the previous digest: the session, and what the record says.
+struct DigestChange {
+  NoticeSession session;
+  std::string action;                 // "reschedule", "cancel", "close", ...
+  std::optional<std::string> reason;  // the facilitator's
+  Instant at{};                       // when it was made
+  friend bool operator==(const DigestChange&, const DigestChange&) = default;
+};
+
 // One message that must exist in the outbox.
 struct PlannedMessage {
   std::string key;
@@ -159,6 +197,13 @@ struct PlannedMessage {
   std::string action;              // notices: the record's action ("reschedule", "close", ...)
   std::optional<std::string> reason;  // notices: the facilitator's reason
   std::vector<NoticeSession> sessions;  // notices: what it tells, in time order
+  // Digests: the zone its time was resolved in (and its words are in), the coming
+  // week's sessions in time order, the changes in the order they were made, and the
+  // week it is for ("2027-W05"). Its session_start is the time it is dropped after.
+  const date::time_zone* zone = nullptr;
+  std::vector<DigestSession> upcoming;
+  std::vector<DigestChange> changes;
+  std::string week;
   friend bool operator==(const PlannedMessage&, const PlannedMessage&) = default;
 };
 

@@ -201,6 +201,20 @@ struct ReminderPreferences {
 // worker says that nothing delivers it) until their reminders are next changed.
 inline constexpr std::string_view kReminderChannels[] = {"email", "none"};
 
+// A member's weekly digest (convene/reminder_plan.h plans it): on `day`, at `time_of_day`
+// on the wall clock of the member's display zone (or, with none, the zone of the first
+// community they follow), resolved as the engine resolves every civil time
+// (resolve_local: a time in a spring-forward gap counts from the offset before it, one
+// in a fall-back overlap is the first). Written "MO 07:00": an RFC 5545 weekday code
+// (MO TU WE TH FR SA SU, any case) and a 24-hour local time.
+struct DigestTime {
+  date::weekday day;
+  Seconds time_of_day{0};                 // since local midnight, a whole minute, < 24 h
+  friend bool operator==(const DigestTime&, const DigestTime&) = default;
+};
+std::optional<DigestTime> parse_digest_time(std::string_view text);
+std::string format_digest_time(const DigestTime& digest);  // "MO 07:00"
+
 // How sessions reach a member's calendar: by their private feed (the default), or by
 // invitations (convene sync sends them to members with `invite`), never both, so nobody
 // sees a session twice.
@@ -215,6 +229,7 @@ struct Member {
   std::optional<std::string> timezone;    // display zone (IANA); unset: each series' own
   const date::time_zone* zone = nullptr;  // set when timezone is
   ReminderPreferences reminders;
+  std::optional<DigestTime> digest;       // unset: no weekly digest (opt-in)
   Delivery delivery = Delivery::feed;
   Instant created{};
   Instant token_created{};                // when the current feed token was issued
@@ -235,6 +250,7 @@ struct MemberSpec {
   std::string email;
   std::optional<std::string> timezone;
   ReminderPreferences reminders;
+  std::optional<DigestTime> digest;
 };
 
 // Changes to a member (convene member set): unset fields stay.
@@ -244,6 +260,7 @@ struct MemberUpdate {
   std::optional<std::vector<Seconds>> reminder_offsets;
   std::optional<std::string> reminder_channel;
   std::optional<Delivery> delivery;
+  std::optional<std::optional<DigestTime>> digest;     // {nullopt}: no digest
 };
 
 // A member and the private feed token issued to them. The token (43 characters of
@@ -320,7 +337,7 @@ struct OutboxQuery {
 class Store {
  public:
   // The schema version this build writes; older stores are migrated forward at open.
-  static constexpr int kSchemaVersion = 10;
+  static constexpr int kSchemaVersion = 11;
 
   // Opens (and with options.create, creates) the store at options.path, migrating an
   // older schema forward in one transaction. Throws StoreError: not_found, read_only,

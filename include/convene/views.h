@@ -15,6 +15,7 @@
 //   std::cout << convene::views::preview_text(defs, occurrences, window, std::nullopt);
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -146,6 +147,12 @@ struct NoticeItem {
   const Occurrence* now = nullptr;  // the session as it is now
 };
 MessageText notice_text(const PlannedMessage& notice, const std::vector<NoticeItem>& items, const date::time_zone* zone);
+// A weekly digest (PlannedMessage of kind digest), in digest.zone: the week's sessions
+// (cancelled and closed ones marked, join link or location for the others), what changed
+// since the last digest with the facilitators' reasons, and when it comes. `session`
+// finds a session by series and original start (nullptr: out of reach, left out).
+using SessionLookup = std::function<const Occurrence*(const std::string& series, LocalTime occurrence)>;
+MessageText digest_text(const PlannedMessage& digest, const SessionLookup& session);
 // The HTML part of a reminder or notice: the subject, then its facts (a join link and
 // resources as links, through html::url_attribute), then, with `unsubscribe_url`, a
 // link to stop them. Every value through convene/html.h.

@@ -131,7 +131,7 @@ static Registrar remind_commands(45, [](CLI::App& app, Context& context) {
       try {
         auto store = open_existing(context);
         std::vector<OutboxMessage> messages;
-        for (const char* kind : {"reminder", "notice"}) {
+        for (const char* kind : remind::kOutboxKinds) {
           OutboxQuery q;
           q.kind = kind;
           if (!member->empty()) q.member = *member;

@@ -197,6 +197,14 @@ Subscription read_target(const std::string& text, Store& store) {
   return {Subscription::Kind::series, text};
 }
 
+// --digest "MO 07:00" (a weekday and a local time in the member's zone), or "none".
+std::optional<DigestTime> read_digest(const std::string& text) {
+  if (text == "none") return std::nullopt;
+  if (auto d = parse_digest_time(text)) return d;
+  refuse("--digest \"" + text.substr(0, 40) +
+         "\" is not a weekday and a local time: write it as MO 07:00 (MO TU WE TH FR SA SU, 24-hour HH:MM), or none");
+}
+
 std::vector<Seconds> read_offsets(const std::vector<std::string>& texts) {
   std::vector<Seconds> out;
   for (const auto& t : texts) {
@@ -603,7 +611,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
     auto* member = app.add_subcommand("member", "Members: add, remove, set, rotate-token, list, show");
     member->require_subcommand(1);
     struct Fields {
-      std::string id, name, email, timezone, channel;
+      std::string id, name, email, timezone, channel, digest;
       std::vector<std::string> remind;
       bool clear_timezone = false;
     };
@@ -618,6 +626,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       cmd->add_option("--timezone", f->timezone, "Display time zone (IANA, e.g. America/New_York)");
       cmd->add_option("--remind", f->remind, "Reminder before each session (PT15M, P1D; repeat)");
       cmd->add_option("--channel", f->channel, "Reminder channel: email or none");
+      cmd->add_option("--digest", f->digest, "Weekly digest by email: weekday and local time (\"MO 07:00\") or none");
       add_change_options(*cmd, *o, false);
       cmd->callback([&context, o, f] {
         guarded(context, [&] {
@@ -629,6 +638,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           if (!f->timezone.empty()) spec.timezone = f->timezone;
           spec.reminders.offsets = read_offsets(f->remind);
           spec.reminders.channel = f->channel;
+          if (!f->digest.empty()) spec.digest = read_digest(f->digest);
           const auto links = base_links(context);  // a bad base URL refuses before anything is written
           auto opened = open_for_change(context, true, o->dry_run);
           Store* store = opened.store;
@@ -675,12 +685,13 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       auto* tz = cmd->add_option("--timezone", f->timezone, "Display time zone (\"\" clears)");
       auto* remind = cmd->add_option("--remind", f->remind, "Reminder offsets (repeat; \"none\" clears)");
       auto* channel = cmd->add_option("--channel", f->channel, "Reminder channel: email or none");
+      auto* digest = cmd->add_option("--digest", f->digest, "Weekly digest: weekday and local time (\"MO 07:00\") or none");
       auto* delivery = cmd->add_option("--delivery", *delivery_text,
                                        "How sessions reach their calendar: feed (their private feed) or invite "
                                        "(invitations, convene sync)")
                            ->check(CLI::IsMember({"feed", "invite"}));
       add_change_options(*cmd, *o, false);
-      cmd->callback([&context, o, f, name, email, tz, remind, channel, delivery, delivery_text] {
+      cmd->callback([&context, o, f, name, email, tz, remind, channel, digest, delivery, delivery_text] {
         guarded(context, [&] {
           if (auto why = email->count() ? email_problem(f->email) : std::nullopt) refuse("--email: " + *why);
           MemberUpdate u;
@@ -689,6 +700,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           if (tz->count()) u.timezone = f->timezone.empty() ? std::optional<std::string>() : f->timezone;
           if (remind->count()) u.reminder_offsets = read_offsets(f->remind);
           if (channel->count()) u.reminder_channel = f->channel;
+          if (digest->count()) u.digest = read_digest(f->digest);
           if (delivery->count()) u.delivery = parse_delivery(*delivery_text);
           auto store = open_store(context, false);
           const Member m = store->update_member(f->id, u, context_of(*o, context));

@@ -32,7 +32,7 @@ constexpr auto kTextAfter = std::chrono::days{90};
 
 std::string utc(Instant at) { return date::format("%FT%TZ", at); }
 
-// The outbox rows of one kind ("reminder", "notice") in `states` (empty: any).
+// The outbox rows of one kind (of kOutboxKinds) in `states` (empty: any).
 OutboxQuery rows_of(const char* kind, std::vector<OutboxMessage::State> states = {}, bool with_payload = false) {
   OutboxQuery q;
   q.kind = kind;
@@ -144,6 +144,8 @@ class Pass {
 
   // The words of a planned message, or nullopt when its sessions are out of reach.
   std::optional<views::MessageText> words(const PlannedMessage& m, const Member& member) const {
+    if (m.kind == MessageKind::digest)
+      return views::digest_text(m, [this](const std::string& series, LocalTime o) { return session(series, o); });
     if (m.kind == MessageKind::reminder) {
       const Occurrence* o = session(m.series, m.occurrence);
       if (!o || !o->live()) return std::nullopt;
@@ -164,7 +166,7 @@ class Pass {
     const auto it = members_.find(p.member);
     if (it == members_.end()) return std::nullopt;
     const Member& member = it->second;
-    if (member.reminders.channel != "email") {
+    if (p.kind != MessageKind::digest && member.reminders.channel != "email") {  // a digest goes by email
       note_once("member " + member.id + ": channel " + member.reminders.channel + ": nothing delivers it; nothing sent");
       return std::nullopt;
     }
@@ -214,7 +216,7 @@ class Pass {
   // New messages in, unwanted ones withdrawn (one call per target and kind).
   void write_plan() {
     std::set<std::string> known;
-    for (const char* kind : {"reminder", "notice"})
+    for (const char* kind : kOutboxKinds)
       for (const auto& m : store_.outbox(rows_of(kind))) known.insert(m.key);
     std::vector<OutboxMessage> fresh;
     for (const auto& p : report_.plan.messages) {
@@ -230,7 +232,7 @@ class Pass {
   void withdraw() {
     std::map<std::pair<std::string, std::string>, std::vector<std::string>> keep;
     std::set<std::pair<std::string, std::string>> touched;
-    for (const char* kind : {"reminder", "notice"}) {
+    for (const char* kind : kOutboxKinds) {
       for (const auto& m : store_.outbox(rows_of(kind, {State::planned, State::sending}))) {
         if (unwanted_.contains(m.key)) touched.insert({m.target, m.kind});
         else keep[{m.target, m.kind}].push_back(m.key);
@@ -242,9 +244,9 @@ class Pass {
 
   void send_due() {
     std::map<std::string, std::vector<OutboxMessage>> due;  // by target
-    for (const char* kind : {"reminder", "notice"}) {
+    for (const char* kind : kOutboxKinds) {
       for (auto& m : store_.outbox(rows_of(kind, {State::planned, State::sending}, true))) {
-        const MessageKind k = m.kind == "notice" ? MessageKind::notice : MessageKind::reminder;
+        const MessageKind k = message_kind(m.kind);
         const Instant not_after = m.not_after.value_or(Instant::max());
         const auto rule = dispatch_rule(k, m.due, not_after, now_);
         if (rule != Dispatch::wait && rule != Dispatch::drop && backing_off(m)) continue;
@@ -409,15 +411,21 @@ ReminderPlanInput plan_input(const Store& store, const StoreSnapshot& snapshot, 
     in.followers.push_back({std::move(m), std::move(series)});
   }
   for (auto& r : store.history())
-    if (r.at >= now - kNoticeLookback) in.changes.push_back(std::move(r));
-  for (const char* kind : {"reminder", "notice"}) {
+    if (r.at >= now - kChangesLookback) in.changes.push_back(std::move(r));
+  for (const char* kind : kOutboxKinds) {
     for (const auto& m : store.outbox(rows_of(kind, {OutboxMessage::State::planned}))) {
-      in.pending.push_back({m.key, m.kind == "notice" ? MessageKind::notice : MessageKind::reminder, m.member, m.series,
+      in.pending.push_back({m.key, message_kind(m.kind), m.member, m.series,
                             m.occurrence.value_or(LocalTime{}), m.not_after.value_or(Instant::max())});
     }
   }
   in.now = now;
   return in;
+}
+
+MessageKind message_kind(std::string_view outbox_kind) {
+  if (outbox_kind == "notice") return MessageKind::notice;
+  if (outbox_kind == "digest") return MessageKind::digest;
+  return MessageKind::reminder;
 }
 
 const std::string& process_holder() {

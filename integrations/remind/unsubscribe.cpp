@@ -66,7 +66,7 @@ void add_unsubscribe_routes(http::Router& router, Store& store) {
     if (!who) return void(res.error(404));
     res.cache("no-store");
     res.html(200, page("Stop reminders?",
-                       "<p>Stop the reminders and change notices convene sends to " + html::text(who->email) +
+                       "<p>Stop the reminders, change notices and digests convene sends to " + html::text(who->email) +
                            "?</p><form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" "
                            "value=\"One-Click\"><button type=\"submit\">Stop reminders</button></form>"));
   });
@@ -80,10 +80,11 @@ void add_unsubscribe_routes(http::Router& router, Store& store) {
         if (!member || !store.member(*member)) return void(res.error(404));
         MemberUpdate update;
         update.reminder_channel = "none";
+        update.digest = std::optional<DigestTime>{};  // the weekly digest carries the same link
         store.update_member(*member, update, {.actor = "unsubscribe", .reason = "one-click unsubscribe (RFC 8058)"});
         res.cache("no-store");
         res.html(200, page("Reminders stopped",
-                           "<p>convene sends you no more reminders or change notices. Your calendar feed is "
+                           "<p>convene sends you no more reminders, change notices or digests. Your calendar feed is "
                            "unchanged.</p>"));
       },
       {.max_body_bytes = 1024});

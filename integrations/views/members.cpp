@@ -16,6 +16,8 @@ std::string reminders_text(const ReminderPreferences& r) {
   return (text.empty() ? "none" : text) + " by " + r.channel;
 }
 
+std::string digest_text(const Member& m) { return m.digest ? format_digest_time(*m.digest) : "none"; }
+
 std::string subscription_name(const Subscription& s) {
   return (s.kind == Subscription::Kind::series ? "series:" : "community:") + s.target;
 }
@@ -32,6 +34,7 @@ Json member_json(const MemberView& v) {
   Json offsets = Json::array();
   for (auto o : m.reminders.offsets) offsets.push_back(format_duration(o));
   j["reminders"] = {{"offsets", std::move(offsets)}, {"channel", m.reminders.channel}};
+  j["digest"] = m.digest ? Json(format_digest_time(*m.digest)) : Json(nullptr);
   j["delivery"] = std::string(to_string(m.delivery));
   j["created"] = utc(m.created);
   j["token_issued"] = utc(m.token_created);
@@ -48,7 +51,7 @@ std::string members_text(const std::vector<MemberView>& members) {
   for (const auto& v : members) {
     const Member& m = v.member;
     out << m.id << "  " << m.name << " <" << m.email << ">  " << m.timezone.value_or("-") << "  reminders "
-        << reminders_text(m.reminders) << "  series: ";
+        << reminders_text(m.reminders) << "  digest " << digest_text(m) << "  series: ";
     for (std::size_t i = 0; i < v.series.size(); ++i) out << (i ? ", " : "") << v.series[i];
     if (v.series.empty()) out << "(none)";
     out << "\n";
@@ -62,6 +65,7 @@ std::string member_text(const MemberView& v) {
   out << m.id << ": " << m.name << " <" << m.email << ">\n"
       << "  time zone: " << m.timezone.value_or("(each series' own)") << "\n"
       << "  reminders: " << reminders_text(m.reminders) << "\n"
+      << "  weekly digest: " << digest_text(m) << "\n"
       << "  delivery: " << (m.delivery == Delivery::invite ? "invitations (convene sync)" : "feed") << "\n"
       << "  token issued: " << utc_short(m.token_created) << "\n  subscribes to:";
   for (const auto& s : v.subscriptions) out << " " << subscription_name(s);

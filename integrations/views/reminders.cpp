@@ -1,4 +1,5 @@
 // Views of reminders and change notices: what a member reads, in their zone.
+#include <algorithm>
 #include <sstream>
 
 #include "convene/html.h"
@@ -42,6 +43,13 @@ std::string span_text(Seconds s) {
   return count_of(std::size_t(minutes), "minute", "minutes");
 }
 
+// A session's own value of a field: its override's, else its series'.
+std::optional<std::string> field_of(const Occurrence& o, const std::optional<std::string> OverrideDef::*field,
+                                    const std::optional<std::string>& own) {
+  const OverrideDef* ov = o.override_def;
+  return ov && (ov->*field) ? (ov->*field) : own;
+}
+
 // What a member needs of a session: the lines of the body and its facts.
 void describe(const Occurrence& o, const date::time_zone* zone, MessageText& out) {
   std::ostringstream body;
@@ -58,7 +66,7 @@ void describe(const Occurrence& o, const date::time_zone* zone, MessageText& out
   }
   const OverrideDef* ov = o.override_def;
   const auto pick = [&](const std::optional<std::string> OverrideDef::*field, const std::optional<std::string>& own) {
-    return ov && (ov->*field) ? (ov->*field) : own;
+    return field_of(o, field, own);
   };
   const auto fact = [&](const char* label, const std::optional<std::string>& value) {
     if (!value || value->empty()) return;
@@ -180,6 +188,68 @@ std::string message_html(const MessageText& text, std::string_view unsubscribe_u
         << "\">Stop these reminders</a></p>\n";
   out << "</body></html>\n";
   return out.str();
+}
+
+// --- the weekly digest ------------------------------------------------------------------
+
+namespace {
+
+// One session of a digest's week: "Monday 1 February, 4:00 pm EST: Mentoring Monday",
+// its status when it does not take place, then where to join it.
+void digest_session(const Occurrence& o, const date::time_zone* zone, std::ostringstream& body, MessageText& out) {
+  const Instant at = o.start ? *o.start : resolve_local(o.original, o.community->zone);
+  std::string line = o.title();
+  if (o.status == OccurrenceStatus::cancelled) line += ": cancelled";
+  else if (!o.live()) line += ": does not take place" + (o.reason.empty() ? "" : " (" + o.reason + ")");
+  else if (const std::string moved = why(o, to_local(resolve_local(o.original, o.community->zone), zone)); !moved.empty())
+    line += ": " + moved;
+  const std::string when = day_and_time(at, zone);
+  body << when << ": " << line << "\n";
+  out.facts.emplace_back(when, line);
+  if (!o.live()) return;
+  for (const auto& [label, value] : {std::pair{"Join", field_of(o, &OverrideDef::join_url, o.series->join_url)},
+                                     std::pair{"Location", field_of(o, &OverrideDef::location, o.series->location)}}) {
+    if (!value || value->empty()) continue;
+    body << "  " << label << ": " << *value << "\n";
+    out.facts.emplace_back(label, *value);
+  }
+}
+
+}  // namespace
+
+MessageText digest_text(const PlannedMessage& digest, const SessionLookup& session) {
+  MessageText out;
+  const date::time_zone* zone = digest.zone;
+  const LocalDay first = date::floor<date::days>(digest.occurrence);
+  const LocalDay last = first + date::days{6};
+  std::vector<const Occurrence*> coming;
+  for (const auto& s : digest.upcoming)
+    if (const Occurrence* o = session(s.series, s.occurrence)) coming.push_back(o);
+  const std::size_t live = static_cast<std::size_t>(
+      std::count_if(coming.begin(), coming.end(), [](const Occurrence* o) { return o->live(); }));
+  out.subject = "Your week from " + format_day_long(first) + ": " +
+                (live ? count_of(live, "session", "sessions") : std::string("no sessions"));
+  std::ostringstream body;
+  body << "Your sessions from " << format_day_long(first) << " to " << format_day_long(last) << " " << year_of(last)
+       << ", in " << zone->name() << ":\n\n";
+  for (const Occurrence* o : coming) digest_session(*o, zone, body, out);
+  if (coming.empty()) body << "Nothing is planned for what you follow.\n";
+  body << "\n";
+  if (digest.changes.empty()) body << "Nothing changed since your last digest.\n";
+  else body << "What changed since your last digest:\n";
+  for (const auto& c : digest.changes) {
+    const Occurrence* now = session(c.session.shown_series, c.session.shown_occurrence);
+    if (!now) continue;
+    std::string line = now->title() + " " + notice_line({c.session, now}, zone);
+    if (c.reason && !c.reason->empty()) line += ". Why: " + *c.reason;
+    body << "  - " << line << "\n";
+    out.facts.emplace_back("Changed", line);
+  }
+  const std::string day = format_day_long(first);  // "Monday 1 February": its weekday is the digest's
+  body << "\nYou get this digest every " << day.substr(0, day.find(' ')) << " at " << clock_time(digest.occurrence)
+       << " (" << zone->name() << ").\n";
+  out.text = body.str();
+  return out;
 }
 
 }  // namespace convene::views

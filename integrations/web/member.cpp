@@ -96,6 +96,25 @@ std::string reminders_form(const MemberData& m) {
   return out + "</fieldset><button class=\"primary\" type=\"submit\">Save my reminders</button></form>";
 }
 
+// The weekly digest: a day (or none) and a time on their clock (DigestTime).
+constexpr std::pair<const char*, const char*> kDigestDays[] = {{"MO", "Monday"},   {"TU", "Tuesday"}, {"WE", "Wednesday"},
+                                                               {"TH", "Thursday"}, {"FR", "Friday"},  {"SA", "Saturday"},
+                                                               {"SU", "Sunday"}};
+constexpr const char* kDefaultDigestTime = "07:00";
+
+std::string digest_form(const MemberData& m) {
+  const std::string current = m.member.digest ? format_digest_time(*m.member.digest) : "";
+  const std::string day = current.substr(0, 2), time = current.empty() ? kDefaultDigestTime : current.substr(3);
+  std::string out = form_open(m, "digest") + "<fieldset><legend>A weekly email of your coming week and what changed</legend>"
+                    "<label for=\"digest-day\">Send it on</label><select id=\"digest-day\" name=\"day\">";
+  out += "<option value=\"\"" + std::string(current.empty() ? " selected" : "") + ">No digest</option>";
+  for (const auto& [code, name] : kDigestDays)
+    out += "<option value=\"" + A(code) + "\"" + (day == code ? " selected" : "") + ">" + T(name) + "</option>";
+  out += "</select> <label for=\"digest-time\">at</label><input type=\"time\" id=\"digest-time\" name=\"time\" value=\"" +
+         A(time) + "\"> <span>(your time zone)</span></fieldset>";
+  return out + "<button class=\"primary\" type=\"submit\">Save my digest</button></form>";
+}
+
 // Feed or invitations: how sessions reach their calendar (never both).
 std::string delivery_form(const MemberData& m) {
   const bool invite = m.member.delivery == Delivery::invite;
@@ -153,6 +172,7 @@ Rendered member_page(const SiteData& data, const MemberData& m) {
   main += "<h2>Follow and unfollow</h2>" + follow_form(d, m);
   main += "<h2>Feed or invitations</h2>" + delivery_form(m);
   main += "<h2>Reminders</h2>" + reminders_form(m);
+  main += "<h2>Weekly digest</h2>" + digest_form(m);
   main += "<h2>Time zone</h2>" + zone_form(m);
   main += "<h2>A new private link</h2><p>If this page's address reached someone else, make a new one: this address and "
           "your current calendar link stop working at once, and you add your calendar again with the new link.</p>" +
@@ -236,6 +256,20 @@ std::optional<std::string> apply(Site::Impl& site, const SiteData& data, const M
     u.reminder_channel = channel;
     store.update_member(member.id, u, as);
     return "Your reminders are saved.";
+  }
+  if (action == "digest") {
+    const std::string day(form.get("day").value_or(""));
+    MemberUpdate u;
+    u.digest = std::optional<DigestTime>{};
+    if (!day.empty()) {
+      u.digest = parse_digest_time(day + " " + std::string(http::trim(form.get("time").value_or(""))));
+      if (!*u.digest) {
+        problems.push_back("Choose a day and a time such as 07:00 for your digest.");
+        return std::nullopt;
+      }
+    }
+    store.update_member(member.id, u, as);
+    return *u.digest ? "Your weekly digest is saved." : "You get no weekly digest.";
   }
   if (action == "delivery") {
     const auto delivery = parse_delivery(form.get("delivery").value_or(""));

@@ -110,8 +110,9 @@ TEST(CliOutput, MembersAsJsonAndTheirLinks) {
   ASSERT_EQ(s.run({"subscribe", "rosa", "nurses"}).exit_code, 0);
 
   auto shown = s.run_json({"member", "show", "rosa"});
-  EXPECT_EQ(keys(shown), (std::vector<std::string>{"id", "name", "email", "timezone", "reminders", "delivery",
-                                                   "created", "token_issued", "subscriptions", "series"}));
+  EXPECT_EQ(keys(shown), (std::vector<std::string>{"id", "name", "email", "timezone", "reminders", "digest",
+                                                   "delivery", "created", "token_issued", "subscriptions", "series"}));
+  EXPECT_EQ(shown["digest"], nullptr) << "opt-in";
   EXPECT_EQ(shown["delivery"], "feed");
   EXPECT_EQ(shown["subscriptions"], (json{"community:nurses"}));
   EXPECT_EQ(shown["series"], (json{"mentoring-monday", "power-hour"}));

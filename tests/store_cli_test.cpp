@@ -127,6 +127,29 @@ TEST(StoreCli, ExpandPreviewCheckFromTheStoreMatchTheFile) {
   EXPECT_EQ(check.out, "store " + cli.db + ": ok: 2 calendars, 2 communities, 3 series, 1 override\n");
 }
 
+// CONVENE_BUSY_TIMEOUT_MS was read with strtol: "5s" waited 5 ms, "abc" not at all, and
+// a huge value overflowed. Now it is a whole number of milliseconds from 0 to 600000, or
+// one message naming the variable.
+TEST(StoreCli, ABusyTimeoutThatIsNotMillisecondsIsRefusedByName) {
+  Cli cli;
+  cli.import();
+  for (const char* bad : {"5s", "abc", "-1", "600001", "99999999999999999999"}) {
+    Cli other;
+    other.env["CONVENE_BUSY_TIMEOUT_MS"] = bad;
+    other.db = cli.db;
+    auto r = other.run({"export"});
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_EQ(r.out, "") << bad;
+    EXPECT_NE(r.err.find("convene: error: CONVENE_BUSY_TIMEOUT_MS=\"" + std::string(bad).substr(0, 10)), std::string::npos)
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  Cli zero;
+  zero.env["CONVENE_BUSY_TIMEOUT_MS"] = "0";
+  zero.db = cli.db;
+  EXPECT_EQ(zero.run({"export"}).exit_code, 0);
+}
+
 TEST(StoreCli, ConveneDbEnvironmentChoosesTheStore) {
   Cli cli;
   cli.env["CONVENE_DB"] = cli.db;

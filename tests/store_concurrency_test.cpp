@@ -29,7 +29,11 @@ using testing::TempDir;
 struct Db {
   TempDir dir;
   std::string path = (dir / "convene.db").string();
-  std::map<std::string, std::string> env{{"CONVENE_NOW", "2027-02-01T09:00:00Z"}, {"CONVENE_DB", ""}};
+  // Eight processes queue for one write lock: under AddressSanitizer on a loaded CI
+  // machine a process can wait longer than the default 5 s (7 of 200 edits said "locked"
+  // in one run), which is the busy timeout working, not what these tests check.
+  std::map<std::string, std::string> env{
+      {"CONVENE_NOW", "2027-02-01T09:00:00Z"}, {"CONVENE_DB", ""}, {"CONVENE_BUSY_TIMEOUT_MS", "60000"}};
   RunResult run(std::vector<std::string> args, std::map<std::string, std::string> extra = {}) const {
     args.push_back("--db");
     args.push_back(path);

@@ -10,6 +10,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -30,15 +31,30 @@ std::string actor(const Context& context) {
   return "unknown";
 }
 
+namespace {
+
+// CONVENE_BUSY_TIMEOUT_MS: how long a verb waits for another process's write before it
+// says the store is locked (default StoreOptions::busy_timeout), 0 to kMaxBusyTimeout.
+constexpr std::chrono::milliseconds kMaxBusyTimeout{600'000};
+
+std::chrono::milliseconds busy_timeout(std::string_view text) {
+  long long ms = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (ec != std::errc{} || end != text.data() + text.size() || ms < 0 || ms > kMaxBusyTimeout.count()) {
+    throw std::runtime_error("CONVENE_BUSY_TIMEOUT_MS=" + quote_value(text) + " is not a number of milliseconds from 0 to " + std::to_string(kMaxBusyTimeout.count()));
+  }
+  return std::chrono::milliseconds{ms};
+}
+
+}  // namespace
+
 std::unique_ptr<Store> open_store(Context& context, bool create) {
   cli_clock().now();  // a malformed CONVENE_NOW is said before anything else
   StoreOptions options;
   options.path = context.store_path();
   options.clock = &cli_clock();
   options.create = create;
-  if (const char* ms = std::getenv("CONVENE_BUSY_TIMEOUT_MS"); ms && *ms) {
-    options.busy_timeout = std::chrono::milliseconds{std::strtol(ms, nullptr, 10)};
-  }
+  if (const char* ms = std::getenv("CONVENE_BUSY_TIMEOUT_MS"); ms && *ms) options.busy_timeout = busy_timeout(ms);
   try {
     return Store::open(options);
   } catch (const StoreError& e) {

@@ -27,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "servers.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -386,6 +387,36 @@ TEST(FeedInjection, EveryTextFlagOfTheCliStaysTextInEveryReader) {
   r = run_cli({"publish", "--db", db, "--out", (dir / "site").string()}, "", kToday);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_every_reader_intact(dir / "site", text);
+
+  // The reproducer's own path: the same store served live by `convene serve`. The public
+  // feeds it serves are read by the same three readers, and a member's private feed holds
+  // the payload as text, never as a line of its own.
+  auto added = cli({"member", "add", "bea", "--email", "bea@example.org", "--format", "json"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  const std::string token = nlohmann::json::parse(added.out)["token"].get<std::string>();
+  ASSERT_EQ(cli({"subscribe", "bea", "power-hour"}).exit_code, 0);
+  for (const auto& [k, v] : kToday) ::setenv(k.c_str(), v.c_str(), 1);
+  std::string error;
+  auto server = ChildProcess::start(
+      {cli_path().string(), "serve", "--store", db, "--listen", "127.0.0.1:0", "--access-log", "off"},
+      R"(on http://127\.0\.0\.1:(\d+)/)", error);
+  ASSERT_TRUE(server) << error;
+  const std::string base = "http://127.0.0.1:" + server->match();
+  const fs::path live = dir / "live";
+  for (const auto& file : feed_files(live)) {
+    const std::string path = "/" + fs::relative(file, live).string();
+    const auto got = http_get(base + path);
+    ASSERT_EQ(got.status, 200) << path << ": " << got.error;
+    fs::create_directories(fs::path(file).parent_path());
+    write_file(file, got.body);
+  }
+  expect_every_reader_intact(live, text);
+  const auto mine = http_get(base + "/feeds/members/" + token + ".ics");
+  ASSERT_EQ(mine.status, 200) << mine.error;
+  EXPECT_THAT(mine.body, HasSubstr("override-title"));
+  EXPECT_THAT(mine.body, Not(HasSubstr("\r\nUID:forged@evil"))) << "a forged event in a member's private feed";
+  EXPECT_THAT(mine.body, Not(HasSubstr("\r\nSUMMARY:Forged")));
+  server->stop();
 }
 
 }  // namespace

@@ -337,7 +337,7 @@ std::vector<OutboxMessage> Store::enqueue(const std::vector<OutboxMessage>& mess
   const Instant at = impl.now();
   auto insert = impl.db->query(
       "INSERT INTO outbox (key, kind, target, member, series, occurrence, recipient, message_id, payload, state, "
-      "due, created, updated, not_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'planned', ?10, ?11, ?11, ?12) "
+      "due, created, updated, not_after, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?13, ?10, ?11, ?11, ?12, ?14) "
       "ON CONFLICT (key) DO NOTHING");
   static const std::string select_sql = std::string(kOutboxColumns) + " WHERE key = ?1";
   auto select = impl.db->query(select_sql.c_str());
@@ -350,6 +350,8 @@ std::vector<OutboxMessage> Store::enqueue(const std::vector<OutboxMessage>& mess
     insert->bind(11, unix_seconds(at));
     if (m.not_after) insert->bind(12, unix_seconds(*m.not_after));
     else insert->bind_null(12);
+    const bool failed = m.state == OutboxMessage::State::failed;
+    insert->bind(13, std::string(failed ? "failed" : "planned")).bind(14, failed ? m.last_error : std::string());
     insert->run();
     insert->reset();
     select->bind(1, m.key);

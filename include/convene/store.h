@@ -470,8 +470,8 @@ class Store {
                           const std::vector<RemoteRecord>& records);
 
   // --- the outbox ---
-  // Adds each message whose key is new, as planned; returns every message of those keys
-  // as stored (those already there keep their state), in the order given.
+  // Adds each message whose key is new, as planned (given State::failed: failed, with its last_error);
+  // returns every message of those keys as stored (those already there keep their state), in the order given.
   std::vector<OutboxMessage> enqueue(const std::vector<OutboxMessage>& messages);
   // Withdraws the planned or sending messages of (target, kind) whose key is not in
   // `keep`; returns how many.

@@ -158,6 +158,28 @@ class Pass {
     return views::notice_text(m, items, member.zone);
   }
 
+  // A member whose address cannot be written (a store from before addresses were checked
+  // where they enter): a failed row per message, with the reason, and one log line.
+  OutboxMessage undeliverable(const PlannedMessage& p, const Member& member, const std::string& target,
+                              const std::string& why) {
+    note_once("member " + member.id + ": " + why + ": their messages fail (convene member set " + member.id +
+              " --email ...)");
+    OutboxMessage out;
+    out.key = p.key;
+    out.kind = std::string(to_string(p.kind));
+    out.target = target;
+    out.member = member.id;
+    out.series = p.series;
+    out.occurrence = p.occurrence;
+    out.recipient = member.email;
+    out.state = State::failed;
+    out.last_error = why;
+    out.due = p.due;
+    out.not_after = p.session_start;
+    ++report_.failed;
+    return out;
+  }
+
   std::optional<OutboxMessage> render(const PlannedMessage& p) {
     if (p.member.empty()) {
       note_once("community channel " + p.channel + ": nothing delivers community channels yet");
@@ -170,15 +192,12 @@ class Pass {
       note_once("member " + member.id + ": channel " + member.reminders.channel + ": nothing delivers it; nothing sent");
       return std::nullopt;
     }
-    if (auto why = mail::address_error(member.email)) {
-      note_once("member " + member.id + ": " + *why + "; nothing sent");
-      return std::nullopt;
-    }
     const Mailer* mailer = mailer_for(p.community);
     if (!mailer) {
       note_once("no email target covers community " + p.community + ": its reminders wait (convene target add NAME --kind email ...)");
       return std::nullopt;
     }
+    if (auto why = mail::address_error(member.email)) return undeliverable(p, member, mailer->target.spec.name, *why);
     const auto text = words(p, member);
     if (!text) return std::nullopt;
     mail::Message m;
@@ -223,7 +242,8 @@ class Pass {
       if (known.contains(p.key)) continue;
       if (auto m = render(p)) fresh.push_back(std::move(*m));
     }
-    report_.planned = fresh.size();
+    report_.planned = static_cast<std::size_t>(
+        std::count_if(fresh.begin(), fresh.end(), [](const OutboxMessage& m) { return m.state == State::planned; }));
     if (!fresh.empty()) store_.enqueue(fresh);
     for (const auto& w : report_.plan.withdrawals) unwanted_.insert(w.key);
     withdraw();

@@ -150,6 +150,9 @@ TEST_F(Unsubscribe, EachMessageCarriesOneClickHeadersAndTwoParts) {
 // reminders are withdrawn at the next pass; the other member's go on. A wrong token, a
 // token of one member with another's id, and a GET change nothing.
 TEST_F(Unsubscribe, OneClickTurnsThatMembersRemindersOffAndAWrongTokenIsRefused) {
+  MemberUpdate digest;  // the weekly digest carries the same link: it stops too
+  digest.digest = parse_digest_time("MO 07:00");
+  store_->update_member("rosa", digest, as_);
   pass("2027-02-03T12:00:00Z");
   const std::string rosa = remind::unsubscribe_token(*store_, "rosa");
   const std::string ben = remind::unsubscribe_token(*store_, "ben");
@@ -170,6 +173,7 @@ TEST_F(Unsubscribe, OneClickTurnsThatMembersRemindersOffAndAWrongTokenIsRefused)
   const auto done = request(base_ + "/unsubscribe/" + rosa, "List-Unsubscribe=One-Click");
   EXPECT_EQ(done.status, 200) << done.body;
   EXPECT_EQ(store_->member("rosa")->reminders.channel, "none");
+  EXPECT_FALSE(store_->member("rosa")->digest);
   EXPECT_EQ(store_->member("ben")->reminders.channel, "email");
   const auto history = store_->history();
   ASSERT_FALSE(history.empty());

@@ -155,12 +155,13 @@ OutboxMessage read_outbox_row(store_internal::Statement& q, bool with_payload) {
   m.created = instant_of(q.int64(14));
   m.updated = instant_of(q.int64(15));
   if (auto t = q.optional_int64(16)) m.not_after = instant_of(*t);
+  if (auto t = q.optional_int64(17)) m.retry_not_before = instant_of(*t);
   return m;
 }
 
 constexpr const char* kOutboxColumns =
     "SELECT id, key, kind, target, member, series, occurrence, recipient, message_id, payload, state, attempts, "
-    "last_error, due, created, updated, not_after FROM outbox";
+    "last_error, due, created, updated, not_after, retry_not_before FROM outbox";
 
 void set_state(Impl& impl, std::uint64_t id, OutboxMessage::State state, const std::string* error, bool attempt) {
   auto q = impl.db->query(
@@ -343,7 +344,9 @@ std::vector<OutboxMessage> Store::enqueue(const std::vector<OutboxMessage>& mess
   auto select = impl.db->query(select_sql.c_str());
   std::vector<OutboxMessage> out;
   for (const auto& m : messages) {
-    insert->bind(1, m.key).bind(2, m.kind).bind(3, m.target).bind(4, m.member).bind(5, m.series);
+    insert->bind(1, m.key).bind(2, m.kind).bind(4, m.member).bind(5, m.series);
+    if (m.target.empty()) insert->bind_null(3);  // a webhook's: no target sends it
+    else insert->bind(3, m.target);
     if (m.occurrence) insert->bind(6, format_local_minute(*m.occurrence));
     else insert->bind_null(6);
     insert->bind(7, m.recipient).bind(8, m.message_id).bind(9, m.payload).bind(10, unix_seconds(m.due));
@@ -371,8 +374,10 @@ std::size_t Store::withdraw_outbox(std::string_view target, std::string_view kin
   std::vector<std::int64_t> ids;
   {
     auto q = impl.db->query(
-        "SELECT id, key FROM outbox WHERE target = ?1 AND kind = ?2 AND state IN ('planned', 'sending')");
-    q->bind(1, target).bind(2, kind);
+        "SELECT id, key FROM outbox WHERE target IS ?1 AND kind = ?2 AND state IN ('planned', 'sending')");
+    if (target.empty()) q->bind_null(1);  // the webhooks' (no target)
+    else q->bind(1, target);
+    q->bind(2, kind);
     while (q->step())
       if (!wanted.count(q->text(1))) ids.push_back(q->int64(0));
   }
@@ -407,11 +412,16 @@ void Store::mark_sent(std::uint64_t id, std::string_view series, std::string_vie
   tx.commit();
 }
 
-void Store::mark_unsent(std::uint64_t id, const std::string& error, bool failed) {
+void Store::mark_unsent(std::uint64_t id, const std::string& error, bool failed, std::optional<Instant> retry_not_before) {
   std::lock_guard lock(impl_->mutex);
   Impl& impl = *impl_;
   Transaction tx(*impl.db, Transaction::Mode::write);
   set_state(impl, id, failed ? OutboxMessage::State::failed : OutboxMessage::State::planned, &error, false);
+  auto q = impl.db->query("UPDATE outbox SET retry_not_before = ?2 WHERE id = ?1");
+  q->bind(1, std::int64_t(id));
+  if (retry_not_before) q->bind(2, unix_seconds(*retry_not_before));
+  else q->bind_null(2);
+  q->run();
   tx.commit();
 }
 

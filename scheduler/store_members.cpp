@@ -55,7 +55,9 @@ void check_timezone(const std::optional<std::string>& tz) {
   throw invalid(message + " (an IANA name such as \"America/New_York\")");
 }
 
-void check_reminders(const std::vector<Seconds>& offsets, const std::string& channel) {
+void check_reminders(const std::vector<Seconds>& offsets, const std::string& channel, const std::string& webhook) {
+  if (channel == "webhook" && webhook.empty())
+    throw invalid("the reminder channel \"webhook\" needs the member's webhook URL (--webhook-url)");
   if (offsets.size() > kMaxReminders)
     throw invalid(std::to_string(offsets.size()) + " reminders: a member may have at most " + std::to_string(kMaxReminders));
   for (auto o : offsets) {
@@ -71,7 +73,7 @@ void check_reminders(const std::vector<Seconds>& offsets, const std::string& cha
 std::optional<Member> read_member(Impl& impl, std::string_view id) {
   auto q = impl.db->query(
       "SELECT m.id, m.name, m.email, m.timezone, m.reminder_offsets, m.reminder_channel, m.created, "
-      "t.created, m.delivery, m.digest FROM members m LEFT JOIN member_tokens t ON t.member = m.id WHERE m.id = ?1");
+      "t.created, m.delivery, m.digest, m.reminder_webhook FROM members m LEFT JOIN member_tokens t ON t.member = m.id WHERE m.id = ?1");
   q->bind(1, id);
   if (!q->step()) return std::nullopt;
   Member m;
@@ -86,6 +88,7 @@ std::optional<Member> read_member(Impl& impl, std::string_view id) {
   if (auto t = q->optional_int64(7)) m.token_created = Instant{Seconds{*t}};
   m.delivery = parse_delivery(q->text(8)).value_or(Delivery::feed);
   m.digest = parse_digest_time(q->text(9));
+  m.reminders.webhook = q->text(10);
   return m;
 }
 
@@ -122,6 +125,8 @@ std::string member_json(const Member& m) {
   nlohmann::ordered_json offsets = nlohmann::ordered_json::array();
   for (auto o : m.reminders.offsets) offsets.push_back(format_duration(o));
   j["reminders"] = {{"offsets", offsets}, {"channel", m.reminders.channel}};
+  // Whether a webhook is kept, never the URL (the history shows this JSON).
+  if (!m.reminders.webhook.empty()) j["reminders"]["webhook"] = "sealed";
   j["delivery"] = std::string(to_string(m.delivery));
   if (m.digest) j["digest"] = format_digest_time(*m.digest);
   return j.dump();
@@ -209,16 +214,17 @@ IssuedToken Store::add_member(const MemberSpec& spec, const ChangeContext& conte
   check_email(spec.email);
   if (auto why = text_problem(spec.name)) throw invalid("name: " + *why);
   check_timezone(spec.timezone);
-  check_reminders(spec.reminders.offsets, spec.reminders.channel);
+  check_reminders(spec.reminders.offsets, spec.reminders.channel, spec.reminders.webhook);
   Transaction tx(*impl.db, Transaction::Mode::write);
   const Instant at = impl.now();
   if (read_member(impl, spec.id)) throw invalid("a member " + quote(spec.id) + " already exists");
   auto q = impl.db->query(
-      "INSERT INTO members (id, name, email, timezone, reminder_offsets, reminder_channel, created, digest) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      "INSERT INTO members (id, name, email, timezone, reminder_offsets, reminder_channel, created, digest, "
+      "reminder_webhook) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   q->bind(1, spec.id).bind(2, spec.name.empty() ? spec.id : spec.name).bind(3, spec.email).bind(4, spec.timezone);
   q->bind(5, offsets_to_text(spec.reminders.offsets)).bind(6, spec.reminders.channel).bind(7, unix_seconds(at));
   q->bind(8, spec.digest ? format_digest_time(*spec.digest) : std::string());
+  q->bind(9, spec.reminders.webhook);
   q->run();
   IssuedToken issued;
   issued.token = issue_token(impl, spec.id, at);
@@ -258,17 +264,19 @@ Member Store::update_member(std::string_view id, const MemberUpdate& u, const Ch
   if (u.timezone) m.timezone = *u.timezone;
   if (u.reminder_offsets) m.reminders.offsets = *u.reminder_offsets;
   if (u.reminder_channel) m.reminders.channel = *u.reminder_channel;
+  if (u.reminder_webhook) m.reminders.webhook = *u.reminder_webhook;
   if (u.delivery) m.delivery = *u.delivery;
   if (u.digest) m.digest = *u.digest;
-  check_reminders(m.reminders.offsets, m.reminders.channel);
-  if (member_json(m) == member_json(before)) return before;
+  check_reminders(m.reminders.offsets, m.reminders.channel, m.reminders.webhook);
+  if (member_json(m) == member_json(before) && m.reminders.webhook == before.reminders.webhook) return before;
   auto q = impl.db->query(
       "UPDATE members SET name = ?2, email = ?3, timezone = ?4, reminder_offsets = ?5, "
-      "reminder_channel = ?6, delivery = ?7, digest = ?8 WHERE id = ?1");
+      "reminder_channel = ?6, delivery = ?7, digest = ?8, reminder_webhook = ?9 WHERE id = ?1");
   q->bind(1, id).bind(2, m.name).bind(3, m.email).bind(4, m.timezone);
   q->bind(5, offsets_to_text(m.reminders.offsets)).bind(6, m.reminders.channel);
   q->bind(7, std::string(to_string(m.delivery)));
   q->bind(8, m.digest ? format_digest_time(*m.digest) : std::string());
+  q->bind(9, m.reminders.webhook);
   q->run();
   audit(impl, context, "member set", id, "changed member " + std::string(id), member_json(before),
         member_json(m), at);

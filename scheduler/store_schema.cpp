@@ -350,6 +350,19 @@ CREATE TABLE leases (
     R"sql(
 ALTER TABLE members ADD COLUMN digest TEXT NOT NULL DEFAULT '';
 )sql",
+    // --- 12: webhooks: a member's (their URL sealed), a community's channels, and the
+    //        earliest time a message is retried (a server's Retry-After)
+    R"sql(
+ALTER TABLE members ADD COLUMN reminder_webhook TEXT NOT NULL DEFAULT '';  -- sealed (convene/secrets.h)
+CREATE TABLE community_channels (
+  name      TEXT PRIMARY KEY,
+  community TEXT NOT NULL,
+  webhook   TEXT NOT NULL,                    -- the URL, sealed (convene/secrets.h)
+  offsets   TEXT NOT NULL DEFAULT '',         -- as members' reminder_offsets; '': each series' reminders
+  created   INTEGER NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE outbox ADD COLUMN retry_not_before INTEGER;
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,

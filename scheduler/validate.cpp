@@ -206,9 +206,13 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-std::optional<std::string> url_problem(std::string_view text) {
-  if (text.empty()) return std::string("an empty link (write an https:// link, or leave the field out)");
-  const std::string refused = quote_value(text) + " is not an absolute http:// or https:// URL";
+namespace {
+
+// url_problem's rules; `shown` is how messages name the value (quoted, or not at all).
+// On success, `scheme` and `host` are what libcurl read.
+std::optional<std::string> link_problem(std::string_view text, const std::string& shown, std::string* scheme_out = nullptr,
+                                        std::string* host_out = nullptr) {
+  const std::string refused = shown + " is not an absolute http:// or https:// URL";
   if (text.size() > kMaxUrlLength) {
     return refused + ": it is longer than " + std::to_string(kMaxUrlLength) + " bytes";
   }
@@ -243,7 +247,26 @@ std::optional<std::string> url_problem(std::string_view text) {
   if (url_part(url.get(), CURLUPART_USER) || url_part(url.get(), CURLUPART_PASSWORD)) {
     return refused + ": it holds a user name or password before the host (write the link without it)";
   }
+  if (scheme_out) *scheme_out = scheme.get();
+  if (host_out) *host_out = host.get();
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> url_problem(std::string_view text) {
+  if (text.empty()) return std::string("an empty link (write an https:// link, or leave the field out)");
+  return link_problem(text, quote_value(text));
+}
+
+std::optional<std::string> webhook_url_problem(std::string_view text) {
+  if (text.empty()) return std::string("an empty URL (give the webhook's https:// URL)");
+  std::string scheme, host;
+  if (auto why = link_problem(text, "the URL (not shown: a webhook URL is a secret)", &scheme, &host)) return why;
+  if (scheme == "https") return std::nullopt;
+  if (host == "127.0.0.1" || host == "[::1]" || host == "::1" || host == "localhost") return std::nullopt;
+  return std::string("the URL (not shown: a webhook URL is a secret) is http:// to a host that is not this machine: "
+                     "a webhook URL must be https:// (http:// only to 127.0.0.1, [::1] or localhost, for a local relay)");
 }
 
 std::optional<std::string> email_problem(std::string_view text) {

@@ -258,7 +258,7 @@ TEST(StoreCli, OnlyChannelsSomethingDeliversAreAccepted) {
   cli.import();
   for (const char* channel : {"sms", "push"}) {
     expect_refused(cli, {"member", "add", "rosa", "--email", "rosa@example.org", "--channel", channel},
-                   "unknown reminder channel \"" + std::string(channel) + "\" (one of email, none)");
+                   "unknown reminder channel \"" + std::string(channel) + "\" (one of email, webhook, none)");
   }
   ASSERT_EQ(cli.run({"member", "add", "rosa", "--email", "rosa@example.org", "--channel", "none"}).exit_code, 0);
 }

@@ -17,6 +17,12 @@
 //      A refused recipient fails alone; a deferred one is retried at later passes, after
 //      kMaxAttempts it is failed with its last error; a server that is down stops only
 //      its target's messages.
+//   5. a member whose channel is "webhook", and each community channel (Store::channels),
+//      get the same words as a JSON POST (convene/webhook.h), their outbox rows with no
+//      target and the recipient "member:ID" or "channel:NAME" (the URL is looked up and
+//      unsealed only to post, never written to the outbox or a log): several at once, a
+//      2xx sent, 429/5xx/no answer retried with the same backoff (not before the
+//      server's Retry-After), any other status failed with it.
 //
 // How to use:
 //   convene::remind::PassOptions options;
@@ -38,6 +44,7 @@
 #include "convene/clock.h"
 #include "convene/reminder_plan.h"
 #include "convene/store.h"
+#include "convene/webhook.h"
 
 namespace convene::http {
 class Router;
@@ -84,6 +91,8 @@ struct PassOptions {
   // "host:pid:random") and how long it lasts unrenewed.
   std::string holder;
   Seconds lease = kLeaseTtl;
+  // How webhook messages are posted (timeouts, posts at once; convene/webhook.h).
+  webhook::Options webhook;
 };
 
 // This process's lease holder name: "host:pid:" and 8 random hex digits.
@@ -221,5 +230,10 @@ nlohmann::ordered_json report_json(const PassReport& report, bool dry_run);
 //   due, not_after, updated}]
 nlohmann::ordered_json outbox_json(const std::vector<OutboxMessage>& messages);
 std::string outbox_text(const std::vector<OutboxMessage>& messages);
+
+// `convene channel list`: [{name, community, offsets, webhook: "sealed", created}] (the
+// URL is never shown, sealed or not).
+nlohmann::ordered_json channels_json(const std::vector<ChannelInfo>& channels);
+std::string channels_text(const std::vector<ChannelInfo>& channels);
 
 }  // namespace convene::remind

@@ -193,13 +193,17 @@ struct SplitSpec {
 struct ReminderPreferences {
   std::vector<Seconds> offsets;           // before the start, e.g. {PT15M, P1D}; empty: none
   std::string channel = "email";          // one of kReminderChannels
+  // The member's webhook URL, sealed (SecretKey::seal, convene/secrets.h: never in clear
+  // in the store); required by channel "webhook", kept when they switch to another.
+  std::string webhook;
   friend bool operator==(const ReminderPreferences&, const ReminderPreferences&) = default;
 };
 // The channels something delivers: email (the reminders worker, through the email target
-// of the member's community), or none. `sms` and `push`, accepted by earlier versions and
+// of the member's community), webhook (a JSON POST to the member's own URL, as Slack and
+// Microsoft Teams incoming webhooks take it: convene/webhook.h), or none. `sms` and `push`, accepted by earlier versions and
 // never delivered, are refused now; a member who has one stored keeps it as it is (the
 // worker says that nothing delivers it) until their reminders are next changed.
-inline constexpr std::string_view kReminderChannels[] = {"email", "none"};
+inline constexpr std::string_view kReminderChannels[] = {"email", "webhook", "none"};
 
 // A member's weekly digest (convene/reminder_plan.h plans it): on `day`, at `time_of_day`
 // on the wall clock of the member's display zone (or, with none, the zone of the first
@@ -259,6 +263,7 @@ struct MemberUpdate {
   std::optional<std::optional<std::string>> timezone;  // {nullopt}: clear
   std::optional<std::vector<Seconds>> reminder_offsets;
   std::optional<std::string> reminder_channel;
+  std::optional<std::string> reminder_webhook;  // sealed, as ReminderPreferences::webhook
   std::optional<Delivery> delivery;
   std::optional<std::optional<DigestTime>> digest;     // {nullopt}: no digest
 };
@@ -316,6 +321,8 @@ struct OutboxMessage {
   std::uint32_t attempts = 0;
   std::string last_error;
   Instant due{};            // not before
+  // A retry waits until then at least (a webhook's Retry-After). Unset: the backoff alone.
+  std::optional<Instant> retry_not_before;
   // Not after: a reminder is dropped once its session has started, a notice once its
   // sessions are over (convene/reminder_plan.h). Unset: no such limit (invitations).
   std::optional<Instant> not_after;
@@ -323,6 +330,20 @@ struct OutboxMessage {
   Instant updated{};
 };
 std::string_view to_string(OutboxMessage::State state);
+
+// A channel for a whole community (convene channel add): a webhook that gets the
+// community's reminders ("Power Hour starts in 15 minutes") and change notices.
+struct ChannelSpec {
+  std::string name;               // letters, digits, - _ . (in the outbox's keys)
+  std::string community;
+  std::string webhook;            // the URL, sealed (SecretKey::seal): never in clear
+  std::vector<Seconds> offsets;   // empty: each series' reminders
+};
+
+struct ChannelInfo {
+  ChannelSpec spec;
+  Instant created{};
+};
 
 struct OutboxQuery {
   std::optional<std::string> target;
@@ -337,7 +358,7 @@ struct OutboxQuery {
 class Store {
  public:
   // The schema version this build writes; older stores are migrated forward at open.
-  static constexpr int kSchemaVersion = 11;
+  static constexpr int kSchemaVersion = 12;
 
   // Opens (and with options.create, creates) the store at options.path, migrating an
   // older schema forward in one transaction. Throws StoreError: not_found, read_only,
@@ -482,9 +503,19 @@ class Store {
   // one transaction: a message is never sent without its effect recorded, or the other way.
   void mark_sent(std::uint64_t id, std::string_view series, std::string_view copy,
                  const std::vector<RemoteRecord>& records);
-  // Back to planned (to be retried, `error` kept), or failed for good.
-  void mark_unsent(std::uint64_t id, const std::string& error, bool failed);
+  // Back to planned (to be retried, `error` kept, not before `retry_not_before` when set),
+  // or failed for good.
+  void mark_unsent(std::uint64_t id, const std::string& error, bool failed,
+                   std::optional<Instant> retry_not_before = std::nullopt);
   std::vector<OutboxMessage> outbox(const OutboxQuery& query = {}) const;
+
+  // --- community channels (convene channel ...): one audit record each ---
+  // Refuses a name in use or malformed, an unknown community, an empty webhook, offsets
+  // as a member's are refused.
+  void add_channel(const ChannelSpec& spec, const ChangeContext& context);
+  // Removes the channel; its messages still waiting are withdrawn.
+  void remove_channel(std::string_view name, const ChangeContext& context);
+  std::vector<ChannelInfo> channels() const;
 
   // --- leases: one holder at a time of a named piece of work (the reminder worker's) ---
   // Takes the lease `name` for `holder` until the store clock's now + `ttl`, or renews

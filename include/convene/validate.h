@@ -58,6 +58,12 @@ std::string printable(std::string_view text);
 // at most kMaxUrlLength bytes.
 std::optional<std::string> url_problem(std::string_view text);
 
+// nullopt when `text` is a webhook URL (a member's or a community channel's): a link by
+// url_problem's rules that is https://, or http:// to this machine only (127.0.0.1, [::1],
+// localhost: a local relay, the tests' receiver). A webhook URL is a secret (Slack's and
+// Teams' are bearer capabilities), so the message never quotes it: it says what is wrong.
+std::optional<std::string> webhook_url_problem(std::string_view text);
+
 // nullopt when `text` is one email address, an RFC 5322 addr-spec in its dot-atom form:
 // local@domain, ASCII only; the local part of letters, digits and ! # $ % & ' * + - / = ?
 // ^ _ ` { | } ~ in dot-separated atoms; the domain of at least two dot-separated labels

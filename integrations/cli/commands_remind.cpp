@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "invite_options.h"
 #include "convene/remind.h"
 #include "convene/store.h"
 
@@ -43,7 +44,7 @@ remind::PassOptions pass_options(Context& context, bool dry_run) {
   options.dry_run = dry_run;
   options.base_url = context.base_url();
   while (!options.base_url.empty() && options.base_url.back() == '/') options.base_url.pop_back();
-  const std::filesystem::path key = context.store_path() + ".key";
+  const std::filesystem::path key = key_file_path(context, "");  // $CONVENE_KEY_FILE, else DB.key
   if (std::filesystem::exists(key)) options.key_file = key;
   return options;
 }

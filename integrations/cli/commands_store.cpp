@@ -16,6 +16,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "webhook_options.h"
 #include "convene/change_warnings.h"
 #include "convene/store.h"
 #include "convene/validate.h"
@@ -81,6 +82,13 @@ void add_change_options(CLI::App& cmd, StoreVerbOptions& o, bool reason = true, 
   if (reason) cmd.add_option("--reason", o.reason, "Why (shown in preview and history)");
   if (format) add_format_option(cmd, o.format, {"text", "json"});
   add_dry_run_option(cmd, o.dry_run);
+}
+
+// --webhook-url and --key-file of `member add` and `member set` (webhook_options.h).
+CLI::Option* add_webhook_options(CLI::App& cmd, std::string& url, std::string& key_file) {
+  cmd.add_option("--key-file", key_file, "The key file sealing the webhook URL (default: $CONVENE_KEY_FILE, else DB.key)");
+  return cmd.add_option("--webhook-url", url,
+                        "The webhook of channel \"webhook\" (https://; http:// only to this machine), sealed into the store");
 }
 
 ChangeContext context_of(const StoreVerbOptions& o, const Context& context) {
@@ -627,7 +635,7 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
     auto* member = app.add_subcommand("member", "Members: add, remove, set, rotate-token, list, show");
     member->require_subcommand(1);
     struct Fields {
-      std::string id, name, email, timezone, channel, digest;
+      std::string id, name, email, timezone, channel, digest, webhook_url, key_file;
       std::vector<std::string> remind;
       bool clear_timezone = false;
     };
@@ -641,10 +649,11 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       cmd->add_option("--name", f->name, "Display name (default ID)");
       cmd->add_option("--timezone", f->timezone, "Display time zone (IANA, e.g. America/New_York)");
       cmd->add_option("--remind", f->remind, "Reminder before each session (PT15M, P1D; repeat)");
-      cmd->add_option("--channel", f->channel, "Reminder channel: email or none");
+      cmd->add_option("--channel", f->channel, "Reminder channel: email, webhook (with --webhook-url) or none");
       cmd->add_option("--digest", f->digest, "Weekly digest by email: weekday and local time (\"MO 07:00\") or none");
+      auto* webhook = add_webhook_options(*cmd, f->webhook_url, f->key_file);
       add_change_options(*cmd, *o, false);
-      cmd->callback([&context, o, f] {
+      cmd->callback([&context, o, f, webhook] {
         guarded(context, [&] {
           if (auto why = email_problem(f->email)) refuse("--email: " + *why);
           MemberSpec spec;
@@ -655,6 +664,8 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           spec.reminders.offsets = read_offsets(f->remind);
           spec.reminders.channel = f->channel;
           if (!f->digest.empty()) spec.digest = read_digest(f->digest);
+          if (webhook->count())
+            spec.reminders.webhook = sealed_webhook_url(context, f->webhook_url, "--webhook-url", f->key_file, o->dry_run);
           const auto links = base_links(context);  // a bad base URL refuses before anything is written
           auto opened = open_for_change(context, true, o->dry_run);
           Store* store = opened.store;
@@ -700,14 +711,15 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       auto* email = cmd->add_option("--email", f->email, "Email address");
       auto* tz = cmd->add_option("--timezone", f->timezone, "Display time zone (\"\" clears)");
       auto* remind = cmd->add_option("--remind", f->remind, "Reminder offsets (repeat; \"none\" clears)");
-      auto* channel = cmd->add_option("--channel", f->channel, "Reminder channel: email or none");
+      auto* channel = cmd->add_option("--channel", f->channel, "Reminder channel: email, webhook (with --webhook-url) or none");
       auto* digest = cmd->add_option("--digest", f->digest, "Weekly digest: weekday and local time (\"MO 07:00\") or none");
+      auto* webhook = add_webhook_options(*cmd, f->webhook_url, f->key_file);
       auto* delivery = cmd->add_option("--delivery", *delivery_text,
                                        "How sessions reach their calendar: feed (their private feed) or invite "
                                        "(invitations, convene sync)")
                            ->check(CLI::IsMember({"feed", "invite"}));
       add_change_options(*cmd, *o, false);
-      cmd->callback([&context, o, f, name, email, tz, remind, channel, digest, delivery, delivery_text] {
+      cmd->callback([&context, o, f, name, email, tz, remind, channel, digest, webhook, delivery, delivery_text] {
         guarded(context, [&] {
           if (auto why = email->count() ? email_problem(f->email) : std::nullopt) refuse("--email: " + *why);
           MemberUpdate u;
@@ -717,6 +729,8 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           if (remind->count()) u.reminder_offsets = read_offsets(f->remind);
           if (channel->count()) u.reminder_channel = f->channel;
           if (digest->count()) u.digest = read_digest(f->digest);
+          if (webhook->count())
+            u.reminder_webhook = sealed_webhook_url(context, f->webhook_url, "--webhook-url", f->key_file, o->dry_run);
           if (delivery->count()) u.delivery = parse_delivery(*delivery_text);
           auto store = open_store(context, false);
           const Member m = store->update_member(f->id, u, context_of(*o, context));

@@ -17,6 +17,8 @@
 #include "convene/mail.h"
 #include "convene/schedule.h"
 #include "convene/views.h"
+#include "convene/webhook.h"
+#include "webhook_channel.h"
 
 namespace convene::remind {
 
@@ -87,6 +89,7 @@ class Pass {
       }
     } release{*this};
     load_mailers();
+    webhooks_.emplace(options_.key_file, store_.channels());
     index_sessions();
     for (const auto& f : input.followers) members_[f.member.id] = f.member;
     write_plan();
@@ -182,12 +185,18 @@ class Pass {
 
   std::optional<OutboxMessage> render(const PlannedMessage& p) {
     if (p.member.empty()) {
-      note_once("community channel " + p.channel + ": nothing delivers community channels yet");
-      return std::nullopt;
+      const auto text = words(p, Member{});  // in the community's zone
+      if (!text) return std::nullopt;
+      return webhook_row(p, channel_recipient(p.channel), *text);
     }
     const auto it = members_.find(p.member);
     if (it == members_.end()) return std::nullopt;
     const Member& member = it->second;
+    if (p.kind != MessageKind::digest && member.reminders.channel == kWebhookChannel) {  // a digest goes by email
+      const auto text = words(p, member);
+      if (!text) return std::nullopt;
+      return webhook_row(p, member_recipient(member.id), *text);
+    }
     if (p.kind != MessageKind::digest && member.reminders.channel != "email") {  // a digest goes by email
       note_once("member " + member.id + ": channel " + member.reminders.channel + ": nothing delivers it; nothing sent");
       return std::nullopt;
@@ -293,7 +302,7 @@ class Pass {
   // A message tried before waits for its retry time (which the next pass wakes for).
   bool backing_off(const OutboxMessage& m) {
     if (m.state != State::planned || m.last_error.empty()) return false;
-    const Instant again = retry_at(m.updated, m.attempts);
+    const Instant again = std::max(retry_at(m.updated, m.attempts), m.retry_not_before.value_or(Instant{}));
     if (again <= now_) return false;
     wake_at(again);
     ++report_.backing_off;
@@ -325,6 +334,7 @@ class Pass {
   }
 
   void send_batch(const std::string& target, std::span<const OutboxMessage> messages) {
+    if (target.empty()) return send_webhooks(messages);
     const Mailer* mailer = nullptr;
     for (const auto& m : mailers_)
       if (m.target.spec.name == target) mailer = &m;
@@ -370,22 +380,61 @@ class Pass {
     if (failure) report_.log.push_back("target " + target + ": " + failure.message);
   }
 
+  // The webhooks' messages (no target): posted several at once (convene/webhook.h).
+  void send_webhooks(std::span<const OutboxMessage> messages) {
+    std::vector<webhook::Post> posts;
+    std::vector<const OutboxMessage*> posted;
+    for (const auto& m : messages) {
+      std::string error;
+      if (auto url = webhooks_->url(m.recipient, members_, error)) {
+        posts.push_back({std::move(*url), m.payload, m.message_id});
+        posted.push_back(&m);
+        continue;
+      }
+      store_.mark_unsent(m.id, error, false);  // not an attempt: it waits for its URL or key
+      ++report_.deferred;
+      wake_at(retry_at(now_, m.attempts));
+      note_once(error + ": its messages wait");
+    }
+    webhook::post_all(
+        posts, options_.webhook,
+        [&](std::size_t i) {
+          store_.mark_sending(posted[i]->id);
+          fault_point("remind.sending");
+        },
+        [&](std::size_t i, const webhook::Result& r) { finished(*posted[i], r); });
+  }
+
+  void finished(const OutboxMessage& m, const webhook::Result& r) {
+    using S = webhook::Result::Status;
+    if (r.status == S::sent) return record_sent(m);
+    const bool failed = r.status == S::failed || m.attempts + 1 >= kMaxAttempts;
+    std::optional<Instant> not_before;
+    if (r.retry_after) not_before = now_ + *r.retry_after;
+    store_.mark_unsent(m.id, r.detail, failed, failed ? std::nullopt : not_before);
+    ++(failed ? report_.failed : report_.deferred);
+    if (!failed) wake_at(std::max(retry_at(now_, m.attempts + 1), not_before.value_or(Instant{})));
+    report_.log.push_back((failed ? "failed " : "deferred ") + m.key + ": " + r.detail);
+  }
+
+  // The server took it (a 250, a 2xx): sent, with the window to the commit measured.
+  void record_sent(const OutboxMessage& m) {
+    const auto accepted = std::chrono::steady_clock::now();
+    fault_point("remind.sent");
+    store_.mark_sent(m.id, "", "", {});
+    report_.commit_windows.push_back(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - accepted));
+    ++report_.sent;
+    if (now_ - m.due > kLateAfter) {
+      ++report_.late;
+      report_.log.push_back("late " + m.key + ": due " + utc(m.due) + ", sent " + utc(now_));
+    }
+  }
+
   void finished(const OutboxMessage& m, const mail::SendResult& r) {
     using S = mail::SendResult::Status;
     switch (r.status) {
-      case S::sent: {
-        const auto accepted = std::chrono::steady_clock::now();
-        fault_point("remind.sent");
-        store_.mark_sent(m.id, "", "", {});
-        report_.commit_windows.push_back(
-            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - accepted));
-        ++report_.sent;
-        if (now_ - m.due > kLateAfter) {
-          ++report_.late;
-          report_.log.push_back("late " + m.key + ": due " + utc(m.due) + ", sent " + utc(now_));
-        }
-        break;
-      }
+      case S::sent: record_sent(m); break;
       case S::rejected:
         store_.mark_unsent(m.id, r.detail, true);
         ++report_.failed;
@@ -415,6 +464,7 @@ class Pass {
   std::map<std::string, Member> members_;
   std::set<std::string> noted_;
   std::set<std::string> unwanted_;
+  std::optional<WebhookBook> webhooks_;
   std::unique_ptr<mail::SmtpClient> client_;
   std::string client_target_;
   PassReport report_;
@@ -430,6 +480,7 @@ ReminderPlanInput plan_input(const Store& store, const StoreSnapshot& snapshot, 
     auto series = store.subscribed_series(m.id);
     in.followers.push_back({std::move(m), std::move(series)});
   }
+  for (auto& c : store.channels()) in.community_channels.push_back({c.spec.name, c.spec.community, c.spec.offsets});
   for (auto& r : store.history())
     if (r.at >= now - kChangesLookback) in.changes.push_back(std::move(r));
   for (const char* kind : kOutboxKinds) {
@@ -549,7 +600,8 @@ Json outbox_json(const std::vector<OutboxMessage>& messages) {
     j["member"] = m.member.empty() ? Json(nullptr) : Json(m.member);
     j["series"] = m.series;
     j["occurrence"] = m.occurrence ? Json(format_local_minute(*m.occurrence)) : Json(nullptr);
-    j["recipient"] = m.recipient;
+    j["recipient"] = m.recipient;  // an address, or "member:ID" / "channel:NAME" (a webhook's: never its URL)
+    j["channel"] = m.target.empty() ? (m.member.empty() ? "community webhook" : "webhook") : "email";
     j["state"] = std::string(to_string(m.state));
     j["attempts"] = m.attempts;
     j["last_error"] = m.last_error.empty() ? Json(nullptr) : Json(m.last_error);
@@ -564,8 +616,10 @@ Json outbox_json(const std::vector<OutboxMessage>& messages) {
 std::string outbox_text(const std::vector<OutboxMessage>& messages) {
   std::ostringstream out;
   for (const auto& m : messages) {
-    out << utc(m.due) << "  " << std::string(to_string(m.state)) << "  " << m.kind << "  " << m.member << "  "
-        << m.series << (m.occurrence ? " " + format_local_minute(*m.occurrence) : "") << "  attempts " << m.attempts;
+    out << utc(m.due) << "  " << std::string(to_string(m.state)) << "  " << m.kind << "  "
+        << (m.member.empty() ? m.recipient : m.member) << "  " << m.series
+        << (m.occurrence ? " " + format_local_minute(*m.occurrence) : "") << "  attempts " << m.attempts;
+    if (m.target.empty()) out << "  by webhook";
     if (!m.last_error.empty()) out << "  last error: " << m.last_error;
     out << "\n";
   }

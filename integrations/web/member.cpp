@@ -34,6 +34,7 @@ constexpr std::string_view kPurpose = "member";
 
 std::string channel_label(std::string_view channel) {
   if (channel == "email") return "By email";
+  if (channel == "webhook") return "By a webhook (a chat channel: its address was set by an administrator)";
   if (channel == "none") return "No reminders";
   return std::string(channel);
 }
@@ -92,7 +93,9 @@ std::string reminders_form(const MemberData& m) {
          "<input type=\"text\" id=\"r-other\" name=\"other\" value=\"" + A(other) + "\">";
   out += "</fieldset><fieldset><legend>How</legend>";
   for (auto c : kReminderChannels)
-    out += radio("channel", c, "ch-" + std::string(c), channel_label(c), m.member.reminders.channel == c);
+    // A webhook's URL is set with the CLI (a secret, never shown here): offered once there is one.
+    if (c != "webhook" || !m.member.reminders.webhook.empty())
+      out += radio("channel", c, "ch-" + std::string(c), channel_label(c), m.member.reminders.channel == c);
   return out + "</fieldset><button class=\"primary\" type=\"submit\">Save my reminders</button></form>";
 }
 

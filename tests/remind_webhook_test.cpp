@@ -212,6 +212,17 @@ TEST_F(RemindWebhook, RetryAfterIsHonouredAndOther4xxFailAtOnce) {
   EXPECT_EQ(failed[0].last_error, "HTTP 404 from http://127.0.0.1:" + std::to_string(receiver_->port()) + "/…: no_service");
 }
 
+TEST_F(RemindWebhook, ARemovedChannelsWaitingMessagesAreWithdrawn) {
+  add_channel("nurses-chat", "/ok/nurses");
+  EXPECT_GT(pass("2027-02-03T19:00:00Z").planned, 0u);
+  store_->remove_channel("nurses-chat", as_);
+  pass("2027-02-03T19:10:00Z");
+  EXPECT_EQ(states()[kChannelKey], "withdrawn");
+  EXPECT_TRUE(store_->outbox({.states = {OutboxMessage::State::planned}}).empty());
+  pass("2027-02-03T19:45:00Z");
+  EXPECT_TRUE(receiver_->posts().empty());
+}
+
 // Through the CLI, as an administrator sets it up: the URL goes in once, and nothing
 // shows it again: not the pass's log, not the listings, not the store's file.
 TEST_F(RemindWebhook, TheUrlNeverAppearsInTheLogTheListingsOrTheStore) {

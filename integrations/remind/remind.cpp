@@ -386,9 +386,16 @@ class Pass {
     std::vector<const OutboxMessage*> posted;
     for (const auto& m : messages) {
       std::string error;
-      if (auto url = webhooks_->url(m.recipient, members_, error)) {
+      bool gone = false;
+      if (auto url = webhooks_->url(m.recipient, members_, error, gone)) {
         posts.push_back({std::move(*url), m.payload, m.message_id});
         posted.push_back(&m);
+        continue;
+      }
+      if (gone) {  // a member or channel removed since it was planned
+        report_.log.push_back("withdrew " + m.key + ": " + error);
+        unwanted_.insert(m.key);
+        ++report_.withdrawn;
         continue;
       }
       store_.mark_unsent(m.id, error, false);  // not an attempt: it waits for its URL or key
@@ -403,6 +410,11 @@ class Pass {
           fault_point("remind.sending");
         },
         [&](std::size_t i, const webhook::Result& r) { finished(*posted[i], r); });
+    if (!unwanted_.empty()) {
+      const auto counted = report_.withdrawn;
+      withdraw();
+      report_.withdrawn = counted;
+    }
   }
 
   void finished(const OutboxMessage& m, const webhook::Result& r) {

@@ -32,13 +32,15 @@ WebhookBook::WebhookBook(std::filesystem::path key_file, std::vector<ChannelInfo
     : key_file_(std::move(key_file)), channels_(std::move(channels)) {}
 
 std::optional<std::string> WebhookBook::url(const std::string& recipient, const std::map<std::string, Member>& members,
-                                            std::string& error) {
+                                            std::string& error, bool& gone) {
   const std::string_view r(recipient);
+  gone = false;
   if (r.starts_with(kMemberPrefix)) {
     const std::string id(r.substr(kMemberPrefix.size()));
     const auto it = members.find(id);
     if (it == members.end()) {
       error = "member " + id + " is gone";
+      gone = true;
       return std::nullopt;
     }
     if (it->second.reminders.webhook.empty()) {
@@ -52,6 +54,7 @@ std::optional<std::string> WebhookBook::url(const std::string& recipient, const 
     for (const auto& c : channels_)
       if (c.spec.name == name) return unseal(c.spec.webhook, "channel " + name, error);
     error = "channel " + name + " is gone";
+    gone = true;
     return std::nullopt;
   }
   error = "no webhook for " + recipient;

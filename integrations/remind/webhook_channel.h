@@ -33,9 +33,9 @@ class WebhookBook {
  public:
   WebhookBook(std::filesystem::path key_file, std::vector<ChannelInfo> channels);
   // The URL, or nullopt with `error` saying why (naming the member or channel, never
-  // the URL).
+  // the URL); `gone` is set when the member or channel no longer exists.
   std::optional<std::string> url(const std::string& recipient, const std::map<std::string, Member>& members,
-                                 std::string& error);
+                                 std::string& error, bool& gone);
 
  private:
   std::optional<std::string> unseal(const std::string& sealed, const std::string& whose, std::string& error);

@@ -117,13 +117,9 @@ std::string body(std::string_view subject, std::string_view text) {
 std::string idempotency_key(std::string_view key) {
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : digest) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
+  char hex[2 * crypto_hash_sha256_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
 }
 
 std::optional<Seconds> parse_retry_after(std::string_view value, Instant now) {

@@ -2,8 +2,8 @@
 # `convene worker` on the real clock: MEMBERS reminders due in the same minute, sent to
 # python3-aiosmtpd on loopback; and the worker idle with those MEMBERS reminders planned.
 #
-#   bench/remind_worker_bench.sh [CONVENE] [MEMBERS] [IDLE_SECONDS]
-#   bench/remind_worker_bench.sh build/convene 10000 60
+#   bench/remind_worker_bench.sh [CONVENE] [MEMBERS] [IDLE_SECONDS] [CONNECTIONS]
+#   bench/remind_worker_bench.sh build/convene 10000 60 4
 #
 # One session starts DUE + 15 minutes (a community in UTC, one series with "reminders":
 # ["PT15M"]), followed by MEMBERS members (written with sqlite3: 10,000 `member add`
@@ -14,6 +14,10 @@
 #   send: each message's lateness is the sink's file time (aiosmtpd writes it on the
 #         250) minus DUE: p50, p99, max; and messages per second from DUE to the last;
 #         and the 250-to-commit window the worker measured (its log).
+#   the sink: how many connections the worker opened (its connections.log), and the
+#         sink's own throughput: the very messages it received, sent again to a fresh
+#         sink by Python's smtplib over the same number of connections at once (a
+#         thread each), so the two figures are the same server's with two clients.
 # The reference is cron: peers that send from a cron job are late by up to its
 # interval, one to five minutes (Nextcloud #50868).
 set -euo pipefail
@@ -21,6 +25,7 @@ cd "$(dirname "$0")/.."
 CONVENE=$(realpath "${1:-build/convene}")
 MEMBERS=${2:-10000}
 IDLE=${3:-60}
+CONNECTIONS=${4:-4}
 work=$(mktemp -d)
 sink_pid=
 worker_pid=
@@ -58,7 +63,7 @@ with db:
         db.execute("INSERT INTO subscriptions (member, kind, target, created) VALUES (?, 'series', 'hour', 0)", (mid,))
 EOF
 "$CONVENE" --db "$db" target add mail --kind email --smtp-url "smtp://127.0.0.1:$port" \
-  --from "Bench CoP <cop@example.org>" --all --as bench > /dev/null
+  --from "Bench CoP <cop@example.org>" --max-connections "$CONNECTIONS" --all --as bench > /dev/null
 
 "$CONVENE" --db "$db" worker > "$work/worker.log" 2>&1 &
 worker_pid=$!
@@ -93,3 +98,36 @@ print(f"sent {len(times)} of {n}: {len(times) / (times[-1] - due):.0f} msg/s fro
 EOF
 grep "250-to-commit window" "$work/worker.log" || true
 grep -c "late " "$work/worker.log" | sed 's/^/late log lines: /' || true
+echo "connections the worker opened: $(wc -l < "$work/sink/connections.log") (--max-connections $CONNECTIONS)"
+
+# The sink's own throughput: the same messages through smtplib, CONNECTIONS at once.
+kill "$worker_pid" 2>/dev/null && wait "$worker_pid" 2>/dev/null || true
+worker_pid=
+mkdir -p "$work/sink2"
+kill "$sink_pid" && wait "$sink_pid" 2>/dev/null || true
+/usr/bin/python3 tests/servers/smtp_sink.py --dir "$work/sink2" > "$work/sink2.log" 2>&1 &
+sink_pid=$!
+for _ in $(seq 100); do grep -q listening "$work/sink2.log" 2>/dev/null && break; sleep 0.1; done
+port2=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$work/sink2.log")
+/usr/bin/python3 - "$work/sink" "$port2" "$CONNECTIONS" <<'EOF'
+import json, os, smtplib, sys, threading, time
+folder, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+names = sorted(f for f in os.listdir(folder) if f.endswith(".eml"))
+jobs = []
+for f in names:
+    with open(os.path.join(folder, f[:-4] + ".json")) as meta_file:
+        meta = json.load(meta_file)
+    with open(os.path.join(folder, f), "rb") as data:
+        jobs.append((meta["mail_from"], meta["rcpt_tos"], data.read()))
+def run(part):
+    with smtplib.SMTP("127.0.0.1", port) as s:
+        for frm, to, data in part:
+            s.sendmail(frm, to, data)
+threads = [threading.Thread(target=run, args=(jobs[i::n],)) for i in range(n)]
+start = time.time()
+for t in threads: t.start()
+for t in threads: t.join()
+took = time.time() - start
+print(f"the sink's own throughput (smtplib, {n} connections, the same {len(jobs)} messages): "
+      f"{len(jobs) / took:.0f} msg/s in {took:.1f} s")
+EOF

@@ -7,10 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "convene/invite.h"
 #include "convene/remind.h"
 #include "convene/secrets.h"
 #include "convene/store.h"
 #include "convene/webhook.h"
+#include "servers.h"
 #include "test_support.h"
 #include "webhook_receiver.h"
 
@@ -221,6 +223,40 @@ TEST_F(RemindWebhook, ARemovedChannelsWaitingMessagesAreWithdrawn) {
   EXPECT_TRUE(store_->outbox({.states = {OutboxMessage::State::planned}}).empty());
   pass("2027-02-03T19:45:00Z");
   EXPECT_TRUE(receiver_->posts().empty());
+}
+
+// The story: a pass sent the webhooks' posts first and the emails after them, one after
+// the other, so a receiver that hangs held every email back by its timeout (15 s a batch
+// of posts). Now they go side by side: this receiver answers only once the SMTP sink has
+// the email, which a pass that posts and mails one after the other never gets to.
+TEST_F(RemindWebhook, EmailsGoOutWhileAWebhookIsWaited) {
+  std::string error;
+  auto sink = SmtpSink::start(dir_ / "sink", {}, error);
+  ASSERT_TRUE(sink) << error;
+  receiver_.reset();
+  receiver_ = WebhookReceiver::start(dir_ / "receiver2", error, "600", sink->dir());
+  ASSERT_TRUE(receiver_) << error;
+  TargetSpec t;
+  t.name = "mail";
+  t.kind = TargetKind::email;
+  invite::EmailSettings s;
+  s.smtp_url = sink->url();
+  s.from = {"School Nurse CoP", "cop@example.org"};
+  t.settings = invite::to_json(s).dump();
+  store_->add_target(t, as_);
+  MemberSpec ben;
+  ben.id = "ben";
+  ben.email = "ben@example.org";
+  store_->add_member(ben, as_);
+  store_->subscribe("ben", {Subscription::Kind::series, "power-hour"}, as_);
+  add_member("rosa", "/wait/rosa");
+  options_.webhook.timeout = std::chrono::seconds{30};  // a safety net: the answer comes once the email is in
+  pass("2027-02-03T19:00:00Z");
+  const auto r = pass("2027-02-03T19:45:00Z");
+  EXPECT_EQ(r.sent, 2u) << remind::report_text(r, false);
+  EXPECT_EQ(r.deferred, 0u);
+  EXPECT_EQ(sink->messages().size(), 1u);
+  EXPECT_EQ(posts_to("/wait/rosa").size(), 1u);
 }
 
 // Through the CLI, as an administrator sets it up: the URL goes in once, and nothing

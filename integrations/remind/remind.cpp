@@ -11,6 +11,7 @@
 #include <set>
 #include <span>
 #include <sstream>
+#include <thread>
 
 #include "convene/fault_points.h"
 #include "convene/invite.h"
@@ -296,7 +297,52 @@ class Pass {
       withdraw();
       report_.withdrawn = before;  // drops are counted as drops
     }
-    for (auto& [target, messages] : due) send(target, messages);
+    // The webhooks' posts on a thread of their own, beside the email targets': a receiver
+    // that hangs delays no email, and 10,000 emails delay no post. Each side counts into
+    // its own report; the store is safe to share (one connection behind a mutex).
+    PassReport posted;
+    std::exception_ptr failure;
+    std::thread webhooks;
+    struct Join {  // also when an email target's send throws: never a joinable thread destroyed
+      std::thread& thread;
+      ~Join() {
+        if (thread.joinable()) thread.join();
+      }
+    } join{webhooks};
+    if (const auto it = due.find(""); it != due.end()) {
+      webhooks = std::thread([&, &messages = it->second] {
+        try {
+          send("", messages, posted);
+        } catch (...) {
+          failure = std::current_exception();
+        }
+      });
+    }
+    for (auto& [target, messages] : due)
+      if (!target.empty()) send(target, messages, report_);
+    if (webhooks.joinable()) webhooks.join();
+    merge(posted);
+    if (failure) std::rethrow_exception(failure);
+  }
+
+  // What the webhooks' thread counted, into the pass's report.
+  void merge(PassReport& posted) {
+    report_.sent += posted.sent;
+    report_.late += posted.late;
+    report_.failed += posted.failed;
+    report_.deferred += posted.deferred;
+    report_.stopped = report_.stopped || posted.stopped;
+    report_.commit_windows.insert(report_.commit_windows.end(), posted.commit_windows.begin(), posted.commit_windows.end());
+    report_.log.insert(report_.log.end(), posted.log.begin(), posted.log.end());
+    if (posted.next_wake) wake_at(report_, *posted.next_wake);
+    for (const auto& key : gone_) unwanted_.insert(key);
+    report_.withdrawn += gone_.size();
+    gone_.clear();
+    if (!unwanted_.empty()) {
+      const auto counted = report_.withdrawn;
+      withdraw();
+      report_.withdrawn = counted;
+    }
   }
 
   // A message tried before waits for its retry time (which the next pass wakes for).
@@ -309,39 +355,40 @@ class Pass {
     return true;
   }
 
-  void wake_at(Instant t) {
-    if (!report_.next_wake || t < *report_.next_wake) report_.next_wake = t;
+  void wake_at(Instant t) { wake_at(report_, t); }
+  static void wake_at(PassReport& out, Instant t) {
+    if (!out.next_wake || t < *out.next_wake) out.next_wake = t;
   }
 
   // In batches of kSendBatch, asking options_.may_continue before each.
-  void send(const std::string& target, const std::vector<OutboxMessage>& messages) {
+  void send(const std::string& target, const std::vector<OutboxMessage>& messages, PassReport& out) {
     for (std::size_t from = 0; from < messages.size(); from += kSendBatch) {
       if (!store_.acquire_lease(kLeaseName, holder_, options_.lease)) {
-        report_.log.push_back("lost the lease: " + std::to_string(messages.size() - from) + " message(s) of target " +
+        out.log.push_back("lost the lease: " + std::to_string(messages.size() - from) + " message(s) of target " +
                               target + " left to the worker that took it");
-        report_.stopped = true;
+        out.stopped = true;
         return;
       }
       if (options_.may_continue && !options_.may_continue()) {
-        report_.log.push_back("stopped with " + std::to_string(messages.size() - from) + " message(s) of target " + target +
+        out.log.push_back("stopped with " + std::to_string(messages.size() - from) + " message(s) of target " + target +
                               " still to send");
-        report_.stopped = true;
+        out.stopped = true;
         return;
       }
       const auto n = std::min(kSendBatch, messages.size() - from);
-      send_batch(target, std::span(messages).subspan(from, n));
+      send_batch(target, std::span(messages).subspan(from, n), out);
     }
   }
 
-  void send_batch(const std::string& target, std::span<const OutboxMessage> messages) {
-    if (target.empty()) return send_webhooks(messages);
+  void send_batch(const std::string& target, std::span<const OutboxMessage> messages, PassReport& out) {
+    if (target.empty()) return send_webhooks(messages, out);
     const Mailer* mailer = nullptr;
     for (const auto& m : mailers_)
       if (m.target.spec.name == target) mailer = &m;
     if (!mailer || !mailer->error.empty()) {
-      report_.log.push_back("target " + target + ": " + (mailer ? mailer->error : "gone") + "; " +
+      out.log.push_back("target " + target + ": " + (mailer ? mailer->error : "gone") + "; " +
                             std::to_string(messages.size()) + " message(s) wait");
-      report_.deferred += messages.size();
+      out.deferred += messages.size();
       return;
     }
     mail::SmtpConfig c;
@@ -368,20 +415,20 @@ class Pass {
         },
         [&](std::size_t i, const mail::SendResult& r) {
           if (r.status == mail::SendResult::Status::not_attempted) waiting.push_back(i);
-          else finished(messages[i], r);
+          else finished(messages[i], r, out);
         });
     // A server that is down or refuses the login fails no message: they wait, with the
     // reason, until it is back or their session starts (then they are dropped).
     for (const auto i : waiting) {
       store_.mark_unsent(messages[i].id, failure ? failure.message : "not attempted", false);
-      ++report_.deferred;
-      wake_at(retry_at(now_, messages[i].attempts));
+      ++out.deferred;
+      wake_at(out, retry_at(now_, messages[i].attempts));
     }
-    if (failure) report_.log.push_back("target " + target + ": " + failure.message);
+    if (failure) out.log.push_back("target " + target + ": " + failure.message);
   }
 
   // The webhooks' messages (no target): posted several at once (convene/webhook.h).
-  void send_webhooks(std::span<const OutboxMessage> messages) {
+  void send_webhooks(std::span<const OutboxMessage> messages, PassReport& out) {
     std::vector<webhook::Post> posts;
     std::vector<const OutboxMessage*> posted;
     for (const auto& m : messages) {
@@ -392,16 +439,16 @@ class Pass {
         posted.push_back(&m);
         continue;
       }
-      if (gone) {  // a member or channel removed since it was planned
-        report_.log.push_back("withdrew " + m.key + ": " + error);
-        unwanted_.insert(m.key);
-        ++report_.withdrawn;
+      if (gone) {  // a member or channel removed since it was planned: withdrawn after the sends
+        out.log.push_back("withdrew " + m.key + ": " + error);
+        gone_.push_back(m.key);
         continue;
       }
       store_.mark_unsent(m.id, error, false);  // not an attempt: it waits for its URL or key
-      ++report_.deferred;
-      wake_at(retry_at(now_, m.attempts));
-      note_once(error + ": its messages wait");
+      ++out.deferred;
+      wake_at(out, retry_at(now_, m.attempts));
+      if (std::find(out.log.begin(), out.log.end(), error + ": its messages wait") == out.log.end())
+        out.log.push_back(error + ": its messages wait");
     }
     webhook::post_all(
         posts, options_.webhook,
@@ -409,55 +456,50 @@ class Pass {
           store_.mark_sending(posted[i]->id);
           fault_point("remind.sending");
         },
-        [&](std::size_t i, const webhook::Result& r) { finished(*posted[i], r); });
-    if (!unwanted_.empty()) {
-      const auto counted = report_.withdrawn;
-      withdraw();
-      report_.withdrawn = counted;
-    }
+        [&](std::size_t i, const webhook::Result& r) { finished(*posted[i], r, out); });
   }
 
-  void finished(const OutboxMessage& m, const webhook::Result& r) {
+  void finished(const OutboxMessage& m, const webhook::Result& r, PassReport& out) {
     using S = webhook::Result::Status;
-    if (r.status == S::sent) return record_sent(m);
+    if (r.status == S::sent) return record_sent(m, out);
     const bool failed = r.status == S::failed || m.attempts + 1 >= kMaxAttempts;
     std::optional<Instant> not_before;
     if (r.retry_after) not_before = now_ + *r.retry_after;
     store_.mark_unsent(m.id, r.detail, failed, failed ? std::nullopt : not_before);
-    ++(failed ? report_.failed : report_.deferred);
-    if (!failed) wake_at(std::max(retry_at(now_, m.attempts + 1), not_before.value_or(Instant{})));
-    report_.log.push_back((failed ? "failed " : "deferred ") + m.key + ": " + r.detail);
+    ++(failed ? out.failed : out.deferred);
+    if (!failed) wake_at(out, std::max(retry_at(now_, m.attempts + 1), not_before.value_or(Instant{})));
+    out.log.push_back((failed ? "failed " : "deferred ") + m.key + ": " + r.detail);
   }
 
   // The server took it (a 250, a 2xx): sent, with the window to the commit measured.
-  void record_sent(const OutboxMessage& m) {
+  void record_sent(const OutboxMessage& m, PassReport& out) {
     const auto accepted = std::chrono::steady_clock::now();
     fault_point("remind.sent");
     store_.mark_sent(m.id, "", "", {});
-    report_.commit_windows.push_back(
+    out.commit_windows.push_back(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - accepted));
-    ++report_.sent;
+    ++out.sent;
     if (now_ - m.due > kLateAfter) {
-      ++report_.late;
-      report_.log.push_back("late " + m.key + ": due " + utc(m.due) + ", sent " + utc(now_));
+      ++out.late;
+      out.log.push_back("late " + m.key + ": due " + utc(m.due) + ", sent " + utc(now_));
     }
   }
 
-  void finished(const OutboxMessage& m, const mail::SendResult& r) {
+  void finished(const OutboxMessage& m, const mail::SendResult& r, PassReport& out) {
     using S = mail::SendResult::Status;
     switch (r.status) {
-      case S::sent: record_sent(m); break;
+      case S::sent: record_sent(m, out); break;
       case S::rejected:
         store_.mark_unsent(m.id, r.detail, true);
-        ++report_.failed;
-        report_.log.push_back("failed " + m.key + ": " + r.detail);
+        ++out.failed;
+        out.log.push_back("failed " + m.key + ": " + r.detail);
         break;
       case S::deferred: {
         const bool out_of_attempts = m.attempts + 1 >= kMaxAttempts;
         store_.mark_unsent(m.id, r.detail, out_of_attempts);
-        ++(out_of_attempts ? report_.failed : report_.deferred);
-        if (!out_of_attempts) wake_at(retry_at(now_, m.attempts + 1));
-        report_.log.push_back((out_of_attempts ? "failed " : "deferred ") + m.key + ": " + r.detail);
+        ++(out_of_attempts ? out.failed : out.deferred);
+        if (!out_of_attempts) wake_at(out, retry_at(now_, m.attempts + 1));
+        out.log.push_back((out_of_attempts ? "failed " : "deferred ") + m.key + ": " + r.detail);
         break;
       }
       case S::not_attempted: break;  // send() records these
@@ -476,6 +518,7 @@ class Pass {
   std::map<std::string, Member> members_;
   std::set<std::string> noted_;
   std::set<std::string> unwanted_;
+  std::vector<std::string> gone_;  // webhook messages whose member or channel is gone
   std::optional<WebhookBook> webhooks_;
   std::unique_ptr<mail::SmtpClient> client_;
   std::string client_target_;

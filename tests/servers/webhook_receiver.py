@@ -10,11 +10,15 @@ What it answers depends on the path's first segment:
   /busy/...   429 with "Retry-After: SECONDS" (--retry-after, default 120)
   /gone/...   404 "no_service" (as Slack answers a removed webhook)
   /hang/...   nothing: it holds the connection until the client gives up
+  /wait/...   200 once the folder --wait-for holds an .eml file (the SMTP sink's), so a
+              test can tell a client that posts while it sends email from one that
+              posts only before or after (at most 60 s, then 504)
 Each request is served on a thread of its own, so a hanging one holds up no other.
 SIGTERM stops it.
 """
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -27,6 +31,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--log", required=True)
     parser.add_argument("--retry-after", default="120")
+    parser.add_argument("--wait-for", default="")
     args = parser.parse_args()
     lock = threading.Lock()
     stop = threading.Event()
@@ -64,6 +69,14 @@ def main():
                 self.answer(404, "no_service")
             elif kind == "hang":
                 stop.wait()
+            elif kind == "wait":
+                for _ in range(6000):
+                    if args.wait_for and any(f.endswith(".eml") for f in os.listdir(args.wait_for)):
+                        self.answer(200, "ok")
+                        return
+                    if stop.wait(0.01):
+                        return
+                self.answer(504, "waited too long")
             else:
                 self.answer(400, "unknown path")
 

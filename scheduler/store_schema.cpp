@@ -363,6 +363,21 @@ CREATE TABLE community_channels (
 ) WITHOUT ROWID;
 ALTER TABLE outbox ADD COLUMN retry_not_before INTEGER;
 )sql",
+    // --- 13: attendees' responses as the cloud targets report them (Store::put_responses):
+    //        per target, series and occurrence ('' for the whole series), and address
+    R"sql(
+CREATE TABLE attendee_responses (
+  target     TEXT NOT NULL REFERENCES targets(name) ON DELETE CASCADE,
+  series     TEXT NOT NULL,
+  occurrence TEXT NOT NULL DEFAULT '',       -- local "YYYY-MM-DDTHH:MM", '' for the series
+  email      TEXT NOT NULL,                  -- lower case
+  member     TEXT NOT NULL DEFAULT '',
+  answer     TEXT NOT NULL CHECK (answer IN ('none', 'accepted', 'tentative', 'declined')),
+  read_at    INTEGER NOT NULL,               -- Unix seconds
+  PRIMARY KEY (target, series, occurrence, email)
+) WITHOUT ROWID;
+CREATE INDEX attendee_responses_series ON attendee_responses (series);
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,

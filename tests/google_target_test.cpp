@@ -408,3 +408,53 @@ TEST_F(GoogleTarget, AMeetRequestThatFailsIsReportedAndTheEventStays) {
   const json state = failing->get("state");
   EXPECT_EQ(state["events"].size(), 4u);
 }
+
+// Attendees' responses (issue 12, point 4): what attendees answer in Google (the series,
+// or one session) is read back at the next sync with read requests only, and `convene
+// attendance` shows it per session, a session's own answer over the series'.
+TEST_F(GoogleTarget, AttendeesResponsesAreReadBackAndShownPerSession) {
+  add_target();
+  sync_ok();
+  const std::string ph = event_id("power-hour");
+  google_->post("respond", {{"event", ph}, {"email", "rosa@example.org"}, {"responseStatus", "accepted"}});
+  google_->post("respond", {{"event", ph}, {"email", "ben@example.org"}, {"responseStatus", "tentative"}});
+  google_->post("respond", {{"event", ph + "_" + stamp("2026-10-14T15:00")},
+                            {"email", "ben@example.org"},
+                            {"responseStatus", "declined"}});
+  const std::size_t before = google_->get("log").size();
+  const auto out = ok({"sync"});
+  EXPECT_NE(out.find("nothing to do"), std::string::npos) << out;
+  EXPECT_NE(out.find("responses read: "), std::string::npos) << out;
+  EXPECT_EQ(google_->writes(before), 0u) << "reading responses writes nothing";
+  std::size_t lists = 0;
+  const json log = google_->get("log");
+  for (std::size_t i = before; i < log.size(); ++i)
+    if (log[i]["method"] == "GET" && log[i]["path"].get<std::string>().ends_with("/events")) ++lists;
+  EXPECT_EQ(lists, 1u) << "one events.list for every series";
+
+  const json a = json::parse(ok({"attendance", "power-hour", "--format", "json"}));
+  ASSERT_FALSE(a["sessions"].empty());
+  std::map<std::string, std::map<std::string, std::string>> seen;  // session -> member -> response
+  for (const auto& s : a["sessions"])
+    for (const auto& x : s["attendees"]) seen[s["occurrence_id"]][x["member"]] = x["response"];
+  EXPECT_EQ(seen["2026-09-09T15:00"]["rosa"], "accepted");
+  EXPECT_EQ(seen["2026-09-09T15:00"]["ben"], "tentative");
+  EXPECT_EQ(seen["2026-10-14T15:00"]["ben"], "declined") << "the session's own answer wins";
+  EXPECT_EQ(seen["2026-10-14T15:00"]["rosa"], "accepted");
+  const auto one = json::parse(ok({"attendance", "power-hour", "2026-10-14", "--format", "json"}));
+  ASSERT_EQ(one["sessions"].size(), 1u);
+  EXPECT_EQ(one["sessions"][0]["declined"], 1);
+  EXPECT_EQ(one["sessions"][0]["accepted"], 1);
+  const auto text = ok({"attendance", "power-hour", "2026-10-14"});
+  EXPECT_NE(text.find("declined: Ben Ode"), std::string::npos) << text;
+  EXPECT_NE(text.find("accepted: Rosa Díaz"), std::string::npos) << text;
+  const auto csv = ok({"attendance", "power-hour", "2026-10-14", "--format", "csv"});
+  EXPECT_NE(csv.find("power-hour,2026-10-14T15:00,2026-10-14T15:00,scheduled,ben,ben@example.org,Ben Ode,declined,true,"),
+            std::string::npos)
+      << csv;
+  // Mentoring Monday: nobody answered yet.
+  const auto mm = ok({"attendance", "mentoring-monday", "2026-09-21"});
+  EXPECT_NE(mm.find("not answered: Rosa Díaz"), std::string::npos) << mm;
+  EXPECT_NE(refused({"attendance", "no-such-series"}).find("no series \"no-such-series\""), std::string::npos);
+  no_violations();
+}

@@ -230,3 +230,35 @@ TEST(WindowsZone, ComesFromIcu) {
   EXPECT_EQ(convene::cloud::windows_zone("Europe/London"), "GMT Standard Time");
   EXPECT_FALSE(convene::cloud::windows_zone("Not/AZone"));
 }
+
+// Attendees' responses (issue 12, point 4) on Microsoft 365: the series' answers from the
+// mailbox's events, one occurrence's from its series' /instances; reads only.
+TEST_F(GraphTarget, AttendeesResponsesAreReadBackAndShownPerSession) {
+  ok(flags("m365"));
+  sync_ok();
+  std::string ph;
+  const json state = graph_->get("state");  // held: a range-for would not keep the temporary
+  for (const auto& [id, e] : state["events"].items())
+    if (e["subject"] == "Power Hour") ph = id;
+  ASSERT_FALSE(ph.empty());
+  graph_->post("respond", {{"event", ph}, {"email", "rosa@example.org"}, {"response", "accepted"}});
+  graph_->post("respond", {{"event", ph}, {"email", "ben@example.org"}, {"response", "tentativelyAccepted"}});
+  graph_->post("respond", {{"event", ph},
+                           {"originalStart", original("2026-10-14T15:00")},
+                           {"email", "ben@example.org"},
+                           {"response", "declined"}});
+  const std::size_t before = graph_->get("log").size();
+  const auto out = ok({"sync"});
+  EXPECT_NE(out.find("responses read: "), std::string::npos) << out;
+  EXPECT_EQ(graph_->writes(before), 0u) << "reading responses writes nothing";
+  const json a = json::parse(ok({"attendance", "power-hour", "--format", "json"}));
+  std::map<std::string, std::map<std::string, std::string>> seen;
+  for (const auto& s : a["sessions"])
+    for (const auto& x : s["attendees"]) seen[s["occurrence_id"]][x["member"]] = x["response"];
+  EXPECT_EQ(seen["2026-09-09T15:00"]["rosa"], "accepted");
+  EXPECT_EQ(seen["2026-09-09T15:00"]["ben"], "tentative");
+  EXPECT_EQ(seen["2026-10-14T15:00"]["ben"], "declined") << "the occurrence's own answer wins";
+  EXPECT_EQ(seen["2026-11-11T15:00"]["ben"], "tentative");
+  EXPECT_LE(graph_->get("stats")["max_in_flight"][kMailbox].get<int>(), 4);
+  no_violations();
+}

@@ -173,6 +173,39 @@ TEST(StoreInvite, KeepsTheMappingPerTargetSeriesAndCopy) {
   EXPECT_EQ(records[1], series);
 }
 
+// Attendees' responses (schema 13): one read of a series replaces what that target said
+// of it before, other targets' answers stay, and removing a target removes its answers.
+TEST(StoreInvite, ResponsesAreReplacedPerTargetAndSeries) {
+  Fixture f;
+  f.store->add_target(f.email_target("a"), f.as);
+  f.store->add_target(f.email_target("b"), f.as);
+  const Instant at = f.clock.now();
+  const auto session = *parse_local_minute("2027-02-10T15:00");
+  f.store->put_responses("a", "s", {{"", "s", std::nullopt, "rosa", "Rosa@Example.org", Answer::accepted, at},
+                                    {"", "s", session, "rosa", "rosa@example.org", Answer::declined, at}});
+  f.store->put_responses("b", "s", {{"", "s", std::nullopt, "", "kim@example.org", Answer::tentative, at}});
+  auto got = f.store->responses("s");
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].email, "kim@example.org");
+  EXPECT_EQ(got[1].email, "rosa@example.org") << "addresses are kept in lower case";
+  EXPECT_EQ(got[1].answer, Answer::accepted);
+  EXPECT_EQ(got[1].target, "a");
+  EXPECT_EQ(got[2].occurrence, session);
+  EXPECT_EQ(got[2].answer, Answer::declined);
+  EXPECT_EQ(got[2].read_at, at);
+
+  f.store->put_responses("a", "s", {{"", "s", std::nullopt, "rosa", "rosa@example.org", Answer::tentative, at}});
+  got = f.store->responses("s");
+  ASSERT_EQ(got.size(), 2u) << "a's session answer went with its new read";
+  EXPECT_EQ(got[1].answer, Answer::tentative);
+  f.store->remove_target("b", f.as);
+  got = f.store->responses("s");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].target, "a");
+  EXPECT_EQ(parse_answer("declined"), Answer::declined);
+  EXPECT_FALSE(parse_answer("maybe"));
+}
+
 TEST(StoreInvite, OutboxKeysDeduplicateAndStatesMove) {
   Fixture f;
   f.store->add_target(f.email_target(), f.as);

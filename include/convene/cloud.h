@@ -22,7 +22,9 @@
 //   - with `meet` (--meet), conferenceData.createRequest (hangoutsMeet) and
 //     conferenceDataVersion=1, the event read again until the request is success or
 //     failure;
-//   - attendees' responseStatus read back after every write (convene attendance).
+//   - attendees' responseStatus read back at every sync with one events.list of the
+//     calendar (not expanded: the series and the instances Google keeps apart), paged
+//     (convene attendance).
 //
 // Microsoft Graph (`--kind graph`):
 //   - the token: client credentials (client_id, the secret from a 0600 file, scope
@@ -39,7 +41,9 @@
 //   - times in Windows zone names (windows_zone), with Prefer: outlook.timezone in the
 //     same form on every request; isOnlineMeeting with teamsForBusiness when asked;
 //   - at most 4 requests at once per mailbox (Graph's limit), 429 retried after its
-//     Retry-After.
+//     Retry-After;
+//   - attendees' status.response read back at every sync: the mailbox's events (the
+//     series') and each series' /instances (one occurrence's).
 //
 // Every request goes through one HTTP engine (libcurl's multi interface): at most
 // max_connections at once (Graph: 4 per mailbox), at most requests_per_minute, retried

@@ -116,6 +116,10 @@ struct TargetOutcome {
   std::size_t pending = 0;   // steps left for the next sync (deferred, not attempted)
   std::vector<std::string> problems;  // one line each: "rosa@example.org: 550 5.1.1 no such user"
   std::string failure;       // why the whole target stopped ("" when it did not)
+  // Attendees' responses read back after the plan (Google, Graph; Target::read_responses).
+  bool read_responses = false;      // this sync read them
+  std::size_t read_requests = 0;    // the requests it took (all reads)
+  std::size_t responses = 0;        // the answers recorded (series and sessions)
 };
 
 // The interface every target kind implements (email, caldav; google and graph next).
@@ -130,6 +134,15 @@ class Target {
   virtual std::string check() = 0;
   // Carries out `plan`, recording each step in ctx.store as it completes.
   virtual TargetOutcome execute(const SyncContext& ctx, const TargetPlan& plan) = 0;
+  // Reads back the attendees' responses of every series ctx.remote says the target holds
+  // and replaces the store's (Store::put_responses), with read requests only; sets
+  // outcome's read_* and responses, a problem per series it could not read, and its
+  // failure when the target could not be read at all. Kinds that keep no responses
+  // (email; CalDAV: PARTSTATs are not read back) do nothing.
+  virtual void read_responses(const SyncContext& ctx, TargetOutcome& outcome) {
+    (void)ctx;
+    (void)outcome;
+  }
 };
 
 // The Target for a stored target: its settings read and its secret resolved (a sealed

@@ -353,12 +353,39 @@ struct OutboxQuery {
   bool with_payload = false;
 };
 
+// --- attendees' responses (read back from the targets that keep them: Google, Graph) ---
+
+// What an attendee answered, as the target's copy of the event says.
+enum class Answer {
+  none,       // not answered (Google's needsAction, Graph's none/notResponded)
+  accepted,   // accepted (Graph's organizer: the organizer's own)
+  tentative,  // tentatively accepted
+  declined,   // declined
+};
+std::string_view to_string(Answer answer);  // "none", "accepted", "tentative", "declined"
+std::optional<Answer> parse_answer(std::string_view text);
+// An attendee's address as responses are kept and matched: ASCII lower case.
+std::string response_email(std::string_view email);
+
+// One attendee's answer, for the whole series or one of its sessions (an answer for a
+// session overrides the series' for that session).
+struct AttendeeResponse {
+  std::string target;
+  std::string series;
+  std::optional<LocalTime> occurrence;  // unset: the whole series; else its original start
+  std::string member;                   // member id ("" when the address is no member's)
+  std::string email;                    // lower case
+  Answer answer = Answer::none;
+  Instant read_at{};                    // when the target was read
+  friend bool operator==(const AttendeeResponse&, const AttendeeResponse&) = default;
+};
+
 // --- the store -------------------------------------------------------------
 
 class Store {
  public:
   // The schema version this build writes; older stores are migrated forward at open.
-  static constexpr int kSchemaVersion = 12;
+  static constexpr int kSchemaVersion = 13;
 
   // Opens (and with options.create, creates) the store at options.path, migrating an
   // older schema forward in one transaction. Throws StoreError: not_found, read_only,
@@ -489,6 +516,13 @@ class Store {
   // Replaces every record of (target, series, copy) by `records`, in one transaction.
   void put_remote_records(std::string_view target, std::string_view series, std::string_view copy,
                           const std::vector<RemoteRecord>& records);
+
+  // --- attendees' responses ---
+  // Replaces what `target` said of `series`' responses by `responses` (one read of it:
+  // their target and series are these), in one transaction.
+  void put_responses(std::string_view target, std::string_view series, const std::vector<AttendeeResponse>& responses);
+  // Every target's responses for `series`, by occurrence (the series' first), email, target.
+  std::vector<AttendeeResponse> responses(std::string_view series) const;
 
   // --- the outbox ---
   // Adds each message whose key is new, as planned (given State::failed: failed, with its last_error);

@@ -179,4 +179,42 @@ std::string api_tokens_text(const std::vector<ApiToken>& tokens);
 Json issued_api_token_json(const ApiTokenSpec& spec, const IssuedSecret& issued);
 std::string issued_api_token_text(const ApiTokenSpec& spec, const IssuedSecret& issued);
 
+// --- attendance (convene attendance): who answered what, per session ----------------------
+
+// One attendee's answer for one session: the session's own (for_session) when the
+// target keeps one, else the series', else none (not answered, or not read yet).
+struct AttendanceEntry {
+  std::string member;  // "" when the address is no member's
+  std::string email;
+  std::string name;
+  Answer answer = Answer::none;
+  bool for_session = false;
+  std::optional<Instant> read_at;  // when the target said so; unset: never read
+  std::string target;              // the target that said so ("" when never read)
+};
+
+struct AttendanceSession {
+  const Occurrence* occurrence = nullptr;
+  std::vector<AttendanceEntry> entries;  // the invitees by member id, then other addresses
+  std::size_t count(Answer answer) const;
+};
+
+// The attendance of `sessions` (one series' occurrences): its invitees (Store::invitees)
+// and whoever else a target lists, with the answers of `responses` (Store::responses).
+// Several targets answering for one address: the latest read wins.
+std::vector<AttendanceSession> attendance(const std::vector<Occurrence>& sessions,
+                                          const std::vector<Invitee>& invitees,
+                                          const std::vector<AttendeeResponse>& responses);
+// Per session: "2026-09-09 Wed 15:00  accepted 2, tentative 0, declined 1, not answered 1",
+// then a line per answer with the names.
+std::string attendance_text(const SeriesDef& series, const std::vector<AttendanceSession>& sessions);
+// {series, title, timezone, sessions: [{occurrence_id, start (null when it does not take
+//  place), status, accepted, tentative, declined, none, attendees: [{member, email, name,
+//  response, for_session, read_at, target}]}]}
+Json attendance_json(const SeriesDef& series, const CommunityDef& community,
+                     const std::vector<AttendanceSession>& sessions);
+// One row per session and attendee: series, occurrence_id, start, status, member, email,
+// name, response, for_session, read_at, target (RFC 4180, CRLF).
+std::string attendance_csv(const SeriesDef& series, const std::vector<AttendanceSession>& sessions);
+
 }  // namespace convene::views

@@ -121,6 +121,9 @@ void guarded(Context& context, Body body) {
     context.exit_code = fail(e.what());
   }
 }
+// An occurrence of `series` named by its original start (YYYY-MM-DDTHH:MM) or, when the
+// series has one session that day, by its date; StoreError::invalid when it is neither.
+LocalTime read_occurrence(Store& store, const std::string& series, const std::string& text);
 // Prints "convene: warning: <message>" on standard error.
 void warn(const std::string& message);
 // Prints a loader's diagnostic ("convene: error: FILE: /json/path: ..." or

@@ -168,8 +168,10 @@ LocalDay read_day(const std::string& text, const char* what) {
   return *parse_date(text);
 }
 
+}  // namespace
+
 // An occurrence named by its original start (YYYY-MM-DDTHH:MM) or, when the series has
-// one session that day, by its date.
+// one session that day, by its date (commands.h; convene attendance uses it too).
 LocalTime read_occurrence(Store& store, const std::string& series, const std::string& text) {
   if (auto t = parse_local_minute(text)) return *t;
   auto day = parse_date(text);
@@ -194,6 +196,8 @@ LocalTime read_occurrence(Store& store, const std::string& series, const std::st
   }
   return LocalTime{*day};
 }
+
+namespace {
 
 void print_change(const ChangeResult& r, const ChangeContext& c, const StoreVerbOptions& o) {
   std::cout << (o.format == "json" ? views::change_json(r, c, r.dry_run).dump(2) + "\n"

@@ -324,6 +324,41 @@ class GoogleFlow final : public SeriesFlow {
   std::vector<Invitee> attendees_;
 };
 
+// An attendee's responseStatus (needsAction, declined, tentative, accepted).
+Answer google_answer(const std::string& status) {
+  if (status == "accepted") return Answer::accepted;
+  if (status == "tentative") return Answer::tentative;
+  if (status == "declined") return Answer::declined;
+  return Answer::none;
+}
+
+// One item of events.list: a series' event (its attendees' answers for the whole
+// series) or one of its exceptions (an instance: the answers for that session).
+void read_answers(AnswerBook& book, const json& item) {
+  if (!item.is_object() || json_text(item, "status") == "cancelled") return;
+  const auto attendees = item.find("attendees");
+  if (attendees == item.end() || !attendees->is_array()) return;
+  const std::string* series = book.series_of(json_text(item, "id"));
+  std::optional<LocalTime> session;
+  if (!series) {
+    series = book.series_of(json_text(item, "recurringEventId"));
+    if (!series || !item.contains("originalStartTime")) return;
+    const auto at = parse_rfc3339(json_text(item["originalStartTime"], "dateTime"));
+    if (!at) return;
+    session = to_local(*at, book.zone_of(*series));
+  }
+  for (const auto& a : *attendees) {
+    const std::string email = json_text(a, "email");
+    if (email.empty()) continue;
+    const Answer answer = google_answer(json_text(a, "responseStatus"));
+    if (session) book.session_answer(*series, *session, email, answer);
+    else book.series_answer(*series, email, answer);
+  }
+}
+
+// events.list pages: at most this many events each (the API's maximum).
+constexpr int kListPage = 2500;
+
 class GoogleTarget final : public Target {
  public:
   GoogleTarget(GoogleSettings settings, ServiceAccount account)
@@ -351,6 +386,29 @@ class GoogleTarget final : public Target {
     return run_plan(
         ctx, plan, [&](SeriesFlow::Start start) { return std::make_unique<GoogleFlow>(std::move(start), s_); }, s_.http,
         auth_, google_throttled, "Google Calendar");
+  }
+
+  // One events.list of the calendar (not expanded: the series' events and their
+  // exceptions, where Google keeps an answer given for one session), page after page:
+  // ceil(events / 2,500) read requests per sync, whatever the number of series.
+  void read_responses(const SyncContext& ctx, TargetOutcome& outcome) override {
+    AnswerBook book(ctx);
+    if (book.series().empty()) return;
+    const std::string first = s_.http.api_url + "/calendar/v3/calendars/" + percent_encode(s_.calendar_id) +
+                              "/events?singleEvents=false&maxResults=" + std::to_string(kListPage) + "&fields=" +
+                              percent_encode(
+                                  "nextPageToken,items(id,status,recurringEventId,originalStartTime,"
+                                  "attendees(email,responseStatus))");
+    PagedRead read({"GET", first, "", {}, "read responses"}, s_.http.api_url, [&](const json& page) {
+      if (page.contains("items") && page["items"].is_array())
+        for (const auto& item : page["items"]) read_answers(book, item);
+      const std::string token = json_text(page, "nextPageToken");
+      return token.empty() ? std::string() : first + "&pageToken=" + percent_encode(token);
+    });
+    outcome.failure = run_flows({&read}, s_.http, auth_, google_throttled, "Google Calendar");
+    if (!outcome.failure.empty()) return;
+    if (!read.complete()) book.unread_all(read.error());
+    book.record(outcome, read.requests());
   }
 
  private:

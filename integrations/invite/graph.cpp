@@ -292,6 +292,31 @@ class GraphFlow final : public SeriesFlow {
 
 };
 
+// An attendee's status.response (none, organizer, tentativelyAccepted, accepted,
+// declined, notResponded).
+Answer graph_answer(const std::string& response) {
+  if (response == "accepted" || response == "organizer") return Answer::accepted;
+  if (response == "tentativelyAccepted") return Answer::tentative;
+  if (response == "declined") return Answer::declined;
+  return Answer::none;
+}
+
+// Each attendee's answer in `event` (a series master or one of its occurrences).
+template <class Put>
+void graph_answers(const json& event, Put put) {
+  const auto attendees = event.find("attendees");
+  if (attendees == event.end() || !attendees->is_array()) return;
+  for (const auto& a : *attendees) {
+    if (!a.is_object() || !a.contains("emailAddress")) continue;
+    const std::string email = json_text(a["emailAddress"], "address");
+    if (email.empty()) continue;
+    put(email, graph_answer(a.contains("status") ? json_text(a["status"], "response") : ""));
+  }
+}
+
+// Graph's largest page of events.
+constexpr int kGraphPage = 1000;
+
 class GraphTarget final : public Target {
  public:
   GraphTarget(GraphSettings settings, Secret secret) : s_(std::move(settings)), auth_(std::move(secret), s_) {}
@@ -320,6 +345,66 @@ class GraphTarget final : public Target {
     return run_plan(
         ctx, plan, [&](SeriesFlow::Start start) { return std::make_unique<GraphFlow>(std::move(start), s_); }, s_.http,
         auth_, graph_throttled, "Microsoft Graph");
+  }
+
+  // The mailbox's events, page after page (each series' answers), and each series'
+  // /instances over its span (the answers given for one session): ceil(events / 1,000)
+  // + one per series (per 1,000 sessions) read requests per sync; 4 at once.
+  void read_responses(const SyncContext& ctx, TargetOutcome& outcome) override {
+    AnswerBook book(ctx);
+    if (book.series().empty()) return;
+    const std::string base = s_.http.api_url + "/v1.0/users/" + percent_encode(s_.mailbox) + "/events";
+    auto next_link = [](const json& page) { return json_text(page, "@odata.nextLink"); };
+    PagedRead masters({"GET", base + "?$top=" + std::to_string(kGraphPage) + "&$select=id,attendees", "", {},
+                       "read responses"},
+                      s_.http.api_url, [&](const json& page) {
+                        if (page.contains("value") && page["value"].is_array())
+                          for (const auto& e : page["value"])
+                            if (const std::string* series = book.series_of(json_text(e, "id")))
+                              graph_answers(e, [&](const std::string& email, Answer a) {
+                                book.series_answer(*series, email, a);
+                              });
+                        return next_link(page);
+                      });
+    std::vector<std::unique_ptr<PagedRead>> sessions;
+    std::vector<std::string> names;
+    for (const auto& series : book.series()) {
+      const SeriesInScope* scope = nullptr;
+      for (const auto& x : ctx.series)
+        if (x.desired.series == series) scope = &x;
+      const Instant from = resolve_local(scope->series->start, book.zone_of(series)) - std::chrono::hours(24);
+      const Instant to =
+          Instant{date::sys_days{scope->desired.covers.time_since_epoch()}} + std::chrono::hours(72);
+      const std::string url = base + "/" + percent_encode(book.remote_id(series)) +
+                              "/instances?startDateTime=" + percent_encode(utc_iso(from)) +
+                              "&endDateTime=" + percent_encode(utc_iso(to)) + "&$top=" + std::to_string(kGraphPage) +
+                              "&$select=originalStart,attendees";
+      sessions.push_back(std::make_unique<PagedRead>(
+          HttpRequest{"GET", url, "", {}, "responses " + series}, s_.http.api_url, [&book, series, next_link](const json& page) {
+            if (page.contains("value") && page["value"].is_array())
+              for (const auto& i : page["value"]) {
+                const auto at = parse_rfc3339(json_text(i, "originalStart"));
+                if (!at) continue;
+                const LocalTime original = to_local(*at, book.zone_of(series));
+                graph_answers(i, [&](const std::string& email, Answer a) {
+                  book.session_answer(series, original, email, a);
+                });
+              }
+            return next_link(page);
+          }));
+      names.push_back(series);
+    }
+    std::vector<Flow*> flows{&masters};
+    for (const auto& f : sessions) flows.push_back(f.get());
+    outcome.failure = run_flows(flows, s_.http, auth_, graph_throttled, "Microsoft Graph");
+    if (!outcome.failure.empty()) return;
+    std::size_t requests = masters.requests();
+    if (!masters.complete()) book.unread_all(masters.error());
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
+      requests += sessions[i]->requests();
+      if (masters.complete() && !sessions[i]->complete()) book.unread(names[i], sessions[i]->error());
+    }
+    book.record(outcome, requests);
   }
 
  private:

@@ -173,7 +173,10 @@ SyncReport sync(Store& store, const Clock& clock, const SyncOptions& options) {
       std::vector<DesiredSeries> desired;
       for (const auto& s : scope) desired.push_back(s.desired);
       r.plan = plan_target(desired, remote, holding_of(target.spec.kind));
-      if (options.dry_run || r.plan.empty()) {
+      // Targets that keep attendees' responses are read at every sync, even with nothing
+      // to write (issue 12, point 4).
+      const bool read_back = target.spec.kind == TargetKind::google || target.spec.kind == TargetKind::graph;
+      if (options.dry_run || (r.plan.empty() && !(read_back && !remote.empty()))) {
         if (!options.dry_run) store.record_sync(target.spec.name, now, "");
         report.targets.push_back(std::move(r));
         continue;
@@ -189,13 +192,20 @@ SyncReport sync(Store& store, const Clock& clock, const SyncOptions& options) {
         report.targets.push_back(std::move(r));
         continue;
       }
-      r.attempted = true;
       SyncContext ctx{store, target, definitions, revisions, now, horizon, options.uid_domain, scope, remote, {}};
       if (options.progress)
         ctx.progress = [&](std::size_t done, std::size_t total, const std::string& what) {
           options.progress(target.spec.name, done, total, what);
         };
-      r.outcome = impl->execute(ctx, r.plan);
+      if (!r.plan.empty()) {
+        r.attempted = true;
+        r.outcome = impl->execute(ctx, r.plan);
+      }
+      if (read_back && r.outcome.failure.empty()) {
+        const auto held = store.remote_records(target.spec.name);  // as the plan left it
+        SyncContext after{store, target, definitions, revisions, now, horizon, options.uid_domain, scope, held, {}};
+        impl->read_responses(after, r.outcome);
+      }
       r.error = r.outcome.failure;
       store.record_sync(target.spec.name, now, r.outcome.failure);
     } catch (const StoreError&) {
@@ -224,8 +234,12 @@ std::string report_text(const SyncReport& report) {
     if (t.attempted) {
       out << "  done: " << t.outcome.done << ", failed: " << t.outcome.failed << ", left for the next sync: "
           << t.outcome.pending << "\n";
-      for (const auto& p : t.outcome.problems) out << "    " << p << "\n";
     }
+    if (t.outcome.read_responses)
+      out << "  responses read: " << plural(t.outcome.responses, "answer", "answers") << " recorded ("
+          << plural(t.outcome.read_requests, "read request", "read requests") << ")\n";
+    if (t.attempted || t.outcome.read_responses)
+      for (const auto& p : t.outcome.problems) out << "    " << p << "\n";
     if (!t.error.empty()) {
       out << "  error: " << t.error << " (tried again at the next sync)\n";
       ++failing;
@@ -261,6 +275,9 @@ ordered_json report_json(const SyncReport& report) {
     x["failed"] = t.outcome.failed;
     x["pending"] = t.outcome.pending;
     x["problems"] = t.outcome.problems;
+    x["responses_read"] = t.outcome.read_responses;
+    x["read_requests"] = t.outcome.read_requests;
+    x["responses"] = t.outcome.responses;
     x["error"] = t.error.empty() ? ordered_json(nullptr) : ordered_json(t.error);
     targets.push_back(std::move(x));
   }

@@ -21,6 +21,9 @@ std::string hh_mm(LocalTime t);
 // "1 session", "2 sessions"
 std::string count_of(std::size_t n, const std::string& singular, const std::string& plural);
 
+// One RFC 4180 field: quoted when it holds a comma, a quote or a line break.
+std::string csv_field(const std::string& value);
+
 // A JSON array of `each(item)` for every item.
 template <class T, class Each>
 Json array_of(const std::vector<T>& items, Each each) {

@@ -35,12 +35,6 @@ std::string why(const Occurrence& o, LocalTime original_shown) {
   return text;
 }
 
-}  // namespace internal
-
-using namespace internal;
-
-namespace {
-
 std::string csv_field(const std::string& value) {
   if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
   std::string out = "\"";
@@ -50,6 +44,12 @@ std::string csv_field(const std::string& value) {
   }
   return out + "\"";
 }
+
+}  // namespace internal
+
+using namespace internal;
+
+namespace {
 
 bool shown(const SeriesDef& series, const std::optional<std::string>& only) { return !only || series.id == *only; }
 

@@ -80,7 +80,8 @@ class Discovery:
         return None, None
 
     def check_query(self, m, query):
-        params = m.get("parameters", {})
+        # The method's own parameters and the ones every method takes (fields, ...).
+        params = dict(self.doc.get("parameters", {}), **m.get("parameters", {}))
         for name, values in query.items():
             p = params.get(name)
             if not p or p.get("location") != "query":
@@ -243,7 +244,7 @@ class Google:
                                       "reason": reason or "backendError", "message": message or reason}]}}
 
     def control(self, method, path, body):
-        if path == "/_control/respond":
+        if path == "/_control/respond":  # "event": a series' id, or an instance's (one session)
             with self.emulator.lock:
                 self.responses[(body["event"], body["email"])] = body["responseStatus"]
             return 200, {}
@@ -351,13 +352,14 @@ class Google:
                                                   "conferenceSolutionKey": req["conferenceSolutionKey"],
                                                   "status": {"statusCode": "pending"}}}
 
-    def view(self, eid, ev):
-        """The event as a read returns it (attendees' responses, Meet progress)."""
+    def view(self, eid, ev, advance=True):
+        """The event as a read returns it (attendees' responses, Meet progress: a pending
+        request advances with each read when `advance`)."""
         out = json.loads(json.dumps(ev))
         for a in out.get("attendees", []):
             a["responseStatus"] = self.responses.get((eid, a["email"]), "needsAction")
         cd = out.get("conferenceData")
-        if cd and "createRequest" in cd and eid in self.meet_reads:
+        if advance and cd and "createRequest" in cd and eid in self.meet_reads:
             left = self.meet_reads[eid]
             if left <= 0:
                 ok = not self.args.meet_failure
@@ -416,8 +418,8 @@ class Google:
             return 200, self.instance_view(base, stamp), {}
         return 404, self.error_body(404, "notFound", "Not Found"), {}
 
-    def instance_view(self, base, stamp):
-        ev = self.view(base, self.events[base])
+    def instance_view(self, base, stamp, advance=True):
+        ev = self.view(base, self.events[base], advance)
         original = {basic(d): d for d in expand(self.events[base])}[stamp]
         zone = self.events[base]["start"]["timeZone"]
         length = parse_time(ev["end"], "end") - parse_time(ev["start"], "start")
@@ -428,7 +430,39 @@ class Google:
                     start={"dateTime": local.isoformat(), "timeZone": zone},
                     end={"dateTime": (local + length).isoformat(), "timeZone": zone})
         inst.update(self.exceptions[base].get(stamp, {}))
+        for a in inst.get("attendees", []):  # an answer for this session only
+            a["responseStatus"] = self.responses.get((inst["id"], a["email"]), a["responseStatus"])
         return inst
+
+    def is_exception(self, base, stamp):
+        """Google keeps an instance of its own once it is changed or answered on its own."""
+        iid = base + "_" + stamp
+        return stamp in self.exceptions[base] or any(k[0] == iid for k in self.responses)
+
+    def m_events_list(self, params, query, body):
+        """Not expanded (singleEvents false): the events and their exceptions, paged."""
+        if query.get("singleEvents") == ["true"]:
+            raise ValidationError("the emulator lists events unexpanded only")
+        show_deleted = query.get("showDeleted") == ["true"]
+        items = []
+        for eid, ev in self.events.items():
+            if ev.get("status") == "cancelled" and not show_deleted:
+                continue
+            items.append(self.view(eid, ev, advance=False))
+            if ev.get("status") == "cancelled" or not ev.get("recurrence"):
+                continue
+            for d in expand(ev):
+                st = basic(d)
+                if self.is_exception(eid, st):
+                    inst = self.instance_view(eid, st, advance=False)
+                    if inst.get("status") != "cancelled" or show_deleted:
+                        items.append(inst)
+        size = min(int(query.get("maxResults", ["250"])[0]), 2500)
+        start = int(query.get("pageToken", ["0"])[0] or 0)
+        page = {"kind": "calendar#events", "items": items[start:start + size]}
+        if start + size < len(items):
+            page["nextPageToken"] = str(start + size)
+        return 200, page, {}
 
     def m_events_patch(self, params, query, body):
         eid = params["eventId"]

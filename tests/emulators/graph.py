@@ -29,6 +29,7 @@ import functools
 import json
 import re
 import secrets
+import urllib.parse
 import zoneinfo
 
 import icu
@@ -274,9 +275,12 @@ class Graph:
         return {"error": {"code": code or "generalException", "message": message or code or "error"}}
 
     def control(self, method, path, body):
-        if path == "/_control/respond":
+        if path == "/_control/respond":  # with "originalStart" (UTC): that occurrence only
             with self.emulator.lock:
-                self.responses[(body["event"], body["email"])] = body["response"]
+                key = body["event"]
+                if "originalStart" in body:
+                    key = self.instance_id(key, body["originalStart"])
+                self.responses[(key, body["email"])] = body["response"]
             return 200, {}
         return None
 
@@ -313,6 +317,7 @@ class Graph:
         if user != self.args.mailbox:
             return 404, self.error_body(404, "ErrorItemNotFound", "The mailbox was not found"), {}
         with self.emulator.lock:
+            self.request_path = raw_path
             return self.dispatch(method, pattern, params, query, body)
 
     # the common handler calls service.api
@@ -355,7 +360,23 @@ class Graph:
         if exc:
             inst.update(exc)
             inst["type"] = "exception"
+        for a in inst.get("attendees", []):  # an answer for this occurrence only
+            key = (inst["id"], a["emailAddress"]["address"])
+            if key in self.responses:
+                a["status"] = {"response": self.responses[key]}
         return inst
+
+    def page(self, items, query):
+        """$top/$skip paging, with @odata.nextLink while more remain."""
+        top = int(query.get("$top", ["10"])[0])
+        skip = int(query.get("$skip", ["0"])[0])
+        out = {"value": items[skip:skip + top]}
+        if skip + top < len(items):
+            rest = {k: v for k, v in query.items() if k != "$skip"}
+            rest["$skip"] = [str(skip + top)]
+            out["@odata.nextLink"] = "http://127.0.0.1:%d%s?%s" % (
+                self.port, self.request_path, urllib.parse.urlencode(rest, doseq=True))
+        return out
 
     def dispatch(self, method, pattern, params, query, body):
         eid = params.get("event_id")
@@ -373,7 +394,7 @@ class Graph:
                 self.transactions[tx] = new
             return 201, self.view(new), {}
         if pattern == "/users/{user-id}/events" and method == "GET":
-            return 200, {"value": [self.view(e) for e in self.events if not self.events[e]["isCancelled"]][:1]}, {}
+            return 200, self.page([self.view(e) for e in self.events if not self.events[e]["isCancelled"]], query), {}
         target = self.instance_ids.get(eid)
         if pattern == "/users/{user-id}/events/{event-id}":
             if target:
@@ -414,7 +435,7 @@ class Graph:
                 if exc.get("isCancelled"):
                     continue
                 items.append(self.instance_view(eid, d))
-            return 200, {"value": items}, {}
+            return 200, self.page(items, query), {}
         if pattern.endswith("/microsoft.graph.cancel"):
             if "event-id1" in pattern:
                 target = self.instance_ids.get(params.get("event_id1"))

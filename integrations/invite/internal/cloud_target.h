@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,73 @@ using FlowMaker = std::function<std::unique_ptr<SeriesFlow>(SeriesFlow::Start)>;
 invite::TargetOutcome run_plan(const invite::SyncContext& ctx, const TargetPlan& plan, const FlowMaker& make,
                                const HttpSettings& settings, Authorizer& auth, const ThrottlePredicate& throttled,
                                const std::string& service);
+
+// --- attendees' responses read back (both kinds) ---------------------------------------
+
+// One listing read page after page: `first`, then the page each answer names next
+// (`on_page` reads a page and returns the next one's URL, "" at the end). Only URLs
+// under `api_url` are followed: the bearer token never goes to another host.
+class PagedRead final : public Flow {
+ public:
+  using OnPage = std::function<std::string(const nlohmann::json& page)>;
+  PagedRead(HttpRequest first, std::string api_url, OnPage on_page)
+      : request_(std::move(first)), api_url_(std::move(api_url)), on_page_(std::move(on_page)) {}
+  std::optional<HttpRequest> next() override;
+  void done(const HttpResponse& response) override;
+  bool complete() const { return complete_; }  // every page read
+  std::size_t requests() const { return requests_; }
+  const std::string& error() const { return error_; }  // why not complete
+
+ private:
+  HttpRequest request_;
+  std::string api_url_;
+  OnPage on_page_;
+  bool finished_ = false, complete_ = false;
+  std::size_t requests_ = 0;
+  std::string error_;
+};
+
+// The answers one sync reads for the series a target holds (the live series records of
+// ctx.remote that are in scope), kept as the store keeps them: a row per attendee for
+// the series, and a row for a session only where its answer differs from the series'.
+class AnswerBook {
+ public:
+  explicit AnswerBook(const invite::SyncContext& ctx);
+  // The series whose event has this remote id, or nullptr.
+  const std::string* series_of(const std::string& remote_id) const;
+  const date::time_zone* zone_of(const std::string& series) const;
+  std::vector<std::string> series() const;
+  std::string remote_id(const std::string& series) const;
+  void series_answer(const std::string& series, const std::string& email, Answer answer);
+  void session_answer(const std::string& series, LocalTime original, const std::string& email, Answer answer);
+  // This series could not be read: its stored answers stay, and a problem says why.
+  void unread(const std::string& series, const std::string& why);
+  // Nothing could be read (the listing failed): every stored answer stays; one problem.
+  void unread_all(const std::string& why);
+  // Replaces the stored answers of every series read (Store::put_responses) and counts
+  // them in `outcome`; `requests`: what the reads took.
+  void record(invite::TargetOutcome& outcome, std::size_t requests) const;
+
+ private:
+  struct Held {
+    std::string remote_id;
+    const date::time_zone* zone = nullptr;
+    std::vector<Invitee> invitees;
+    bool unread = false;
+    std::map<std::string, Answer> whole;                               // email -> answer
+    std::map<std::pair<LocalTime, std::string>, Answer> sessions;      // (original, email) -> answer
+  };
+  const invite::SyncContext& ctx_;
+  std::map<std::string, Held> held_;              // by series
+  std::map<std::string, std::string> by_remote_;  // remote id -> series
+  std::vector<std::string> problems_;
+};
+
+// An RFC 3339 date-time ("2026-11-11T15:00:00-05:00", "2026-11-11T20:00:00Z", with or
+// without fractional seconds) as an instant; nullopt for anything else.
+std::optional<Instant> parse_rfc3339(std::string_view text);
+// j[key] when it is a string, else "" (answers are read without trusting their shape).
+std::string json_text(const nlohmann::json& j, const char* key);
 
 // An OAuth token endpoint's answer: the access token and its lifetime in seconds, or
 // nullopt with `why` ("invalid_grant: ...", "HTTP 500").

@@ -5,8 +5,10 @@
 #     (answered 403 rateLimitExceeded past it), the target pacing at its default 600;
 #   - Graph (tests/emulators/graph.py) with its 4-requests-per-mailbox limit.
 # The ideal is what the limit alone allows: Google, the requests the work needs (an
-# insert and 20 instance patches a series) spaced by 60/QUOTA s; Graph, its requests (a
-# create, one instance listing and 20 patches a series) four at a time, each LATENCY ms.
+# insert and 20 instance patches a series, then one events.list reading the attendees'
+# responses back) spaced by 60/QUOTA s; Graph, its requests (a create, one instance
+# listing and 20 patches a series; then the responses: one listing of the mailbox and
+# one /instances a series) four at a time, each LATENCY ms.
 # Prints wall times, ideals and ratios (target: within 1.2x), and what the emulators saw.
 #
 #   bench/cloud_sync_bench.sh [CONVENE] [SERIES] [OVERRIDES] [LATENCY_MS] [QUOTA] [google|graph|both]
@@ -111,14 +113,16 @@ t0, t1, t2, t3 = map(float, sys.argv[1:5])
 n, k, latency, quota = map(int, sys.argv[5:9])
 gstats, mstats = json.loads(sys.argv[9]), json.loads(sys.argv[10])
 gviol, mviol = json.loads(sys.argv[11]), json.loads(sys.argv[12])
-g_needed = n * (1 + k)
+g_needed = n * (1 + k) + 1
 g_ideal = g_needed * 60.0 / quota
-m_needed = n * (2 + k)
+m_needed = n * (2 + k) + 1 + n
 m_ideal = m_needed * latency / 1000.0 / 4
 print("google: %d series x %d overrides, %d ms latency, quota %d/min" % (n, k, latency, quota))
 print("  wall %.1f s, ideal %.1f s (%d requests at the quota), ratio %.2fx; requests seen %d, quota refusals %d, violations %d"
       % (t1 - t0, g_ideal, g_needed, (t1 - t0) / g_ideal, gstats["requests"], gstats["quota_refusals"], len(gviol)))
 print("graph: %d series x %d overrides, %d ms latency, 4 per mailbox" % (n, k, latency))
-print("  wall %.1f s, ideal %.1f s (%d requests, 4 at a time), ratio %.2fx; requests seen %d, most at once %s, violations %d"
-      % (t3 - t2, m_ideal, m_needed, (t3 - t2) / m_ideal, mstats["requests"], mstats["max_in_flight"], len(mviol)))
+print("  wall %.1f s, ideal %.1f s (%d requests, 4 at a time), ratio %.2fx; requests seen %d, most at once %s, "
+      "mean in flight %s, violations %d"
+      % (t3 - t2, m_ideal, m_needed, (t3 - t2) / m_ideal, mstats["requests"], mstats["max_in_flight"],
+         {k: round(v, 2) for k, v in mstats.get("mean_in_flight", {}).items()}, len(mviol)))
 EOF

@@ -62,6 +62,22 @@ class Emulator:
         self.token_lifetime = token_lifetime
         self.in_flight = {}  # key -> requests running now (Graph: per mailbox)
         self.max_in_flight = {}
+        # key -> [request-seconds in flight, first start, last change]: the mean number
+        # in flight from the first request to the last answer (are all slots used?)
+        self.busy = {}
+
+    def in_flight_change(self, key, delta):
+        """Counts a request in (+1) or out (-1) of `key`'s window; the new count."""
+        now = time.monotonic()
+        with self.lock:
+            n = self.in_flight.get(key, 0)
+            b = self.busy.setdefault(key, [0.0, now, now])
+            b[0] += n * (now - b[2])
+            b[2] = now
+            self.in_flight[key] = n + delta
+            if delta > 0:
+                self.max_in_flight[key] = max(n + delta, self.max_in_flight.get(key, 0))
+            return n + delta
 
     # --- tokens
     def issue_token(self):
@@ -133,8 +149,9 @@ class Emulator:
                 self.log = []
                 return 200, {}
             if path == "/_control/stats":
+                mean = {k: (b[0] / (b[2] - b[1]) if b[2] > b[1] else 0.0) for k, b in self.busy.items()}
                 return 200, {"quota_refusals": self.quota_refusals, "max_in_flight": self.max_in_flight,
-                             "requests": len(self.log)}
+                             "mean_in_flight": mean, "requests": len(self.log)}
         return None
 
 
@@ -205,13 +222,9 @@ def make_handler(emulator, service):
                 status, reason = service.quota_answer()
                 return self.send_json(status, service.error_body(status, reason))
             key = service.concurrency_key(path)
-            with emulator.lock:
-                n = emulator.in_flight.get(key, 0) + 1
-                emulator.in_flight[key] = n
-                emulator.max_in_flight[key] = max(n, emulator.max_in_flight.get(key, 0))
+            n = emulator.in_flight_change(key, +1)
+            arrived = time.monotonic()
             try:
-                if emulator.latency:  # inside the window: a slow answer holds its slot
-                    time.sleep(emulator.latency)
                 limited = service.concurrency_limited(n)
                 if limited:
                     status, obj, headers = limited
@@ -228,8 +241,12 @@ def make_handler(emulator, service):
                 emulator.violation(method, path, "emulator error: %r" % e)
                 status, obj, headers = 500, service.error_body(500, "emulatorError", repr(e)), {}
             finally:
-                with emulator.lock:
-                    emulator.in_flight[key] -= 1
+                # The answer leaves LATENCY after the request arrived (the emulator's own
+                # work included), inside the window: a slow answer holds its slot.
+                wait = emulator.latency - (time.monotonic() - arrived)
+                if wait > 0:
+                    time.sleep(wait)
+                emulator.in_flight_change(key, -1)
             emulator.record(method, path, query, status)
             if fault and fault.mode == "apply_then_hang":
                 time.sleep(fault.hang_ms / 1000.0)

@@ -379,7 +379,9 @@ TEST(GoogleEventId, IsBase32hexOfTheUid) {
 
 TEST_F(GoogleTarget, AMeetLinkIsRequestedAndFollowedUntilItSucceeds) {
   add_target({"--meet"});
-  sync_ok();
+  const auto out = ok({"sync"});
+  // The link read back, in the report.
+  EXPECT_NE(out.find("series power-hour: Meet https://meet.google.com/abc-defg-hij"), std::string::npos) << out;
   const auto events = live_events();
   ASSERT_EQ(events.size(), 4u);
   for (const auto& [id, e] : events) {

@@ -262,3 +262,85 @@ TEST_F(GraphTarget, AttendeesResponsesAreReadBackAndShownPerSession) {
   EXPECT_LE(graph_->get("stats")["max_in_flight"][kMailbox].get<int>(), 4);
   no_violations();
 }
+
+// Graph single events (issue 12, point 3): a rule outside Graph's six patterns (DC CoP
+// Monthly's BYMONTH list) and a series of chosen dates (the webinars' RDATEs) go to
+// Microsoft 365 as one single event per session, each created once with its own
+// transactionId; the plan says so; a reschedule, a cancel and a title edit each write
+// exactly that session's event.
+TEST_F(GraphTarget, RulesOutsideThePatternsGoAsSingleEventsExactlyOnce) {
+  member("kim", "Kim Lee", {"community:dc-sbh-cop"});
+  auto f = flags("m365");
+  f.back() = "dc-sbh-cop";
+  ok(f);
+  const auto plan = ok({"sync", "--dry-run"});
+  EXPECT_NE(plan.find("note: series dc-cop-monthly: 10 single events: its rule "
+                      "RRULE:FREQ=MONTHLY;BYDAY=3FR;BYMONTH=1,2,3,4,5,6,9,10,11,12;UNTIL=20270618 has no Graph pattern"),
+            std::string::npos)
+      << plan;
+  EXPECT_NE(plan.find("note: series dc-cop-webinars: 4 single events: its sessions include added dates (RDATE)"),
+            std::string::npos)
+      << plan;
+  sync_ok();
+  auto singles = [&] {
+    std::map<std::string, json> out;  // subject + start -> event
+    const json state = graph_->get("state");
+    for (const auto& [id, e] : state["events"].items()) {
+      EXPECT_EQ(e["type"], "singleInstance");
+      EXPECT_FALSE(e.contains("recurrence") && !e["recurrence"].is_null());
+      if (!e["isCancelled"].get<bool>())
+        out[e["subject"].get<std::string>() + " " + e["start"]["dateTime"].get<std::string>().substr(0, 16)] = e;
+    }
+    return out;
+  };
+  auto events = singles();
+  ASSERT_EQ(events.size(), 14u) << json(events).dump(1).substr(0, 3000);
+  std::set<std::string> transactions;
+  for (const auto& [key, e] : events) {
+    transactions.insert(e["transactionId"].get<std::string>());
+    EXPECT_EQ(attendees(e), (std::set<std::string>{"kim@example.org"})) << key;
+    EXPECT_EQ(e["start"]["timeZone"], "Eastern Standard Time");
+  }
+  EXPECT_EQ(transactions.size(), 14u) << "one transactionId per session";
+  EXPECT_TRUE(events.count("DC CoP Monthly Meeting 2026-11-20T10:00"));
+  EXPECT_TRUE(events.count("DC CoP Webinar 2026-12-09T13:00"));
+
+  std::size_t before = graph_->get("log").size();
+  ok({"reschedule", "dc-cop-monthly", "2026-11-20", "--to", "2026-11-19T10:00", "--reason", "Room booked"});
+  sync_ok();
+  events = singles();
+  EXPECT_EQ(events.size(), 14u);
+  EXPECT_TRUE(events.count("DC CoP Monthly Meeting 2026-11-19T10:00"));
+  EXPECT_FALSE(events.count("DC CoP Monthly Meeting 2026-11-20T10:00"));
+  EXPECT_EQ(graph_->writes(before), 1u) << "that session's event, once";
+
+  before = graph_->get("log").size();
+  ok({"cancel", "dc-cop-monthly", "2027-03-19", "--reason", "Spring break"});
+  sync_ok();
+  events = singles();
+  EXPECT_EQ(events.size(), 13u);
+  EXPECT_FALSE(events.count("DC CoP Monthly Meeting 2027-03-19T10:00"));
+  EXPECT_EQ(graph_->writes(before), 1u);
+
+  before = graph_->get("log").size();
+  ok({"edit", "dc-cop-webinars", "2026-12-09", "--title", "Crisis response"});
+  sync_ok();
+  events = singles();
+  EXPECT_TRUE(events.count("Crisis response 2026-12-09T13:00"));
+  EXPECT_EQ(graph_->writes(before), 1u);
+
+  before = graph_->get("log").size();
+  EXPECT_NE(ok({"sync"}).find("nothing to do"), std::string::npos);
+  EXPECT_EQ(graph_->writes(before), 0u);
+  EXPECT_EQ(graph_->get("state")["events"].size(), 14u) << "no event made twice";
+
+  // Kim's answer to one webinar is read back from its own event.
+  std::string webinar;
+  for (const auto& [key, e] : singles())
+    if (key == "Crisis response 2026-12-09T13:00") webinar = e["id"];
+  graph_->post("respond", {{"event", webinar}, {"email", "kim@example.org"}, {"response", "accepted"}});
+  ok({"sync"});
+  const json a = json::parse(ok({"attendance", "dc-cop-webinars", "2026-12-09", "--format", "json"}));
+  EXPECT_EQ(a["sessions"][0]["accepted"], 1) << a.dump(1);
+  no_violations();
+}

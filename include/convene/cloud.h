@@ -35,9 +35,11 @@
 //     a retry after a lost answer gets the same event; its sessions that differ from the
 //     rule are found through /instances (by originalStart) and PATCHed, or cancelled with
 //     /cancel (sessions the rule makes that the series skips are cancelled too);
-//   - a series whose rule does not fit (RDATEs, BYWEEKNO, ...) is one single event per
-//     session, each created with its own transactionId ("<key>/<original start>"): the
-//     plan says so ("as N single events: why");
+//   - a series whose rule does not fit (RDATEs, BYWEEKNO, ...; graph_pattern) is one
+//     single event per session that takes place, each created with its own
+//     transactionId ("<key>/<original start>"), their ids kept in the series' mapping
+//     record; the plan says so ("series X: N single events: its rule RRULE:... has no
+//     Graph pattern (why)");
 //   - times in Windows zone names (windows_zone), with Prefer: outlook.timezone in the
 //     same form on every request; isOnlineMeeting with teamsForBusiness when asked;
 //   - at most 4 requests at once per mailbox (Graph's limit), 429 retried after its
@@ -121,6 +123,13 @@ std::optional<std::string> windows_zone(std::string_view iana);
 // it is not, and the series goes to Graph as separate single events.
 std::optional<nlohmann::json> graph_recurrence(std::string_view rrule, LocalTime start, std::string_view zone,
                                                std::string& why_not);
+
+// How a series goes to Graph, the one decision both the plan and the target use: its
+// patternedRecurrence (graph_recurrence of `rrule`), or nullopt with `why_not` when it
+// is carried as one single event per session: no rule, added dates (RDATE), or a rule
+// outside the six patterns.
+std::optional<nlohmann::json> graph_pattern(const std::optional<std::string>& rrule, bool has_rdates, LocalTime start,
+                                            std::string_view zone, std::string& why_not);
 
 nlohmann::json to_json(const GoogleSettings& settings);
 std::optional<GoogleSettings> google_settings(const nlohmann::json& settings, std::string& error);

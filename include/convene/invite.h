@@ -168,6 +168,9 @@ struct TargetReport {
   std::string name;
   TargetKind kind = TargetKind::email;
   TargetPlan plan;
+  // What the plan means on this kind, one line each (Microsoft 365: "series X: 10 single
+  // events: its rule RRULE:... has no Graph pattern (...)").
+  std::vector<std::string> notes;
   bool attempted = false;  // false in a dry run, or when the target could not be set up
   TargetOutcome outcome;
   std::string error;       // why it could not be planned or used (the outcome's failure too)

@@ -68,14 +68,14 @@ std::string json_text(const nlohmann::json& j, const char* key) {
 
 AnswerBook::AnswerBook(const invite::SyncContext& ctx) : ctx_(ctx) {
   for (const auto& r : ctx.remote) {
-    if (r.occurrence || !r.copy.empty() || !r.live || r.remote_id.empty()) continue;
+    if (r.occurrence || !r.copy.empty() || !r.live || (r.remote_id.empty() && r.etag.empty())) continue;
     for (const auto& s : ctx.series) {
       if (s.desired.series != r.series) continue;
       Held h;
       h.remote_id = r.remote_id;
       h.zone = s.community->zone;
       h.invitees = r.invitees;
-      by_remote_[r.remote_id] = r.series;
+      if (!r.remote_id.empty()) by_remote_[r.remote_id] = r.series;
       held_[r.series] = std::move(h);
     }
   }
@@ -84,6 +84,15 @@ AnswerBook::AnswerBook(const invite::SyncContext& ctx) : ctx_(ctx) {
 const std::string* AnswerBook::series_of(const std::string& remote_id) const {
   const auto it = by_remote_.find(remote_id);
   return it == by_remote_.end() ? nullptr : &it->second;
+}
+
+void AnswerBook::add_session_event(const std::string& remote_id, const std::string& series, LocalTime original) {
+  if (held_.count(series)) sessions_[remote_id] = {series, original};
+}
+
+const std::pair<std::string, LocalTime>* AnswerBook::session_of(const std::string& remote_id) const {
+  const auto it = sessions_.find(remote_id);
+  return it == sessions_.end() ? nullptr : &it->second;
 }
 
 const date::time_zone* AnswerBook::zone_of(const std::string& series) const { return held_.at(series).zone; }

@@ -40,8 +40,8 @@ void SeriesFlow::fail(const std::string& what, const HttpResponse& r) {
 
 void SeriesFlow::written() { fault_point("cloud.write"); }
 
-void SeriesFlow::complete(const std::string& remote_id) {
-  auto records = records_after(s_.scope ? &s_.scope->desired : nullptr, op(), "", s_.current, remote_id, "");
+void SeriesFlow::complete(const std::string& remote_id, const std::string& etag) {
+  auto records = records_after(s_.scope ? &s_.scope->desired : nullptr, op(), "", s_.current, remote_id, etag);
   s_.ctx->store.put_remote_records(s_.ctx->target.spec.name, s_.series, "", records);
   s_.current = std::move(records);
   ++index_;

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <set>
 
+#include "convene/change_detector.h"
 #include "convene/cloud.h"
 #include "convene/fault_points.h"
 #include "internal/curl.h"
@@ -63,20 +65,47 @@ bool graph_throttled(const HttpResponse& r) { return r.status == 429; }
 
 std::string utc_iso(Instant at) { return date::format("%FT%TZ", at); }
 
-enum class StepKind { create, list_instances, patch_series, patch_instance, cancel_instance, cancel_series };
+enum class StepKind {
+  create, list_instances, patch_series, patch_instance, cancel_instance, cancel_series,
+  // a series carried as single events: one session's own event
+  create_single, patch_single, cancel_single,
+};
 
 struct Step {
   explicit Step(StepKind k, Instant at = {}) : kind(k), original(at) {}
+  Step(StepKind k, LocalTime at) : kind(k), session(at) {}
   StepKind kind;
-  Instant original;  // an instance's original start
+  Instant original;     // an instance's original start
+  LocalTime session{};  // a single event's session (its original start)
 };
+
+// The series record's etag of a series carried as single events: {"single_events":
+// {"2026-09-09T15:00": "<event id>", ...}}, each session's own Graph event.
+std::map<LocalTime, std::string> single_events_of(const std::string& etag) {
+  std::map<LocalTime, std::string> out;
+  const json j = json::parse(etag, nullptr, false);
+  if (!j.is_object() || !j.contains("single_events") || !j["single_events"].is_object()) return out;
+  for (const auto& [when, id] : j["single_events"].items())
+    if (const auto t = parse_local_minute(when); t && id.is_string()) out[*t] = id.get<std::string>();
+  return out;
+}
+
+std::string single_events_etag(const std::map<LocalTime, std::string>& events) {
+  json map = json::object();
+  for (const auto& [t, id] : events) map[format_local_minute(t)] = id;
+  return json{{"single_events", map}}.dump();
+}
 
 class GraphFlow final : public SeriesFlow {
  public:
   GraphFlow(Start start, const GraphSettings& s) : SeriesFlow(std::move(start)), g_(s) {
     base_ = s.http.api_url + "/v1.0/users/" + percent_encode(s.mailbox) + "/events";
     for (const auto& r : s_.current)
-      if (!r.occurrence && r.live) id_ = r.remote_id;
+      if (!r.occurrence && r.live) {
+        id_ = r.remote_id;
+        singles_ = single_events_of(r.etag);
+      }
+    single_ = !singles_.empty();
   }
 
   std::optional<HttpRequest> next() override {
@@ -84,6 +113,7 @@ class GraphFlow final : public SeriesFlow {
       if (steps_.empty()) {
         if (!more()) return std::nullopt;
         if (!plan_steps(op())) return std::nullopt;
+        if (steps_.empty()) finish();  // nothing to send for it (a single event already gone)
         continue;
       }
       const Step s = steps_.front();
@@ -92,7 +122,7 @@ class GraphFlow final : public SeriesFlow {
         if (s.kind == StepKind::patch_instance)
           problem("Microsoft 365 has no session at " + utc_iso(s.original) + " to change (cancelled there)");
         steps_.pop_front();
-        if (steps_.empty()) complete(id_);
+        if (steps_.empty()) finish();
         continue;
       }
       return request_of(s);
@@ -136,30 +166,99 @@ class GraphFlow final : public SeriesFlow {
         if (!ok && r.status != 404) return fail("cancelling the event", r);
         written();
         break;
+      case StepKind::create_single:
+        if (!ok || !body.is_object() || !body.contains("id") || !body["id"].is_string())
+          return fail("creating the single event of " + format_local_minute(step.session), r);
+        singles_[step.session] = body["id"].get<std::string>();
+        written();
+        break;
+      case StepKind::patch_single:
+        if (r.status == 404) {  // deleted in Outlook meanwhile: made again
+          singles_.erase(step.session);
+          steps_.push_front(Step(StepKind::create_single, step.session));
+          return;
+        }
+        if (!ok) return fail("updating the single event of " + format_local_minute(step.session), r);
+        written();
+        break;
+      case StepKind::cancel_single:
+        if (!ok && r.status != 404) return fail("cancelling the single event of " + format_local_minute(step.session), r);
+        singles_.erase(step.session);
+        written();
+        break;
     }
-    if (steps_.empty()) complete(id_);
+    if (steps_.empty()) finish();
   }
 
  private:
+  // The operation's records written, with the single events' ids when there are any.
+  void finish() { complete(id_, single_ ? single_events_etag(singles_) : ""); }
+
+  // Whether the series is one patterned event or single events (graph_pattern), and
+  // for single events, the sessions that take place (the feeds' own expansion).
+  bool shape() {
+    if (shaped_) return true;
+    if (!load_series()) return false;
+    zone_ = windows_zone(event_->master.timezone).value_or("");
+    std::string why;
+    if (auto r = graph_pattern(event_->rrule, !event_->rdates.empty(), event_->master.start, event_->master.timezone, why))
+      recurrence_ = *r;
+    single_ = recurrence_.is_null();
+    if (single_ && zone_.empty()) {
+      problem("not carried to Microsoft 365: its zone " + event_->master.timezone + " has no Windows name");
+      failed_ = true;
+      return false;
+    }
+    if (single_) {
+      const SeriesDef& series = *s_.scope->series;
+      const RenderSpan span = render_span(s_.ctx->definitions, series, s_.ctx->horizon);
+      for (const auto& o : rendered_occurrences(s_.ctx->definitions, *s_.scope->community, series, span.last))
+        if (o.live()) live_.insert(o.original);
+    }
+    shaped_ = true;
+    return true;
+  }
+
+  void single_session(LocalTime t) {
+    if (live_.count(t)) steps_.push_back(Step(singles_.count(t) ? StepKind::patch_single : StepKind::create_single, t));
+    else if (singles_.count(t)) steps_.push_back(Step(StepKind::cancel_single, t));
+  }
+
+  // A series as single events: each session that takes place is its own event,
+  // created with its own transactionId; the ones that no longer do are cancelled.
+  void plan_single(const Operation& op) {
+    switch (op.kind) {
+      case OperationKind::update:
+        if (!op.master) {
+          for (auto t : op.sessions) single_session(t);
+          break;
+        }
+        [[fallthrough]];
+      case OperationKind::create:
+      case OperationKind::add_attendee:
+      case OperationKind::remove_attendee: {
+        std::set<LocalTime> all(live_.begin(), live_.end());
+        for (const auto& [t, id] : singles_) all.insert(t);
+        for (auto t : all) single_session(t);
+        break;
+      }
+      case OperationKind::cancel_session: single_session(op.sessions.front()); break;
+      case OperationKind::cancel_series:
+        for (const auto& [t, id] : singles_) steps_.push_back(Step(StepKind::cancel_single, t));
+        break;
+    }
+  }
+
   bool plan_steps(const Operation& op) {
-    if (op.kind != OperationKind::cancel_series && recurrence_.is_null()) {
-      if (!load_series()) return false;
-      std::string error;
-      {
-        zone_ = windows_zone(event_->master.timezone).value_or("");
-        if (!event_->rdates.empty()) error = "its sessions include added dates (RDATE)";
-        else if (!event_->rrule) error = "it has no rule";
-        else if (auto r = graph_recurrence(*event_->rrule, event_->master.start,
-                                           event_->master.timezone, error))
-          recurrence_ = *r;
-        if (!recurrence_.is_null()) error.clear();
-      }
-      if (recurrence_.is_null()) {
-        problem("not carried to Microsoft 365: " + error +
-                " (Graph's six patterns only; separate single events are not built yet)");
-        failed_ = true;
-        return false;
-      }
+    if (op.kind == OperationKind::cancel_series && single_) {
+      plan_single(op);
+      return true;
+    }
+    if (op.kind != OperationKind::cancel_series && !shape()) return false;
+    if (single_) {
+      plan_single(op);
+      attendees_ = attendees_after(op);
+      return true;
     }
     switch (op.kind) {
       case OperationKind::create:
@@ -273,8 +372,36 @@ class GraphFlow final : public SeriesFlow {
       case StepKind::cancel_series:
         return {"POST", base_ + "/" + percent_encode(id_) + "/microsoft.graph.cancel",
                 json{{"Comment", "This series has ended"}}.dump(), headers, "cancel " + s_.series};
+      case StepKind::create_single:
+        return {"POST", base_, single_body(step.session, true).dump(), headers, "create " + s_.series + " session"};
+      case StepKind::patch_single:
+        return {"PATCH", base_ + "/" + percent_encode(singles_.at(step.session)), single_body(step.session, false).dump(),
+                headers, "update " + s_.series + " session"};
+      case StepKind::cancel_single:
+        return {"POST", base_ + "/" + percent_encode(singles_.at(step.session)) + "/microsoft.graph.cancel",
+                json{{"Comment", "Cancelled"}}.dump(), headers, "cancel " + s_.series + " session"};
     }
     return {};
+  }
+
+  // One session's own event: its text and times (an override's, else the series'), the
+  // series' attendees; on create, its transactionId: the operation's key and the
+  // session, so a retry after a lost answer is the same create.
+  json single_body(LocalTime session, bool create) const {
+    const CloudEvent* o = event_->override_at(session);
+    const CloudEvent shown = o ? *o : event_->plain_instance(session);
+    json j = {{"subject", shown.summary},
+              {"body", {{"contentType", "text"}, {"content", shown.description}}},
+              {"start", when(shown.start)},
+              {"end", when(shown.end)},
+              {"location", {{"displayName", shown.location}}},
+              {"attendees", attendees_json()}};
+    if (g_.teams) {
+      j["isOnlineMeeting"] = true;
+      j["onlineMeetingProvider"] = "teamsForBusiness";
+    }
+    if (create) j["transactionId"] = op().key + "/" + format_local_minute(session);
+    return j;
   }
 
   std::string instance_id(Instant original) const {
@@ -288,7 +415,10 @@ class GraphFlow final : public SeriesFlow {
   json recurrence_;
   std::map<std::string, std::string> instances_;  // original start (UTC, to the second) -> instance id
   std::vector<Invitee> attendees_;
-  bool failed_ = false;
+  bool shaped_ = false;
+  bool single_ = false;                        // carried as single events
+  std::set<LocalTime> live_;                   // single events: the sessions that take place
+  std::map<LocalTime, std::string> singles_;   // single events: session -> event id
 
 };
 
@@ -353,22 +483,31 @@ class GraphTarget final : public Target {
   void read_responses(const SyncContext& ctx, TargetOutcome& outcome) override {
     AnswerBook book(ctx);
     if (book.series().empty()) return;
+    for (const auto& r : ctx.remote)
+      if (!r.occurrence && r.copy.empty() && r.live)
+        for (const auto& [t, id] : single_events_of(r.etag)) book.add_session_event(id, r.series, t);
     const std::string base = s_.http.api_url + "/v1.0/users/" + percent_encode(s_.mailbox) + "/events";
     auto next_link = [](const json& page) { return json_text(page, "@odata.nextLink"); };
     PagedRead masters({"GET", base + "?$top=" + std::to_string(kGraphPage) + "&$select=id,attendees", "", {},
                        "read responses"},
                       s_.http.api_url, [&](const json& page) {
                         if (page.contains("value") && page["value"].is_array())
-                          for (const auto& e : page["value"])
+                          for (const auto& e : page["value"]) {
                             if (const std::string* series = book.series_of(json_text(e, "id")))
                               graph_answers(e, [&](const std::string& email, Answer a) {
                                 book.series_answer(*series, email, a);
                               });
+                            if (const auto* session = book.session_of(json_text(e, "id")))
+                              graph_answers(e, [&](const std::string& email, Answer a) {
+                                book.session_answer(session->first, session->second, email, a);
+                              });
+                          }
                         return next_link(page);
                       });
     std::vector<std::unique_ptr<PagedRead>> sessions;
     std::vector<std::string> names;
     for (const auto& series : book.series()) {
+      if (book.remote_id(series).empty()) continue;  // single events: read with the mailbox's
       const SeriesInScope* scope = nullptr;
       for (const auto& x : ctx.series)
         if (x.desired.series == series) scope = &x;

@@ -84,6 +84,19 @@ std::string weekday_of(LocalTime t) {
 
 }  // namespace
 
+std::optional<json> graph_pattern(const std::optional<std::string>& rrule, bool has_rdates, LocalTime start,
+                                  std::string_view zone, std::string& why_not) {
+  if (has_rdates) {
+    why_not = "its sessions include added dates (RDATE)";
+    return std::nullopt;
+  }
+  if (!rrule) {
+    why_not = "it has no rule";
+    return std::nullopt;
+  }
+  return graph_recurrence(*rrule, start, zone, why_not);
+}
+
 std::string graph_token_url(std::string_view tenant) {
   return "https://login.microsoftonline.com/" + percent_encode(tenant) + "/oauth2/v2.0/token";
 }

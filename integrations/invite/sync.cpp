@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "convene/change_detector.h"
+#include "convene/cloud.h"
 #include "convene/ical.h"
 #include "convene/invite.h"
 #include "invite/internal/targets.h"
@@ -67,6 +68,30 @@ std::optional<Secret> resolve(const std::optional<SecretRef>& ref, const SecretK
   auto r = ref->resolve(key);
   if (!r.secret) error = "its password (" + ref->describe() + "): " + r.error;
   return std::move(r.secret);
+}
+
+// The series of `plan` a Microsoft 365 target carries as single events, one note each:
+// the same decision (cloud::graph_pattern) and sessions (the feeds') the target uses.
+std::vector<std::string> graph_notes(const Definitions& definitions, const std::vector<SeriesInScope>& scope,
+                                     const TargetPlan& plan, LocalDay horizon) {
+  std::vector<std::string> notes;
+  for (const auto& s : scope) {
+    const SeriesDef& series = *s.series;
+    if (std::none_of(plan.operations.begin(), plan.operations.end(),
+                     [&](const Operation& op) { return op.series == series.id; }))
+      continue;
+    std::string why;
+    if (cloud::graph_pattern(series.rrule_text, !series.add.empty(), series.start, s.community->timezone, why))
+      continue;
+    const RenderSpan span = render_span(definitions, series, horizon);
+    std::size_t live = 0;
+    for (const auto& o : rendered_occurrences(definitions, *s.community, series, span.last)) live += o.live();
+    std::string because = series.rrule_text && series.add.empty()
+                              ? "its rule RRULE:" + *series.rrule_text + " has no Graph pattern (" + why + ")"
+                              : why + ", which no Graph pattern has";
+    notes.push_back("series " + series.id + ": " + plural(live, "single event", "single events") + ": " + because);
+  }
+  return notes;
 }
 
 }  // namespace
@@ -173,6 +198,7 @@ SyncReport sync(Store& store, const Clock& clock, const SyncOptions& options) {
       std::vector<DesiredSeries> desired;
       for (const auto& s : scope) desired.push_back(s.desired);
       r.plan = plan_target(desired, remote, holding_of(target.spec.kind));
+      if (target.spec.kind == TargetKind::graph) r.notes = graph_notes(definitions, scope, r.plan, horizon);
       // Targets that keep attendees' responses are read at every sync, even with nothing
       // to write (issue 12, point 4).
       const bool read_back = target.spec.kind == TargetKind::google || target.spec.kind == TargetKind::graph;
@@ -229,6 +255,7 @@ std::string report_text(const SyncReport& report) {
     } else {
       out << plural(t.plan.operations.size(), "operation", "operations") << "\n";
       for (const auto& op : t.plan.operations) out << "  " << operation_line(op) << "\n";
+      for (const auto& n : t.notes) out << "  note: " << n << "\n";
     }
     operations += t.plan.operations.size();
     if (t.attempted) {
@@ -270,6 +297,7 @@ ordered_json report_json(const SyncReport& report) {
     ordered_json ops = ordered_json::array();
     for (const auto& op : t.plan.operations) ops.push_back(operation_json(op));
     x["operations"] = ops;
+    x["notes"] = t.notes;
     x["attempted"] = t.attempted;
     x["done"] = t.outcome.done;
     x["failed"] = t.outcome.failed;

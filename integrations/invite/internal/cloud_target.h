@@ -44,7 +44,8 @@ class SeriesFlow : public Flow {
   // A write was answered: the window before the mapping records it.
   static void written();
   // The current operation is done: its records (with `remote_id`) replace the series'.
-  void complete(const std::string& remote_id);
+  // `etag`: the series record's (Graph's single events), "" to keep it.
+  void complete(const std::string& remote_id, const std::string& etag = "");
   const Operation& op() const { return s_.ops[index_]; }
   bool more() const { return index_ < s_.ops.size(); }
 
@@ -94,6 +95,10 @@ class AnswerBook {
   explicit AnswerBook(const invite::SyncContext& ctx);
   // The series whose event has this remote id, or nullptr.
   const std::string* series_of(const std::string& remote_id) const;
+  // A session's own event (Graph's single events): its answers are that session's.
+  void add_session_event(const std::string& remote_id, const std::string& series, LocalTime original);
+  // The session whose own event this is, or nullptr.
+  const std::pair<std::string, LocalTime>* session_of(const std::string& remote_id) const;
   const date::time_zone* zone_of(const std::string& series) const;
   std::vector<std::string> series() const;
   std::string remote_id(const std::string& series) const;
@@ -119,6 +124,7 @@ class AnswerBook {
   const invite::SyncContext& ctx_;
   std::map<std::string, Held> held_;              // by series
   std::map<std::string, std::string> by_remote_;  // remote id -> series
+  std::map<std::string, std::pair<std::string, LocalTime>> sessions_;  // a session's own event -> it
   std::vector<std::string> problems_;
 };
 

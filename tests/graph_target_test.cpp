@@ -344,3 +344,28 @@ TEST_F(GraphTarget, RulesOutsideThePatternsGoAsSingleEventsExactlyOnce) {
   EXPECT_EQ(a["sessions"][0]["accepted"], 1) << a.dump(1);
   no_violations();
 }
+
+// Teams (issue 12): --teams asks Graph for a Teams meeting on each series' event
+// (isOnlineMeeting with onlineMeetingProvider teamsForBusiness, the schema's enum, which
+// the emulator checks) and the sync reports the join URL Graph answers.
+TEST_F(GraphTarget, TeamsMeetingsAreAskedForAndTheirLinksReadBack) {
+  auto f = flags("m365");
+  f.push_back("--teams");
+  ok(f);
+  const auto out = ok({"sync"});
+  const json state = graph_->get("state");
+  std::size_t seen = 0;
+  for (const auto& [id, e] : state["events"].items()) {
+    EXPECT_EQ(e["isOnlineMeeting"], true);
+    EXPECT_EQ(e["onlineMeetingProvider"], "teamsForBusiness");
+    const std::string url = e["onlineMeeting"]["joinUrl"];
+    EXPECT_EQ(url.rfind("https://teams.microsoft.com/l/meetup-join/", 0), 0u) << url;
+    EXPECT_NE(out.find(": Teams meeting " + url), std::string::npos) << out;
+    ++seen;
+  }
+  EXPECT_EQ(seen, 4u);
+  EXPECT_NE(out.find("series power-hour: Teams meeting https://teams.microsoft.com/"), std::string::npos) << out;
+  const json report = json::parse(ok({"sync", "--format", "json"}));
+  EXPECT_TRUE(report["targets"][0]["links"].empty()) << "nothing new to link";
+  no_violations();
+}

@@ -115,6 +115,8 @@ struct TargetOutcome {
   std::size_t failed = 0;    // steps refused for good (an invalid recipient)
   std::size_t pending = 0;   // steps left for the next sync (deferred, not attempted)
   std::vector<std::string> problems;  // one line each: "rosa@example.org: 550 5.1.1 no such user"
+  // The meeting links the service made, one line each ("series power-hour: Teams meeting https://...").
+  std::vector<std::string> links;
   std::string failure;       // why the whole target stopped ("" when it did not)
   // Attendees' responses read back after the plan (Google, Graph; Target::read_responses).
   bool read_responses = false;      // this sync read them

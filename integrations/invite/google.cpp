@@ -5,6 +5,7 @@
 
 #include "convene/cloud.h"
 #include "convene/fault_points.h"
+#include "convene/validate.h"
 #include "internal/curl.h"
 #include "invite/internal/cloud_event.h"
 #include "invite/internal/cloud_http.h"
@@ -175,6 +176,8 @@ class GoogleFlow final : public SeriesFlow {
           }
         } else if (status == "failure") {
           problem("Google could not create its Meet link (failure)");
+        } else {
+          meet_link(json::parse(r.body, nullptr, false));
         }
         break;
       }
@@ -310,9 +313,25 @@ class GoogleFlow final : public SeriesFlow {
     return (*cr)["status"].value("statusCode", "");
   }
 
+  // The Meet link Google made (conferenceData's video entry point), in the sync's report.
+  void meet_link(const json& event) {
+    if (!event.is_object() || !event.contains("conferenceData")) return;
+    const json& cd = event["conferenceData"];
+    if (!cd.is_object() || !cd.contains("entryPoints") || !cd["entryPoints"].is_array()) return;
+    for (const auto& e : cd["entryPoints"])
+      if (json_text(e, "entryPointType") == "video") {
+        const std::string uri = json_text(e, "uri");
+        if (const auto why = url_problem(uri)) problem("Google's Meet link is not a link: " + *why);
+        else s_.outcome->links.push_back("series " + s_.series + ": Meet " + uri);
+        return;
+      }
+  }
+
   void meet_after(const HttpResponse& r) {
     if (!g_.meet) return;
-    const std::string status = meet_status(json::parse(r.body, nullptr, false));
+    const json event = json::parse(r.body, nullptr, false);
+    const std::string status = meet_status(event);
+    if (status == "success") meet_link(event);
     if (status == "pending") steps_.push_front(Step(StepKind::read_meet));
     if (status == "failure")
       problem("Google could not create its Meet link (failure)");

@@ -9,6 +9,7 @@
 #include "convene/change_detector.h"
 #include "convene/cloud.h"
 #include "convene/fault_points.h"
+#include "convene/validate.h"
 #include "internal/curl.h"
 #include "invite/internal/cloud_event.h"
 #include "invite/internal/cloud_http.h"
@@ -145,6 +146,7 @@ class GraphFlow final : public SeriesFlow {
           return fail("creating the event", r);
         id_ = body["id"].get<std::string>();
         written();
+        teams_link(body, "");
         break;
       case StepKind::list_instances:
         if (!ok || !body.is_object() || !body.contains("value")) return fail("listing its instances", r);
@@ -171,6 +173,7 @@ class GraphFlow final : public SeriesFlow {
           return fail("creating the single event of " + format_local_minute(step.session), r);
         singles_[step.session] = body["id"].get<std::string>();
         written();
+        teams_link(body, " " + format_local_minute(step.session));
         break;
       case StepKind::patch_single:
         if (r.status == 404) {  // deleted in Outlook meanwhile: made again
@@ -191,6 +194,23 @@ class GraphFlow final : public SeriesFlow {
   }
 
  private:
+  // The Teams meeting Graph made for the event (`onlineMeeting.joinUrl` of its answer),
+  // in the sync's report; a problem when it asked for one and got none.
+  void teams_link(const json& event, const std::string& session) {
+    if (!g_.teams) return;
+    std::string url;
+    if (event.contains("onlineMeeting") && event["onlineMeeting"].is_object())
+      url = json_text(event["onlineMeeting"], "joinUrl");
+    if (url.empty()) {
+      problem("Microsoft 365 gave no Teams link for" + (session.empty() ? " the series" : session) +
+              " (isOnlineMeeting asked; read again at the next change)");
+    } else if (const auto why = url_problem(url)) {
+      problem("Microsoft 365's Teams link for" + (session.empty() ? " the series" : session) + " is not a link: " + *why);
+    } else {
+      s_.outcome->links.push_back("series " + s_.series + session + ": Teams meeting " + url);
+    }
+  }
+
   // The operation's records written, with the single events' ids when there are any.
   void finish() { complete(id_, single_ ? single_events_etag(singles_) : ""); }
 

@@ -265,6 +265,7 @@ std::string report_text(const SyncReport& report) {
     if (t.outcome.read_responses)
       out << "  responses read: " << plural(t.outcome.responses, "answer", "answers") << " recorded ("
           << plural(t.outcome.read_requests, "read request", "read requests") << ")\n";
+    for (const auto& l : t.outcome.links) out << "  " << l << "\n";
     if (t.attempted || t.outcome.read_responses)
       for (const auto& p : t.outcome.problems) out << "    " << p << "\n";
     if (!t.error.empty()) {
@@ -303,6 +304,7 @@ ordered_json report_json(const SyncReport& report) {
     x["failed"] = t.outcome.failed;
     x["pending"] = t.outcome.pending;
     x["problems"] = t.outcome.problems;
+    x["links"] = t.outcome.links;
     x["responses_read"] = t.outcome.read_responses;
     x["read_requests"] = t.outcome.read_requests;
     x["responses"] = t.outcome.responses;

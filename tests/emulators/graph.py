@@ -324,6 +324,19 @@ class Graph:
     def api(self, handler, method, path, raw_path, query, body):
         return self.api_call(handler, method, path, raw_path, query, body)
 
+    def online_meeting(self, ev):
+        """isOnlineMeeting: Exchange makes the meeting of the provider asked for (Teams:
+        teamsForBusiness; the enum itself is checked against the schema) and answers its
+        join URL in onlineMeeting."""
+        if not ev.get("isOnlineMeeting"):
+            return
+        provider = ev.get("onlineMeetingProvider")
+        if provider != "teamsForBusiness":
+            raise ValidationError("isOnlineMeeting with onlineMeetingProvider %r: this tenant has Teams only" % provider)
+        if "onlineMeeting" not in ev:
+            ev["onlineMeeting"] = {"joinUrl": "https://teams.microsoft.com/l/meetup-join/19%3ameeting_"
+                                              + secrets.token_hex(16) + "%40thread.v2/0"}
+
     def check_event(self, ev):
         for k in ("start", "end"):
             if k in ev:
@@ -388,6 +401,7 @@ class Graph:
             new = "AAMkAG" + secrets.token_hex(12)
             ev = dict(body, id=new, iCalUId="040000008200E00074C5B7101A82E008" + secrets.token_hex(8),
                       type="seriesMaster" if body.get("recurrence") else "singleInstance", isCancelled=False)
+            self.online_meeting(ev)
             self.events[new] = ev
             self.exceptions[new] = {}
             if tx:
@@ -419,6 +433,7 @@ class Graph:
             ev = self.events[eid]
             old = (ev.get("recurrence"), ev.get("start"))
             ev.update(body)
+            self.online_meeting(ev)
             if (ev.get("recurrence"), ev.get("start")) != old:
                 self.exceptions[eid] = {}  # Exchange drops exceptions when the pattern changes
             return 200, self.view(eid), {}

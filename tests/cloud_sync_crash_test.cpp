@@ -152,7 +152,7 @@ TEST_P(CloudSyncCrash, KilledAtRandomPointsConvergesExactlyOnce) {
   // Some runs finish before their point (a rerun has less left to do): 10 a step leaves
   // room for those and still kills at least kCrashes times.
   const auto& changes = singles() ? single_changes : pattern_changes;
-  const int per_step = singles() ? 13 : 10;
+  const int per_step = singles() ? 16 : 10;
   for (const auto& change : changes) {
     step(change, per_step);
     if (HasFatalFailure()) return;

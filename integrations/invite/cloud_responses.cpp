@@ -129,7 +129,10 @@ void AnswerBook::record(invite::TargetOutcome& outcome, std::size_t requests) co
   outcome.read_requests += requests;
   for (const auto& p : problems_) outcome.problems.push_back(p);
   const Instant at = date::floor<Seconds>(ctx_.now);
-  for (const auto& [series, h] : held_) {
+  for (const auto& entry : held_) {
+    // Not a structured binding: clang 14 (the sanitizer build) cannot capture one.
+    const std::string& series = entry.first;
+    const auto& h = entry.second;
     if (h.unread) continue;
     auto member_of = [&](const std::string& email) {
       for (const auto& i : h.invitees)

@@ -12,6 +12,9 @@
 // instance (what a member sees: status, times, text, attendees). "graph-singles" runs
 // the DC CoP's series, whose rules have no Graph pattern, as single events: a reschedule,
 // a cancel, a title edit and an unsubscribe, each session's own event exactly once.
+// "graph-transition" changes Power Hour's rule out of Graph's patterns and back (the
+// recurring event replaced by single events, then the single events by a recurring
+// event), killed within each change of form: nothing left twice, nothing lost.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -63,6 +66,7 @@ json seen(const CloudEmulator& emulator) {
 class CloudSyncCrash : public ::testing::TestWithParam<std::string> {
  protected:
   bool singles() const { return GetParam() == "graph-singles"; }
+  bool transition() const { return GetParam() == "graph-transition"; }
   std::string community() const { return singles() ? "dc-sbh-cop" : "school-nurses"; }
 
   void SetUp() override {
@@ -95,10 +99,22 @@ class CloudSyncCrash : public ::testing::TestWithParam<std::string> {
     }
   }
 
+  // {"rule", FROM, TO}: the definitions exported, the rule FROM replaced by TO, imported.
+  static void change_rule(const Side& side, const fs::path& file, const std::string& from, const std::string& to) {
+    std::string defs = side.cli({"export"}).out;
+    const auto at = defs.find("\"" + from + "\"");
+    ASSERT_NE(at, std::string::npos) << from;
+    defs.replace(at + 1, from.size(), to);
+    write_file(file, defs);
+    const auto r = side.cli({"import", file.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
   void step(const std::vector<std::string>& change, int kills) {
     SCOPED_TRACE(change.empty() ? "invite" : change[0]);
     for (auto* side : {&reference_, &crashing_})
-      if (!change.empty()) ASSERT_EQ(side->cli(change).exit_code, 0) << side->cli(change).err;
+      if (!change.empty() && change[0] == "rule") change_rule(*side, dir_ / "edited.json", change[1], change[2]);
+      else if (!change.empty()) ASSERT_EQ(side->cli(change).exit_code, 0) << side->cli(change).err;
     const fs::path steps = dir_ / "steps";
     const std::size_t logged = reference_.emulator->get("log").size();
     const auto ref = reference_.cli({"sync"}, {{"CONVENE_TEST_STEPS_FILE", steps.string()}}, true);
@@ -151,15 +167,18 @@ TEST_P(CloudSyncCrash, KilledAtRandomPointsConvergesExactlyOnce) {
   };
   // Some runs finish before their point (a rerun has less left to do): 10 a step leaves
   // room for those and still kills at least kCrashes times.
-  const auto& changes = singles() ? single_changes : pattern_changes;
-  const int per_step = singles() ? 16 : 10;
+  const std::string ph = "FREQ=MONTHLY;BYDAY=2WE;UNTIL=20270609", twice = "FREQ=MONTHLY;BYDAY=2WE,4WE;UNTIL=20270609";
+  const std::vector<std::vector<std::string>> transition_changes = {{}, {"rule", ph, twice}, {"rule", twice, ph}};
+  const auto& changes = singles() ? single_changes : transition() ? transition_changes : pattern_changes;
+  const int per_step = singles() ? 16 : transition() ? 12 : 10;
   for (const auto& change : changes) {
-    step(change, per_step);
+    step(change, transition() && change.empty() ? 4 : per_step);
     if (HasFatalFailure()) return;
   }
-  EXPECT_GE(crashed_, kCrashes) << "runs in fact killed";
+  // The transition's kills are in its two changes of form (12 runs each, most killed).
+  EXPECT_GE(crashed_, transition() ? 18 : kCrashes) << "runs in fact killed";
   RecordProperty("kills", crashed_);
   std::cout << GetParam() << ": " << crashed_ << " kills\n";
 }
 
-INSTANTIATE_TEST_SUITE_P(CloudTargets, CloudSyncCrash, ::testing::Values("google", "graph", "graph-singles"));
+INSTANTIATE_TEST_SUITE_P(CloudTargets, CloudSyncCrash, ::testing::Values("google", "graph", "graph-singles", "graph-transition"));

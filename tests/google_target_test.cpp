@@ -460,3 +460,41 @@ TEST_F(GoogleTarget, AttendeesResponsesAreReadBackAndShownPerSession) {
   EXPECT_NE(refused({"attendance", "no-such-series"}).find("no series \"no-such-series\""), std::string::npos);
   no_violations();
 }
+
+// Issue 12: a rule that moves out of Graph's patterns is a change of form on Microsoft
+// 365; on Google, which takes any RRULE, it is a PATCH of the same event's recurrence:
+// no second event, no insert, and nothing left to do after it.
+TEST_F(GoogleTarget, ARuleChangeIsAPatchOfTheSameEventsRecurrence) {
+  add_target();
+  sync_ok();
+  const std::string ph = event_id("power-hour");
+  std::string defs = ok({"export"});
+  const std::string from = "FREQ=MONTHLY;BYDAY=2WE;UNTIL=20270609", to = "FREQ=MONTHLY;BYDAY=2WE,4WE;UNTIL=20270609";
+  const auto at = defs.find("\"" + from + "\"");
+  ASSERT_NE(at, std::string::npos);
+  defs.replace(at + 1, from.size(), to);
+  write_file(dir_ / "edited.json", defs);
+  ok({"import", (dir_ / "edited.json").string()});
+
+  const std::size_t before = google_->get("log").size();
+  sync_ok();
+  const auto events = live_events();
+  EXPECT_EQ(events.size(), 4u) << "no second event";
+  ASSERT_TRUE(events.count(ph));
+  bool has_rule = false;
+  for (const auto& line : events.at(ph)["recurrence"])
+    has_rule |= line.get<std::string>().rfind("RRULE:", 0) == 0 && line.get<std::string>().find("BYDAY=2WE,4WE") != std::string::npos;
+  EXPECT_TRUE(has_rule) << events.at(ph)["recurrence"].dump();
+  const json log = google_->get("log");
+  std::size_t inserts = 0, series_patches = 0;
+  for (std::size_t i = before; i < log.size(); ++i) {
+    const std::string path = log[i]["path"];
+    inserts += log[i]["method"] == "POST" && path.find("/events") != std::string::npos;
+    series_patches += log[i]["method"] == "PATCH" && path.size() >= ph.size() &&
+                      path.compare(path.size() - ph.size(), ph.size(), ph) == 0;
+  }
+  EXPECT_EQ(inserts, 0u) << "no events.insert";
+  EXPECT_EQ(series_patches, 1u) << "one PATCH of the series' event";
+  EXPECT_NE(ok({"sync"}).find("nothing to do"), std::string::npos);
+  no_violations();
+}

@@ -87,6 +87,28 @@ class GraphTarget : public ::testing::Test {
     for (const auto& a : e["attendees"]) out.insert(a["emailAddress"]["address"]);
     return out;
   }
+  // A facilitator changes a series' rule (the definitions exported, the rule replaced,
+  // imported again: the way an edited definitions file comes back).
+  void change_rule(const std::string& from, const std::string& to) {
+    std::string defs = ok({"export"});
+    const auto at = defs.find("\"" + from + "\"");
+    ASSERT_NE(at, std::string::npos) << from;
+    defs.replace(at + 1, from.size(), to);
+    write_file(dir_ / "edited.json", defs);
+    ok({"import", (dir_ / "edited.json").string()});
+  }
+  // The write requests from log entry `from` on whose method and path match.
+  std::size_t writes_of(std::size_t from, const std::string& method, const std::string& path_end) {
+    const json log = graph_->get("log");
+    std::size_t n = 0;
+    for (std::size_t i = from; i < log.size(); ++i) {
+      const std::string path = log[i]["path"];
+      if (log[i]["method"] == method && path.size() >= path_end.size() &&
+          path.compare(path.size() - path_end.size(), path_end.size(), path_end) == 0)
+        ++n;
+    }
+    return n;
+  }
   void no_violations() {
     const auto v = graph_->get("violations");
     EXPECT_TRUE(v.empty()) << v.dump(1);
@@ -367,5 +389,117 @@ TEST_F(GraphTarget, TeamsMeetingsAreAskedForAndTheirLinksReadBack) {
   EXPECT_NE(out.find("series power-hour: Teams meeting https://teams.microsoft.com/"), std::string::npos) << out;
   const json report = json::parse(ok({"sync", "--format", "json"}));
   EXPECT_TRUE(report["targets"][0]["links"].empty()) << "nothing new to link";
+  no_violations();
+}
+
+// Issue 12, a rule that moves between a Graph pattern and none. The bug: Power Hour went
+// to Microsoft 365 as one recurring event; when its rule changed to one outside the six
+// patterns (two Wednesdays a month), the sync made the single events and left the
+// recurring event in the mailbox beside them: every session twice in each attendee's
+// calendar. Now the single events are made and the recurring event cancelled, once.
+TEST_F(GraphTarget, ARuleThatLeavesThePatternsReplacesTheRecurringEventExactlyOnce) {
+  ok(flags("m365"));
+  sync_ok();
+  std::string recurring;
+  {
+    const json state = graph_->get("state");
+    for (const auto& [id, e] : state["events"].items())
+      if (e["subject"] == "Power Hour") recurring = id;
+  }
+  ASSERT_FALSE(recurring.empty());
+
+  change_rule("FREQ=MONTHLY;BYDAY=2WE;UNTIL=20270609", "FREQ=MONTHLY;BYDAY=2WE,4WE;UNTIL=20270609");
+  const auto plan = ok({"sync", "--dry-run"});
+  const std::string note = "note: series power-hour: ";
+  const auto at = plan.find(note);
+  ASSERT_NE(at, std::string::npos) << plan;
+  const std::size_t sessions = std::stoul(plan.substr(at + note.size()));
+  EXPECT_NE(plan.find(" single events: its rule RRULE:FREQ=MONTHLY;BYDAY=2WE,4WE;UNTIL=20270609 has no Graph pattern",
+                      at),
+            std::string::npos)
+      << plan;
+  EXPECT_NE(plan.find("its recurring event is cancelled", at), std::string::npos) << plan;
+  EXPECT_GT(sessions, 15u) << plan;
+
+  std::size_t before = graph_->get("log").size();
+  sync_ok();
+  const json state = graph_->get("state");
+  EXPECT_TRUE(state["events"][recurring]["isCancelled"].get<bool>()) << "the recurring event is gone";
+  EXPECT_EQ(state["cancellations"][recurring], 1) << "its attendees got one cancellation";
+  std::set<std::string> starts;
+  for (const auto& [id, e] : state["events"].items()) {
+    if (e["subject"].get<std::string>().rfind("Power Hour", 0) != 0 || id == recurring) continue;
+    EXPECT_FALSE(e["isCancelled"].get<bool>());
+    EXPECT_EQ(e["type"], "singleInstance");
+    EXPECT_EQ(attendees(e), (std::set<std::string>{"ben@example.org", "rosa@example.org"}));
+    EXPECT_TRUE(starts.insert(e["start"]["dateTime"].get<std::string>()).second) << "a session twice: " << e.dump();
+  }
+  EXPECT_EQ(starts.size(), sessions) << "exactly the stated single events";
+  EXPECT_TRUE(starts.count("2026-09-23T15:00:00")) << "a fourth Wednesday";
+  EXPECT_EQ(writes_of(before, "POST", "/events"), sessions) << "each single event created once";
+  EXPECT_EQ(graph_->writes(before), sessions + 1) << "the creates and the one cancel, nothing else";
+  EXPECT_EQ(live().size(), 4u + sessions - 1) << "the other series untouched";
+
+  before = graph_->get("log").size();
+  EXPECT_NE(ok({"sync"}).find("nothing to do"), std::string::npos);
+  EXPECT_EQ(graph_->writes(before), 0u) << "nothing to do: no write request";
+  no_violations();
+}
+
+// The way back: DC CoP Monthly's rule (a BYMONTH list, no Graph pattern) went as ten
+// single events; its rule changed to every third Friday, which relativeMonthly fits, so
+// it becomes one recurring event and each single event is cancelled once, none left
+// beside it.
+TEST_F(GraphTarget, ARuleThatEntersThePatternsReplacesTheSingleEventsExactlyOnce) {
+  member("kim", "Kim Lee", {"community:dc-sbh-cop"});
+  auto f = flags("m365");
+  f.back() = "dc-sbh-cop";
+  ok(f);
+  sync_ok();
+  std::set<std::string> singles;
+  {
+    const json state = graph_->get("state");
+    for (const auto& [id, e] : state["events"].items())
+      if (e["subject"] == "DC CoP Monthly Meeting") singles.insert(id);
+  }
+  ASSERT_EQ(singles.size(), 10u);
+
+  change_rule("FREQ=MONTHLY;BYDAY=3FR;BYMONTH=1,2,3,4,5,6,9,10,11,12;UNTIL=20270618",
+              "FREQ=MONTHLY;BYDAY=3FR;UNTIL=20270618");
+  const auto plan = ok({"sync", "--dry-run"});
+  EXPECT_NE(plan.find("note: series dc-cop-monthly: one recurring event again (its rule fits a Graph pattern now): "
+                      "its 10 single events are cancelled"),
+            std::string::npos)
+      << plan;
+
+  std::size_t before = graph_->get("log").size();
+  sync_ok();
+  const json state = graph_->get("state");
+  std::string recurring;
+  for (const auto& [id, e] : state["events"].items()) {
+    if (e["subject"] != "DC CoP Monthly Meeting") continue;
+    if (singles.count(id)) {
+      EXPECT_TRUE(e["isCancelled"].get<bool>()) << "a single event left beside the recurring one";
+      EXPECT_EQ(state["cancellations"][id], 1) << "one cancellation each";
+    } else {
+      EXPECT_TRUE(recurring.empty()) << "a second recurring event";
+      recurring = id;
+    }
+  }
+  ASSERT_FALSE(recurring.empty());
+  const json& e = state["events"][recurring];
+  EXPECT_FALSE(e["isCancelled"].get<bool>());
+  EXPECT_EQ(e["recurrence"]["pattern"]["type"], "relativeMonthly");
+  EXPECT_EQ(e["recurrence"]["pattern"]["index"], "third");
+  EXPECT_EQ(attendees(e), (std::set<std::string>{"kim@example.org"}));
+  EXPECT_EQ(writes_of(before, "POST", "/events"), 1u) << "one create";
+  std::size_t skipped = 0;
+  for (const auto& [at, x] : e["exceptions"].items()) skipped += x.value("isCancelled", false);
+  EXPECT_EQ(writes_of(before, "POST", "/microsoft.graph.cancel"), 10u + skipped)
+      << "each single event cancelled once, and the sessions the series skips";
+
+  before = graph_->get("log").size();
+  EXPECT_NE(ok({"sync"}).find("nothing to do"), std::string::npos);
+  EXPECT_EQ(graph_->writes(before), 0u) << "nothing to do: no write request";
   no_violations();
 }

@@ -40,6 +40,14 @@
 //     transactionId ("<key>/<original start>"), their ids kept in the series' mapping
 //     record; the plan says so ("series X: N single events: its rule RRULE:... has no
 //     Graph pattern (why)");
+//   - a series whose rule moves out of the patterns (or back in) changes form: the new
+//     form is made whole first (each single event, or the recurring event with its
+//     exceptions, every create with its transactionId), then the old form cancelled
+//     (the recurring event's one /cancel, or each single event's), so attendees get one
+//     cancellation of the old form and never a session twice or none; the mapping keeps
+//     both forms' ids until the operation is done, and a 404 to a cancel is a cancel
+//     done by an earlier try, so a sync killed anywhere in it converges; the plan says
+//     so ("its recurring event is cancelled", "its N single events are cancelled");
 //   - times in Windows zone names (windows_zone), with Prefer: outlook.timezone in the
 //     same form on every request; isOnlineMeeting with teamsForBusiness when asked;
 //   - at most 4 requests at once per mailbox (Graph's limit), 429 retried after its
@@ -57,6 +65,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -130,6 +139,14 @@ std::optional<nlohmann::json> graph_recurrence(std::string_view rrule, LocalTime
 // outside the six patterns.
 std::optional<nlohmann::json> graph_pattern(const std::optional<std::string>& rrule, bool has_rdates, LocalTime start,
                                             std::string_view zone, std::string& why_not);
+
+// The single events that carry a Graph series (a session's original start -> its event
+// id), kept in the series' mapping record as its etag: {"single_events": {"2026-09-09T15:00":
+// "<id>", ...}}. With the record's remote id (the recurring event, "" when there is none),
+// it says which form the series is in on Graph now, so a change of rule that moves it
+// between a pattern and none removes the old form.
+std::map<LocalTime, std::string> graph_single_events(const std::string& etag);
+std::string graph_single_events_etag(const std::map<LocalTime, std::string>& events);
 
 nlohmann::json to_json(const GoogleSettings& settings);
 std::optional<GoogleSettings> google_settings(const nlohmann::json& settings, std::string& error);

@@ -40,8 +40,10 @@ void SeriesFlow::fail(const std::string& what, const HttpResponse& r) {
 
 void SeriesFlow::written() { fault_point("cloud.write"); }
 
-void SeriesFlow::complete(const std::string& remote_id, const std::string& etag) {
+void SeriesFlow::complete(const std::string& remote_id, const std::string& etag, bool exact) {
   auto records = records_after(s_.scope ? &s_.scope->desired : nullptr, op(), "", s_.current, remote_id, etag);
+  if (exact)
+    for (auto& r : records) r.remote_id = remote_id;
   s_.ctx->store.put_remote_records(s_.ctx->target.spec.name, s_.series, "", records);
   s_.current = std::move(records);
   ++index_;

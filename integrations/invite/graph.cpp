@@ -80,23 +80,6 @@ struct Step {
   LocalTime session{};  // a single event's session (its original start)
 };
 
-// The series record's etag of a series carried as single events: {"single_events":
-// {"2026-09-09T15:00": "<event id>", ...}}, each session's own Graph event.
-std::map<LocalTime, std::string> single_events_of(const std::string& etag) {
-  std::map<LocalTime, std::string> out;
-  const json j = json::parse(etag, nullptr, false);
-  if (!j.is_object() || !j.contains("single_events") || !j["single_events"].is_object()) return out;
-  for (const auto& [when, id] : j["single_events"].items())
-    if (const auto t = parse_local_minute(when); t && id.is_string()) out[*t] = id.get<std::string>();
-  return out;
-}
-
-std::string single_events_etag(const std::map<LocalTime, std::string>& events) {
-  json map = json::object();
-  for (const auto& [t, id] : events) map[format_local_minute(t)] = id;
-  return json{{"single_events", map}}.dump();
-}
-
 class GraphFlow final : public SeriesFlow {
  public:
   GraphFlow(Start start, const GraphSettings& s) : SeriesFlow(std::move(start)), g_(s) {
@@ -104,9 +87,8 @@ class GraphFlow final : public SeriesFlow {
     for (const auto& r : s_.current)
       if (!r.occurrence && r.live) {
         id_ = r.remote_id;
-        singles_ = single_events_of(r.etag);
+        singles_ = graph_single_events(r.etag);
       }
-    single_ = !singles_.empty();
   }
 
   std::optional<HttpRequest> next() override {
@@ -166,6 +148,7 @@ class GraphFlow final : public SeriesFlow {
         break;
       case StepKind::cancel_series:
         if (!ok && r.status != 404) return fail("cancelling the event", r);
+        id_.clear();  // the recurring event is gone (404: cancelled already, by an earlier try)
         written();
         break;
       case StepKind::create_single:
@@ -211,8 +194,9 @@ class GraphFlow final : public SeriesFlow {
     }
   }
 
-  // The operation's records written, with the single events' ids when there are any.
-  void finish() { complete(id_, single_ ? single_events_etag(singles_) : ""); }
+  // The operation's records written: the recurring event's id ("" when there is none)
+  // and the single events' ids, the two forms the series may have on Graph.
+  void finish() { complete(id_, graph_single_events_etag(singles_), true); }
 
   // Whether the series is one patterned event or single events (graph_pattern), and
   // for single events, the sessions that take place (the feeds' own expansion).
@@ -269,15 +253,33 @@ class GraphFlow final : public SeriesFlow {
     }
   }
 
+  // The steps of `op`. The mapping says which form the series has on Graph (a recurring
+  // event: id_; single events: singles_) and the rule which form it must have (shape);
+  // when they differ (its rule moved into or out of Graph's patterns), the new form is
+  // made whole first, then the old one cancelled, so attendees get one cancellation of
+  // the old form and never lose a session. Every create has its transactionId and every
+  // cancel takes a 404 (done by an earlier try) as done, so a retry converges.
   bool plan_steps(const Operation& op) {
-    if (op.kind == OperationKind::cancel_series && single_) {
+    if (op.kind == OperationKind::cancel_series) {
       plan_single(op);
+      if (!id_.empty()) steps_.push_back(Step(StepKind::cancel_series));
       return true;
     }
-    if (op.kind != OperationKind::cancel_series && !shape()) return false;
+    if (!shape()) return false;
+    attendees_ = attendees_after(op);
     if (single_) {
-      plan_single(op);
-      attendees_ = attendees_after(op);
+      if (id_.empty()) {
+        plan_single(op);
+      } else {  // from one recurring event to single events
+        plan_single(Operation{OperationKind::create, op.series});
+        steps_.push_back(Step(StepKind::cancel_series));
+      }
+      return true;
+    }
+    if (id_.empty() && op.kind != OperationKind::create) {  // from single events (or none) to one recurring event
+      steps_.push_back(Step(StepKind::create));
+      exceptions();
+      for (const auto& [t, id] : singles_) steps_.push_back(Step(StepKind::cancel_single, t));
       return true;
     }
     switch (op.kind) {
@@ -302,7 +304,6 @@ class GraphFlow final : public SeriesFlow {
       case OperationKind::add_attendee:
       case OperationKind::remove_attendee: steps_.push_back(Step(StepKind::patch_series)); break;
     }
-    attendees_ = attendees_after(op);
     return true;
   }
 
@@ -505,7 +506,7 @@ class GraphTarget final : public Target {
     if (book.series().empty()) return;
     for (const auto& r : ctx.remote)
       if (!r.occurrence && r.copy.empty() && r.live)
-        for (const auto& [t, id] : single_events_of(r.etag)) book.add_session_event(id, r.series, t);
+        for (const auto& [t, id] : graph_single_events(r.etag)) book.add_session_event(id, r.series, t);
     const std::string base = s_.http.api_url + "/v1.0/users/" + percent_encode(s_.mailbox) + "/events";
     auto next_link = [](const json& page) { return json_text(page, "@odata.nextLink"); };
     PagedRead masters({"GET", base + "?$top=" + std::to_string(kGraphPage) + "&$select=id,attendees", "", {},

@@ -292,3 +292,22 @@ std::optional<json> graph_recurrence(std::string_view rrule, LocalTime start, st
 }
 
 }  // namespace convene::cloud
+
+namespace convene::cloud {
+
+std::map<LocalTime, std::string> graph_single_events(const std::string& etag) {
+  std::map<LocalTime, std::string> out;
+  const json j = json::parse(etag, nullptr, false);
+  if (!j.is_object() || !j.contains("single_events") || !j["single_events"].is_object()) return out;
+  for (const auto& [when, id] : j["single_events"].items())
+    if (const auto t = parse_local_minute(when); t && id.is_string()) out[*t] = id.get<std::string>();
+  return out;
+}
+
+std::string graph_single_events_etag(const std::map<LocalTime, std::string>& events) {
+  json map = json::object();
+  for (const auto& [t, id] : events) map[format_local_minute(t)] = id;
+  return json{{"single_events", map}}.dump();
+}
+
+}  // namespace convene::cloud

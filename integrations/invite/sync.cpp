@@ -70,25 +70,40 @@ std::optional<Secret> resolve(const std::optional<SecretRef>& ref, const SecretK
   return std::move(r.secret);
 }
 
-// The series of `plan` a Microsoft 365 target carries as single events, one note each:
-// the same decision (cloud::graph_pattern) and sessions (the feeds') the target uses.
+// The form each series of `plan` has on a Microsoft 365 target (`remote`: its mapping):
+// single events, one note each, and a note for each series whose form changes (its rule
+// moved into or out of Graph's patterns), saying what is cancelled. The same decision
+// (cloud::graph_pattern) and sessions (the feeds') the target uses.
 std::vector<std::string> graph_notes(const Definitions& definitions, const std::vector<SeriesInScope>& scope,
-                                     const TargetPlan& plan, LocalDay horizon) {
+                                     const std::vector<RemoteRecord>& remote, const TargetPlan& plan,
+                                     LocalDay horizon) {
   std::vector<std::string> notes;
   for (const auto& s : scope) {
     const SeriesDef& series = *s.series;
     if (std::none_of(plan.operations.begin(), plan.operations.end(),
                      [&](const Operation& op) { return op.series == series.id; }))
       continue;
+    bool recurring_now = false;
+    std::size_t singles_now = 0;
+    for (const auto& r : remote)
+      if (r.series == series.id && !r.occurrence && r.copy.empty() && r.live) {
+        recurring_now = !r.remote_id.empty();
+        singles_now = cloud::graph_single_events(r.etag).size();
+      }
     std::string why;
-    if (cloud::graph_pattern(series.rrule_text, !series.add.empty(), series.start, s.community->timezone, why))
+    if (cloud::graph_pattern(series.rrule_text, !series.add.empty(), series.start, s.community->timezone, why)) {
+      if (singles_now > 0)
+        notes.push_back("series " + series.id + ": one recurring event again (its rule fits a Graph pattern now): " +
+                        "its " + plural(singles_now, "single event is", "single events are") + " cancelled");
       continue;
+    }
     const RenderSpan span = render_span(definitions, series, horizon);
     std::size_t live = 0;
     for (const auto& o : rendered_occurrences(definitions, *s.community, series, span.last)) live += o.live();
     std::string because = series.rrule_text && series.add.empty()
                               ? "its rule RRULE:" + *series.rrule_text + " has no Graph pattern (" + why + ")"
                               : why + ", which no Graph pattern has";
+    if (recurring_now) because += ": its recurring event is cancelled";
     notes.push_back("series " + series.id + ": " + plural(live, "single event", "single events") + ": " + because);
   }
   return notes;
@@ -198,7 +213,7 @@ SyncReport sync(Store& store, const Clock& clock, const SyncOptions& options) {
       std::vector<DesiredSeries> desired;
       for (const auto& s : scope) desired.push_back(s.desired);
       r.plan = plan_target(desired, remote, holding_of(target.spec.kind));
-      if (target.spec.kind == TargetKind::graph) r.notes = graph_notes(definitions, scope, r.plan, horizon);
+      if (target.spec.kind == TargetKind::graph) r.notes = graph_notes(definitions, scope, remote, r.plan, horizon);
       // Targets that keep attendees' responses are read at every sync, even with nothing
       // to write (issue 12, point 4).
       const bool read_back = target.spec.kind == TargetKind::google || target.spec.kind == TargetKind::graph;

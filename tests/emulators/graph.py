@@ -17,7 +17,9 @@ index; ...); an endDate range has an endDate. A request that breaks a rule is an
 State is kept as Exchange keeps it: a create whose transactionId was seen before answers
 the event it created then (no second event); a recurring event's instances are what its
 pattern makes, each with an opaque id and its originalStart (UTC); a PATCHed instance is
-an exception; a cancelled one (POST .../cancel) leaves the instances; attendees'
+an exception; a cancelled one (POST .../cancel) leaves the instances; a cancelled event
+answers 404 to a second cancel (Exchange sends its attendees one cancellation; the state's
+"cancellations" counts them per event); attendees'
 responses are set with POST /_control/respond {"event", "email", "response"}. At most 4
 requests run at once per mailbox; a fifth is answered 429 (MailboxConcurrency) with
 Retry-After.
@@ -254,6 +256,7 @@ class Graph:
         self.exceptions = {}     # id -> {original stamp: fields (isCancelled for a cancelled one)}
         self.instance_ids = {}   # opaque instance id -> (id, stamp)
         self.responses = {}      # (id, email) -> response
+        self.cancellations = {}  # id -> cancellations sent to its attendees (POST .../cancel)
         self.port = 0
 
     def is_token_path(self, path):
@@ -464,6 +467,7 @@ class Graph:
             if eid not in self.events or self.events[eid]["isCancelled"]:
                 return 404, self.error_body(404, "ErrorItemNotFound"), {}
             self.events[eid]["isCancelled"] = True
+            self.cancellations[eid] = self.cancellations.get(eid, 0) + 1
             return 202, None, {}
         raise ValidationError("the emulator does not serve %s %s" % (method, pattern))
 
@@ -474,7 +478,7 @@ class Graph:
                 e = self.view(eid)
                 e["exceptions"] = self.exceptions[eid]
                 out[eid] = e
-            return {"events": out}
+            return {"events": out, "cancellations": self.cancellations}
 
 
 def main():

@@ -44,8 +44,9 @@ class SeriesFlow : public Flow {
   // A write was answered: the window before the mapping records it.
   static void written();
   // The current operation is done: its records (with `remote_id`) replace the series'.
-  // `etag`: the series record's (Graph's single events), "" to keep it.
-  void complete(const std::string& remote_id, const std::string& etag = "");
+  // `etag`: the series record's (Graph's single events), "" to keep it. `exact`: the
+  // records take `remote_id` even when it is "" (Graph: the recurring event cancelled).
+  void complete(const std::string& remote_id, const std::string& etag = "", bool exact = false);
   const Operation& op() const { return s_.ops[index_]; }
   bool more() const { return index_ < s_.ops.size(); }
 

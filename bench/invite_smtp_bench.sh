@@ -66,7 +66,7 @@ for run in $(seq "$RUNS"); do
   /usr/bin/python3 - "$work/run.db" "$port" > "$work/smtplib.out" <<'EOF'
 import smtplib, sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1])
-rows = db.execute("SELECT recipient, payload FROM outbox ORDER BY id").fetchall()
+rows = db.execute("SELECT o.recipient, p.payload FROM outbox o JOIN outbox_payloads p ON p.id = o.id ORDER BY o.id").fetchall()
 start = time.monotonic()
 with smtplib.SMTP("127.0.0.1", int(sys.argv[2])) as s:
     s.ehlo("example.org")

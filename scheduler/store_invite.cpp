@@ -159,9 +159,14 @@ OutboxMessage read_outbox_row(store_internal::Statement& q, bool with_payload) {
   return m;
 }
 
-constexpr const char* kOutboxColumns =
-    "SELECT id, key, kind, target, member, series, occurrence, recipient, message_id, payload, state, attempts, "
-    "last_error, due, created, updated, not_after, retry_not_before FROM outbox";
+// SELECT of the outbox's columns as read_outbox_row reads them (FROM outbox o), with the
+// payload (in a table of its own since schema 14) or '' in its place.
+std::string outbox_select(bool with_payload) {
+  return std::string("SELECT o.id, o.key, o.kind, o.target, o.member, o.series, o.occurrence, o.recipient, o.message_id, ") +
+         (with_payload ? "coalesce(p.payload, '')" : "''") +
+         ", o.state, o.attempts, o.last_error, o.due, o.created, o.updated, o.not_after, o.retry_not_before FROM outbox o" +
+         (with_payload ? " LEFT JOIN outbox_payloads p ON p.id = o.id" : "");
+}
 
 void set_state(Impl& impl, std::uint64_t id, OutboxMessage::State state, const std::string* error, bool attempt) {
   auto q = impl.db->query(
@@ -337,10 +342,11 @@ std::vector<OutboxMessage> Store::enqueue(const std::vector<OutboxMessage>& mess
   Transaction tx(*impl.db, Transaction::Mode::write);
   const Instant at = impl.now();
   auto insert = impl.db->query(
-      "INSERT INTO outbox (key, kind, target, member, series, occurrence, recipient, message_id, payload, state, "
-      "due, created, updated, not_after, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?13, ?10, ?11, ?11, ?12, ?14) "
-      "ON CONFLICT (key) DO NOTHING");
-  static const std::string select_sql = std::string(kOutboxColumns) + " WHERE key = ?1";
+      "INSERT INTO outbox (key, kind, target, member, series, occurrence, recipient, message_id, state, "
+      "due, created, updated, not_after, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?13, ?10, ?11, ?11, ?12, ?14) "
+      "ON CONFLICT (key) DO NOTHING RETURNING id");
+  auto insert_payload = impl.db->query("INSERT INTO outbox_payloads (id, payload) VALUES (?1, ?2)");
+  static const std::string select_sql = outbox_select(true) + " WHERE o.key = ?1";
   auto select = impl.db->query(select_sql.c_str());
   std::vector<OutboxMessage> out;
   for (const auto& m : messages) {
@@ -349,13 +355,19 @@ std::vector<OutboxMessage> Store::enqueue(const std::vector<OutboxMessage>& mess
     else insert->bind(3, m.target);
     if (m.occurrence) insert->bind(6, format_local_minute(*m.occurrence));
     else insert->bind_null(6);
-    insert->bind(7, m.recipient).bind(8, m.message_id).bind(9, m.payload).bind(10, unix_seconds(m.due));
+    insert->bind(7, m.recipient).bind(8, m.message_id).bind(10, unix_seconds(m.due));
     insert->bind(11, unix_seconds(at));
     if (m.not_after) insert->bind(12, unix_seconds(*m.not_after));
     else insert->bind_null(12);
     const bool failed = m.state == OutboxMessage::State::failed;
     insert->bind(13, std::string(failed ? "failed" : "planned")).bind(14, failed ? m.last_error : std::string());
-    insert->run();
+    if (insert->step()) {  // new: its payload beside it
+      const std::int64_t id = insert->int64(0);
+      insert->run();
+      insert_payload->bind(1, id).bind(2, m.payload);
+      insert_payload->run();
+      insert_payload->reset();
+    }
     insert->reset();
     select->bind(1, m.key);
     if (select->step()) out.push_back(read_outbox_row(*select, true));
@@ -412,6 +424,42 @@ void Store::mark_sent(std::uint64_t id, std::string_view series, std::string_vie
   tx.commit();
 }
 
+std::map<std::uint64_t, std::string> Store::claim_sending(const std::vector<std::uint64_t>& ids) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& impl = *impl_;
+  impl.check_writable("claim messages to send");
+  Transaction tx(*impl.db, Transaction::Mode::write);
+  auto claim = impl.db->query(
+      "UPDATE outbox SET state = 'sending', updated = ?2 WHERE id = ?1 AND state IN ('planned', 'sending') "
+      "RETURNING (SELECT payload FROM outbox_payloads WHERE id = ?1)");
+  std::map<std::uint64_t, std::string> out;
+  for (const auto id : ids) {
+    claim->bind(1, std::int64_t(id)).bind(2, unix_seconds(impl.now()));
+    if (claim->step()) {
+      out.emplace(id, claim->optional_text(0).value_or(""));
+      claim->run();
+    }
+    claim->reset();
+  }
+  tx.commit();
+  return out;
+}
+
+void Store::mark_tried(std::uint64_t id, OutboxMessage::State state, const std::string& error,
+                       std::optional<Instant> retry_not_before) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& impl = *impl_;
+  Transaction tx(*impl.db, Transaction::Mode::write);
+  auto q = impl.db->query(
+      "UPDATE outbox SET state = ?2, last_error = ?3, attempts = attempts + 1, updated = ?4, retry_not_before = ?5 "
+      "WHERE id = ?1");
+  q->bind(1, std::int64_t(id)).bind(2, std::string(to_string(state))).bind(3, error).bind(4, unix_seconds(impl.now()));
+  if (retry_not_before) q->bind(5, unix_seconds(*retry_not_before));
+  else q->bind_null(5);
+  q->run();
+  tx.commit();
+}
+
 void Store::mark_unsent(std::uint64_t id, const std::string& error, bool failed, std::optional<Instant> retry_not_before) {
   std::lock_guard lock(impl_->mutex);
   Impl& impl = *impl_;
@@ -428,10 +476,10 @@ void Store::mark_unsent(std::uint64_t id, const std::string& error, bool failed,
 std::vector<OutboxMessage> Store::outbox(const OutboxQuery& query) const {
   std::lock_guard lock(impl_->mutex);
   Transaction tx(*impl_->db, Transaction::Mode::read);
-  static const std::string sql = std::string(kOutboxColumns) +
-                                 " WHERE (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR kind = ?2) AND "
-                                 "(?3 IS NULL OR member = ?3) ORDER BY id";
-  auto q = impl_->db->query(sql.c_str());
+  static const std::string where =
+      " WHERE (?1 IS NULL OR o.target = ?1) AND (?2 IS NULL OR o.kind = ?2) AND (?3 IS NULL OR o.member = ?3) ORDER BY o.id";
+  static const std::string with_payload = outbox_select(true) + where, without = outbox_select(false) + where;
+  auto q = impl_->db->query(query.with_payload ? with_payload.c_str() : without.c_str());
   if (query.target) q->bind(1, *query.target);
   else q->bind_null(1);
   if (query.kind) q->bind(2, *query.kind);

@@ -378,6 +378,16 @@ CREATE TABLE attendee_responses (
 ) WITHOUT ROWID;
 CREATE INDEX attendee_responses_series ON attendee_responses (series);
 )sql",
+    // --- 14: the outbox's payloads in a table of their own, so that marking a message
+    //        (sending, sent, deferred) rewrites its small row and not the message it holds
+    R"sql(
+CREATE TABLE outbox_payloads (
+  id      INTEGER PRIMARY KEY REFERENCES outbox(id) ON DELETE CASCADE,
+  payload TEXT NOT NULL
+);
+INSERT INTO outbox_payloads (id, payload) SELECT id, payload FROM outbox;
+ALTER TABLE outbox DROP COLUMN payload;
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,

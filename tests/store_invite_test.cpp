@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "convene/store.h"
+#include "internal/store_schema.h"
 #include "test_support.h"
 
 namespace convene {
@@ -204,6 +205,73 @@ TEST(StoreInvite, ResponsesAreReplacedPerTargetAndSeries) {
   EXPECT_EQ(got[0].target, "a");
   EXPECT_EQ(parse_answer("declined"), Answer::declined);
   EXPECT_FALSE(parse_answer("maybe"));
+}
+
+// The reminder worker's marks (issue 13, round 3): a batch is claimed as sending in one
+// commit (only what is still wanted: one withdrawn since it was read is not claimed), and
+// each outcome is one small UPDATE of the state columns; the payload, in a table of its
+// own, is never rewritten. Before, each mark rewrote the row with its payload and a batch
+// took one commit per message before the sends.
+TEST(StoreInvite, ClaimsABatchAndMarksOnlyTheStateColumns) {
+  Fixture f;
+  f.store->add_target(f.email_target(), f.as);
+  const auto rows = f.store->enqueue({message("a"), message("b"), message("c")});
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(f.store->withdraw_outbox("mail", "invitation", {"a", "c"}), 1u);
+  const auto claimed = f.store->claim_sending({rows[0].id, rows[1].id, rows[2].id});
+  ASSERT_EQ(claimed.size(), 2u) << "b was withdrawn after it was read";
+  EXPECT_EQ(claimed.at(rows[0].id), "Subject: a\r\n\r\nbody\r\n");
+  EXPECT_EQ(claimed.at(rows[2].id), "Subject: c\r\n\r\nbody\r\n");
+  EXPECT_FALSE(claimed.contains(rows[1].id));
+  auto all = f.store->outbox();
+  EXPECT_EQ(all[0].state, State::sending);
+  EXPECT_EQ(all[0].attempts, 0u) << "claimed, not yet tried";
+  EXPECT_EQ(all[1].state, State::withdrawn);
+
+  f.clock.advance(std::chrono::seconds{5});
+  f.store->mark_tried(rows[0].id, State::sent, "");
+  const Instant later = f.clock.now() + std::chrono::minutes{3};
+  f.store->mark_tried(rows[2].id, State::planned, "451 try again later", later);
+  OutboxQuery q;
+  q.with_payload = true;
+  all = f.store->outbox(q);
+  EXPECT_EQ(all[0].state, State::sent);
+  EXPECT_EQ(all[0].attempts, 1u);
+  EXPECT_EQ(all[0].updated, f.clock.now());
+  EXPECT_EQ(all[0].payload, "Subject: a\r\n\r\nbody\r\n");
+  EXPECT_EQ(all[2].state, State::planned);
+  EXPECT_EQ(all[2].attempts, 1u);
+  EXPECT_EQ(all[2].last_error, "451 try again later");
+  EXPECT_EQ(all[2].retry_not_before, later);
+  EXPECT_EQ(all[2].payload, "Subject: c\r\n\r\nbody\r\n");
+  EXPECT_TRUE(f.store->claim_sending({rows[0].id, rows[1].id}).empty()) << "sent and withdrawn: neither claimed again";
+  // A crash after the claim: the claimed message is still due (sending counts as planned).
+  EXPECT_EQ(f.store->claim_sending({rows[2].id}).size(), 1u);
+  EXPECT_EQ(f.store->claim_sending({rows[2].id}).size(), 1u);
+}
+
+// Schema 14 moved the outbox's payloads into a table of their own: a store written at
+// 13 keeps every message it had, payload included.
+TEST(StoreInvite, PayloadsMoveToTheirOwnTableOnMigration) {
+  TempDir dir;
+  const std::string path = (dir / "convene.db").string();
+  {
+    store_internal::Connection db(path, true, false, 1000);
+    store_internal::migrate(db, 13);
+    db.exec(
+        "INSERT INTO outbox (key, kind, target, member, series, recipient, message_id, payload, state, due, created, "
+        "updated) VALUES ('reminder/rosa/x', 'reminder', NULL, 'rosa', 'x', 'rosa@example.org', '<r@example.org>', "
+        "'Subject: hello', 'planned', 0, 0, 0)");
+  }
+  StoreOptions o;
+  o.path = path;
+  auto store = Store::open(o);
+  OutboxQuery q;
+  q.with_payload = true;
+  const auto rows = store->outbox(q);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].payload, "Subject: hello");
+  EXPECT_EQ(store->claim_sending({rows[0].id}).at(rows[0].id), "Subject: hello");
 }
 
 TEST(StoreInvite, OutboxKeysDeduplicateAndStatesMove) {

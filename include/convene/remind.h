@@ -9,10 +9,14 @@
 //      the email target that covers the member's community (`convene target add NAME
 //      --kind email ...`), and writes it to the outbox under its key: planning twice
 //      never makes two; it withdraws what the plan no longer wants;
-//   4. sends what is due through that target's SMTP server: "sending" is recorded before
-//      the message is handed over, "sent" after the server's 250. A crash between the
-//      250 and that commit sends the message again at the next pass, with the same
-//      Message-ID (the window SMTP cannot close). A reminder whose session has started is
+//   4. sends what is due through that target's SMTP server: each batch of kSendBatch is
+//      claimed as "sending" in one commit before it is handed over (Store::claim_sending:
+//      a message withdrawn since it was read is not sent; a crash after the claim sends
+//      the claimed ones at the next pass, as planned ones), and each message's "sent" is
+//      committed alone right after the server's 250 (Store::mark_tried: the state
+//      columns only, the payload is in a table of its own). A crash between the 250 and
+//      that commit sends the message again at the next pass, with the same Message-ID
+//      (the window SMTP cannot close). A reminder whose session has started is
 //      dropped (logged); one sent more than kLateAfter after its due time is logged late.
 //      A refused recipient fails alone; a deferred one is retried at later passes, after
 //      kMaxAttempts it is failed with its last error; a server that is down stops only

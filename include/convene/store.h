@@ -51,6 +51,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -385,7 +386,7 @@ struct AttendeeResponse {
 class Store {
  public:
   // The schema version this build writes; older stores are migrated forward at open.
-  static constexpr int kSchemaVersion = 13;
+  static constexpr int kSchemaVersion = 14;
 
   // Opens (and with options.create, creates) the store at options.path, migrating an
   // older schema forward in one transaction. Throws StoreError: not_found, read_only,
@@ -533,6 +534,16 @@ class Store {
   std::size_t withdraw_outbox(std::string_view target, std::string_view kind, const std::vector<std::string>& keep);
   // planned → sending, attempts + 1 (just before the message is handed to the server).
   void mark_sending(std::uint64_t id);
+  // A batch about to be handed over, in one transaction: each of `ids` still planned or
+  // sending → sending (attempts unchanged: mark_tried counts them); returns the payload
+  // of each one claimed, by id (one withdrawn, sent or failed since it was read is not).
+  // A crash after the claim sends a claimed message at the next pass, as a planned one.
+  std::map<std::uint64_t, std::string> claim_sending(const std::vector<std::uint64_t>& ids);
+  // After the server answered: `state` (sent, planned to retry, failed), attempts + 1,
+  // `error` as last_error ("" for sent), retried not before `retry_not_before` when set.
+  // One small UPDATE of the state columns and one commit: the payload is not rewritten.
+  void mark_tried(std::uint64_t id, OutboxMessage::State state, const std::string& error,
+                  std::optional<Instant> retry_not_before = std::nullopt);
   // sending → sent, and the records of (target, series, copy) replaced by `records`, in
   // one transaction: a message is never sent without its effect recorded, or the other way.
   void mark_sent(std::uint64_t id, std::string_view series, std::string_view copy,

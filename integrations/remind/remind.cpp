@@ -275,7 +275,7 @@ class Pass {
   void send_due() {
     std::map<std::string, std::vector<OutboxMessage>> due;  // by target
     for (const char* kind : kOutboxKinds) {
-      for (auto& m : store_.outbox(rows_of(kind, {State::planned, State::sending}, true))) {
+      for (auto& m : store_.outbox(rows_of(kind, {State::planned, State::sending}))) {
         const MessageKind k = message_kind(m.kind);
         const Instant not_after = m.not_after.value_or(Instant::max());
         const auto rule = dispatch_rule(k, m.due, not_after, now_);
@@ -399,8 +399,9 @@ class Pass {
     c.ca_file = mailer->settings.ca_file;
     c.max_connections = mailer->settings.max_connections;
     c.helo_domain = mailer->settings.from.domain();
+    const std::vector<Claimed> claimed = claim(messages);
     std::vector<mail::Envelope> envelopes;
-    for (const auto& m : messages) envelopes.push_back({mailer->settings.from.email, m.recipient, m.payload});
+    for (const auto& c : claimed) envelopes.push_back({mailer->settings.from.email, c.message->recipient, c.payload});
     if (!client_ || client_target_ != target) {
       client_ = std::make_unique<mail::SmtpClient>(c);  // connections reused from batch to batch
       client_target_ = target;
@@ -408,35 +409,49 @@ class Pass {
     mail::SmtpClient& client = *client_;
     std::vector<std::size_t> waiting;
     const auto failure = client.send(
-        envelopes,
-        [&](std::size_t i) {
-          store_.mark_sending(messages[i].id);
-          fault_point("remind.sending");
-        },
+        envelopes, [&](std::size_t) { fault_point("remind.sending"); },
         [&](std::size_t i, const mail::SendResult& r) {
           if (r.status == mail::SendResult::Status::not_attempted) waiting.push_back(i);
-          else finished(messages[i], r, out);
+          else finished(*claimed[i].message, r, out);
         });
     // A server that is down or refuses the login fails no message: they wait, with the
     // reason, until it is back or their session starts (then they are dropped).
     for (const auto i : waiting) {
-      store_.mark_unsent(messages[i].id, failure ? failure.message : "not attempted", false);
+      const OutboxMessage& m = *claimed[i].message;
+      store_.mark_unsent(m.id, failure ? failure.message : "not attempted", false);
       ++out.deferred;
-      wake_at(out, retry_at(now_, messages[i].attempts));
+      wake_at(out, retry_at(now_, m.attempts));
     }
     if (failure) out.log.push_back("target " + target + ": " + failure.message);
   }
 
+  // A message of a batch claimed (Store::claim_sending), with the payload to send.
+  struct Claimed {
+    const OutboxMessage* message;
+    std::string payload;
+  };
+
+  // Claims `messages` as sending in one commit: those still wanted, in their order.
+  std::vector<Claimed> claim(std::span<const OutboxMessage> messages) {
+    std::vector<std::uint64_t> ids;
+    for (const auto& m : messages) ids.push_back(m.id);
+    auto payloads = store_.claim_sending(ids);
+    std::vector<Claimed> out;
+    for (const auto& m : messages)
+      if (auto it = payloads.find(m.id); it != payloads.end()) out.push_back({&m, std::move(it->second)});
+    return out;
+  }
+
   // The webhooks' messages (no target): posted several at once (convene/webhook.h).
   void send_webhooks(std::span<const OutboxMessage> messages, PassReport& out) {
-    std::vector<webhook::Post> posts;
-    std::vector<const OutboxMessage*> posted;
+    std::vector<std::string> urls;
+    std::vector<OutboxMessage> reachable;
     for (const auto& m : messages) {
       std::string error;
       bool gone = false;
       if (auto url = webhooks_->url(m.recipient, members_, error, gone)) {
-        posts.push_back({std::move(*url), m.payload, m.message_id});
-        posted.push_back(&m);
+        urls.push_back(std::move(*url));
+        reachable.push_back(m);
         continue;
       }
       if (gone) {  // a member or channel removed since it was planned: withdrawn after the sends
@@ -450,13 +465,15 @@ class Pass {
       if (std::find(out.log.begin(), out.log.end(), error + ": its messages wait") == out.log.end())
         out.log.push_back(error + ": its messages wait");
     }
+    const std::vector<Claimed> claimed = claim(reachable);
+    std::vector<webhook::Post> posts;
+    for (const auto& c : claimed) {
+      const auto at = std::size_t(c.message - reachable.data());
+      posts.push_back({std::move(urls[at]), c.payload, c.message->message_id});
+    }
     webhook::post_all(
-        posts, options_.webhook,
-        [&](std::size_t i) {
-          store_.mark_sending(posted[i]->id);
-          fault_point("remind.sending");
-        },
-        [&](std::size_t i, const webhook::Result& r) { finished(*posted[i], r, out); });
+        posts, options_.webhook, [&](std::size_t) { fault_point("remind.sending"); },
+        [&](std::size_t i, const webhook::Result& r) { finished(*claimed[i].message, r, out); });
   }
 
   void finished(const OutboxMessage& m, const webhook::Result& r, PassReport& out) {
@@ -465,7 +482,7 @@ class Pass {
     const bool failed = r.status == S::failed || m.attempts + 1 >= kMaxAttempts;
     std::optional<Instant> not_before;
     if (r.retry_after) not_before = now_ + *r.retry_after;
-    store_.mark_unsent(m.id, r.detail, failed, failed ? std::nullopt : not_before);
+    store_.mark_tried(m.id, failed ? State::failed : State::planned, r.detail, failed ? std::nullopt : not_before);
     ++(failed ? out.failed : out.deferred);
     if (!failed) wake_at(out, std::max(retry_at(now_, m.attempts + 1), not_before.value_or(Instant{})));
     out.log.push_back((failed ? "failed " : "deferred ") + m.key + ": " + r.detail);
@@ -475,7 +492,7 @@ class Pass {
   void record_sent(const OutboxMessage& m, PassReport& out) {
     const auto accepted = std::chrono::steady_clock::now();
     fault_point("remind.sent");
-    store_.mark_sent(m.id, "", "", {});
+    store_.mark_tried(m.id, State::sent, "");
     out.commit_windows.push_back(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - accepted));
     ++out.sent;
@@ -490,13 +507,13 @@ class Pass {
     switch (r.status) {
       case S::sent: record_sent(m, out); break;
       case S::rejected:
-        store_.mark_unsent(m.id, r.detail, true);
+        store_.mark_tried(m.id, State::failed, r.detail);
         ++out.failed;
         out.log.push_back("failed " + m.key + ": " + r.detail);
         break;
       case S::deferred: {
         const bool out_of_attempts = m.attempts + 1 >= kMaxAttempts;
-        store_.mark_unsent(m.id, r.detail, out_of_attempts);
+        store_.mark_tried(m.id, out_of_attempts ? State::failed : State::planned, r.detail);
         ++(out_of_attempts ? out.failed : out.deferred);
         if (!out_of_attempts) wake_at(out, retry_at(now_, m.attempts + 1));
         out.log.push_back((out_of_attempts ? "failed " : "deferred ") + m.key + ": " + r.detail);

@@ -218,6 +218,21 @@ std::uint64_t Store::Impl::insert_audit(const AuditEntry& e, Instant at) {
   return id;
 }
 
+void Store::Impl::audit_object(const ChangeContext& context, const std::string& action, std::string_view target,
+                               const std::string& summary, const std::string& before, const std::string& after,
+                               Instant at) {
+  AuditEntry e;
+  e.actor = context.actor;
+  e.action = action;
+  e.target = std::string(target);
+  e.summary = summary;
+  e.reason = context.reason;
+  e.before = before;
+  e.after = after;
+  insert_audit(e, at);
+  bump_data_version();
+}
+
 void Store::Impl::set_audit_summary(std::uint64_t id, const std::string& summary) {
   auto q = db->query("UPDATE audit SET summary = ?2 WHERE id = ?1");
   q->bind(1, static_cast<std::int64_t>(id)).bind(2, summary);

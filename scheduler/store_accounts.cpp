@@ -123,20 +123,6 @@ std::string user_json(const User& u) {
   return j.dump();
 }
 
-void audit(Impl& impl, const ChangeContext& context, const std::string& action, const std::string& target,
-           const std::string& summary, const std::string& before, const std::string& after) {
-  Impl::AuditEntry e;
-  e.actor = context.actor;
-  e.action = action;
-  e.target = target;
-  e.summary = summary;
-  e.reason = context.reason;
-  e.before = before;
-  e.after = after;
-  impl.insert_audit(e, impl.now());
-  impl.bump_data_version();
-}
-
 void write_communities(Impl& impl, const char* table_sql_delete, const char* table_sql_insert, std::string_view key,
                        const std::vector<std::string>& communities) {
   impl.db->query(table_sql_delete)->bind(1, key).run();
@@ -245,8 +231,8 @@ IssuedSecret Accounts::add_user(const UserSpec& spec, const ChangeContext& conte
                     spec.communities);
   const User user = *read_user(impl, email);
   IssuedSecret link = issue_secret(impl, "password-link", email, kPasswordLinkLifetime);
-  audit(impl, context, "user add", email, "added " + std::string(to_string(user.role)) + " " + email, "null",
-        user_json(user));
+  impl.audit_object(context, "user add", email, "added " + std::string(to_string(user.role)) + " " + email, "null",
+                    user_json(user));
   tx.commit();
   return link;
 }
@@ -267,7 +253,7 @@ User Accounts::update_user(std::string_view email_text, Role role, const std::ve
                     communities);
   const User after = *read_user(impl, email);
   if (user_json(after) == user_json(before)) return after;
-  audit(impl, context, "user set", email, "changed the role of " + email, user_json(before), user_json(after));
+  impl.audit_object(context, "user set", email, "changed the role of " + email, user_json(before), user_json(after));
   tx.commit();
   return after;
 }
@@ -281,8 +267,8 @@ void Accounts::remove_user(std::string_view email_text, const ChangeContext& con
   const User before = require_user(impl, email);
   impl.db->query("DELETE FROM users WHERE email = ?1")->bind(1, email).run();
   impl.db->query("DELETE FROM signin_failures WHERE key = ?1")->bind(1, failure_key("account", email)).run();
-  audit(impl, context, "user remove", email, "removed user " + email + " (signed out, links revoked)",
-        user_json(before), "null");
+  impl.audit_object(context, "user remove", email, "removed user " + email + " (signed out, links revoked)",
+                    user_json(before), "null");
   tx.commit();
 }
 
@@ -316,8 +302,8 @@ IssuedSecret Accounts::issue_password_link(std::string_view email_text, const Ch
   require_user(impl, email);
   delete_secrets(impl, email, "password-link");
   IssuedSecret link = issue_secret(impl, "password-link", email, kPasswordLinkLifetime);
-  audit(impl, context, "user password-link", email,
-        "issued a one-time password link to " + email + "; earlier links no longer work", "null", "null");
+  impl.audit_object(context, "user password-link", email,
+                    "issued a one-time password link to " + email + "; earlier links no longer work", "null", "null");
   tx.commit();
   return link;
 }
@@ -465,7 +451,7 @@ IssuedSecret Accounts::add_api_token(const ApiTokenSpec& spec, const ChangeConte
   write_communities(impl, "DELETE FROM api_token_communities WHERE token = ?1",
                     "INSERT INTO api_token_communities (token, community, position) VALUES (?1, ?2, ?3)", spec.name,
                     spec.communities);
-  audit(impl, context, "api-token add", spec.name, "added API token " + spec.name, "null", token_json(spec));
+  impl.audit_object(context, "api-token add", spec.name, "added API token " + spec.name, "null", token_json(spec));
   tx.commit();
   return s;
 }
@@ -480,7 +466,8 @@ void Accounts::revoke_api_token(std::string_view name, const ChangeContext& cont
   const bool removed = q->step();
   q->run();
   if (!removed) throw invalid("no API token " + quote_value(name) + " in " + impl.options.path);
-  audit(impl, context, "api-token revoke", std::string(name), "revoked API token " + std::string(name), "null", "null");
+  impl.audit_object(context, "api-token revoke", std::string(name), "revoked API token " + std::string(name), "null",
+                    "null");
   tx.commit();
 }
 

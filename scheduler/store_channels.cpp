@@ -49,20 +49,6 @@ std::string channel_json(const ChannelSpec& spec) {
   return j.dump();
 }
 
-void audit(Impl& impl, const ChangeContext& context, const std::string& action, const std::string& name,
-           const std::string& summary, const std::string& before, const std::string& after) {
-  Impl::AuditEntry e;
-  e.actor = context.actor;
-  e.action = action;
-  e.target = name;
-  e.summary = summary;
-  e.reason = context.reason;
-  e.before = before;
-  e.after = after;
-  impl.insert_audit(e, impl.now());
-  impl.bump_data_version();
-}
-
 ChannelInfo read_channel(store_internal::Statement& q) {
   ChannelInfo c;
   c.spec = {q.text(0), q.text(1), q.text(2), text_to_offsets(q.text(3))};
@@ -103,8 +89,9 @@ void Store::add_channel(const ChannelSpec& spec, const ChangeContext& context) {
   q->bind(1, spec.name).bind(2, spec.community).bind(3, spec.webhook).bind(4, offsets_to_text(spec.offsets));
   q->bind(5, static_cast<std::int64_t>(impl.now().time_since_epoch().count()));
   q->run();
-  audit(impl, context, "channel add", spec.name, "added channel " + spec.name + " of community " + spec.community, "null",
-        channel_json(spec));
+  impl.audit_object(context, "channel add", spec.name,
+                    "added channel " + spec.name + " of community " + spec.community, "null",
+                    channel_json(spec));
   if (!context.dry_run) tx.commit();
 }
 
@@ -122,8 +109,8 @@ void Store::remove_channel(std::string_view name, const ChangeContext& context) 
                   (names.empty() ? " (add one with `convene channel add`)" : " (the channels: " + names + ")"));
   }
   impl.db->query("DELETE FROM community_channels WHERE name = ?1")->bind(1, name).run();
-  audit(impl, context, "channel remove", std::string(name), "removed channel " + std::string(name),
-        channel_json(c->spec), "null");
+  impl.audit_object(context, "channel remove", std::string(name), "removed channel " + std::string(name),
+                    channel_json(c->spec), "null");
   if (!context.dry_run) tx.commit();
 }
 

@@ -101,20 +101,6 @@ json target_json(const TargetSpec& spec) {
   return j;
 }
 
-void audit(Impl& impl, const ChangeContext& context, const std::string& action, std::string_view target,
-           const std::string& summary, const std::string& before, const std::string& after, Instant at) {
-  Impl::AuditEntry e;
-  e.actor = context.actor;
-  e.action = action;
-  e.target = std::string(target);
-  e.summary = summary;
-  e.reason = context.reason;
-  e.before = before;
-  e.after = after;
-  impl.insert_audit(e, at);
-  impl.bump_data_version();
-}
-
 void write_records(Impl& impl, std::string_view target, std::string_view series, std::string_view copy,
                    const std::vector<RemoteRecord>& records) {
   impl.db->query("DELETE FROM remote_records WHERE target = ?1 AND series = ?2 AND copy = ?3")
@@ -219,8 +205,9 @@ void Store::add_target(const TargetSpec& spec, const ChangeContext& context) {
   else q->bind_null(4);
   q->bind(5, unix_seconds(at));
   q->run();
-  audit(impl, context, "target add", spec.name,
-        "added " + std::string(to_string(spec.kind)) + " target " + spec.name, "null", target_json(spec).dump(), at);
+  impl.audit_object(context, "target add", spec.name,
+                    "added " + std::string(to_string(spec.kind)) + " target " + spec.name, "null",
+                    target_json(spec).dump(), at);
   if (!context.dry_run) tx.commit();
 }
 
@@ -232,8 +219,8 @@ void Store::remove_target(std::string_view name, const ChangeContext& context) {
   const Instant at = impl.now();
   const TargetInfo t = target_or_refuse(impl, name);
   impl.db->query("DELETE FROM targets WHERE name = ?1")->bind(1, name).run();
-  audit(impl, context, "target remove", name, "removed target " + std::string(name), target_json(t.spec).dump(),
-        "null", at);
+  impl.audit_object(context, "target remove", name, "removed target " + std::string(name), target_json(t.spec).dump(),
+                    "null", at);
   if (!context.dry_run) tx.commit();
 }
 

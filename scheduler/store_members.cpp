@@ -132,20 +132,6 @@ std::string member_json(const Member& m) {
   return j.dump();
 }
 
-void audit(Impl& impl, const ChangeContext& context, const std::string& action, std::string_view member,
-           const std::string& summary, const std::string& before, const std::string& after, Instant at) {
-  Impl::AuditEntry e;
-  e.actor = context.actor;
-  e.action = action;
-  e.target = std::string(member);
-  e.summary = summary;
-  e.reason = context.reason;
-  e.before = before;
-  e.after = after;
-  impl.insert_audit(e, at);
-  impl.bump_data_version();
-}
-
 // "series"/"community" targets must exist in the definitions.
 void check_target(Impl& impl, const Subscription& s) {
   auto loaded = store_internal::read_definitions(*impl.db, impl.source);
@@ -229,8 +215,8 @@ IssuedToken Store::add_member(const MemberSpec& spec, const ChangeContext& conte
   IssuedToken issued;
   issued.token = issue_token(impl, spec.id, at);
   issued.member = *read_member(impl, spec.id);
-  audit(impl, context, "member add", spec.id, "added member " + spec.id + " (" + spec.email + ")", "null",
-        member_json(issued.member), at);
+  impl.audit_object(context, "member add", spec.id, "added member " + spec.id + " (" + spec.email + ")", "null",
+                    member_json(issued.member), at);
   if (!context.dry_run) tx.commit();
   return issued;
 }
@@ -243,8 +229,8 @@ void Store::remove_member(std::string_view id, const ChangeContext& context) {
   const Instant at = impl.now();
   const Member m = require_member(impl, id);
   impl.db->query("DELETE FROM members WHERE id = ?1")->bind(1, id).run();
-  audit(impl, context, "member remove", id, "removed member " + std::string(id) + " (token revoked)",
-        member_json(m), "null", at);
+  impl.audit_object(context, "member remove", id, "removed member " + std::string(id) + " (token revoked)",
+                    member_json(m), "null", at);
   if (!context.dry_run) tx.commit();
 }
 
@@ -278,8 +264,8 @@ Member Store::update_member(std::string_view id, const MemberUpdate& u, const Ch
   q->bind(8, m.digest ? format_digest_time(*m.digest) : std::string());
   q->bind(9, m.reminders.webhook);
   q->run();
-  audit(impl, context, "member set", id, "changed member " + std::string(id), member_json(before),
-        member_json(m), at);
+  impl.audit_object(context, "member set", id, "changed member " + std::string(id), member_json(before),
+                    member_json(m), at);
   m = *read_member(impl, id);
   if (!context.dry_run) tx.commit();
   return m;
@@ -295,8 +281,9 @@ IssuedToken Store::rotate_token(std::string_view id, const ChangeContext& contex
   IssuedToken issued;
   issued.token = issue_token(impl, id, at);
   issued.member = *read_member(impl, id);
-  audit(impl, context, "member rotate-token", id,
-        "issued a new feed token to " + std::string(id) + "; the old one no longer works", "null", "null", at);
+  impl.audit_object(context, "member rotate-token", id,
+                    "issued a new feed token to " + std::string(id) + "; the old one no longer works", "null",
+                    "null", at);
   if (!context.dry_run) tx.commit();
   return issued;
 }
@@ -356,9 +343,9 @@ bool Store::subscribe(std::string_view member_id, const Subscription& to, const 
   const bool added = q->step();
   q->run();
   if (!added) return false;
-  audit(impl, context, "subscribe", member_id,
-        std::string(member_id) + " subscribed to " + kind_name(to.kind) + " " + to.target, "null",
-        nlohmann::json{{"kind", kind_name(to.kind)}, {"target", to.target}}.dump(), at);
+  impl.audit_object(context, "subscribe", member_id,
+                    std::string(member_id) + " subscribed to " + kind_name(to.kind) + " " + to.target, "null",
+                    nlohmann::json{{"kind", kind_name(to.kind)}, {"target", to.target}}.dump(), at);
   if (!context.dry_run) tx.commit();
   return true;
 }
@@ -375,9 +362,9 @@ bool Store::unsubscribe(std::string_view member_id, const Subscription& from, co
   const bool removed = q->step();
   q->run();
   if (!removed) return false;
-  audit(impl, context, "unsubscribe", member_id,
-        std::string(member_id) + " unsubscribed from " + kind_name(from.kind) + " " + from.target,
-        nlohmann::json{{"kind", kind_name(from.kind)}, {"target", from.target}}.dump(), "null", at);
+  impl.audit_object(context, "unsubscribe", member_id,
+                    std::string(member_id) + " unsubscribed from " + kind_name(from.kind) + " " + from.target,
+                    nlohmann::json{{"kind", kind_name(from.kind)}, {"target", from.target}}.dump(), "null", at);
   if (!context.dry_run) tx.commit();
   return true;
 }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +38,15 @@ struct Store::Impl {
     std::string before = "null", after = "null";
   };
   std::uint64_t insert_audit(const AuditEntry& entry, Instant at);
+  // The audit record of a change to a store object that is not a series or a session (a
+  // member, a target, a user, an API token, a channel: `target` names it), by `context`'s
+  // actor and reason, at `at` (or now), then data_version + 1.
+  void audit_object(const ChangeContext& context, const std::string& action, std::string_view target,
+                    const std::string& summary, const std::string& before, const std::string& after, Instant at);
+  void audit_object(const ChangeContext& context, const std::string& action, std::string_view target,
+                    const std::string& summary, const std::string& before, const std::string& after) {
+    audit_object(context, action, target, summary, before, after, now());
+  }
   // Replaces the summary of audit record `id` (once the change knows what it affected).
   void set_audit_summary(std::uint64_t id, const std::string& summary);
   // data_version + 1 (every committed change calls it once).

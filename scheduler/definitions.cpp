@@ -150,7 +150,7 @@ const Keys kCommunityKeys{"id",       "name",     "description", "timezone",
 const Keys kSeriesKeys{"id",         "title",    "description", "start",     "duration",
                        "rrule",      "add",      "except",      "on_holiday", "observes",
                        "join_url",   "location", "organizer",   "presenter", "categories",
-                       "reminders",  "continues"};
+                       "reminders",  "continues", "online_meeting"};
 const Keys kPersonKeys{"name", "email"};
 const Keys kOverrideKeys{"series",   "occurrence", "move_to",  "duration", "cancel",
                          "title",    "description", "join_url", "location", "presenter",
@@ -958,6 +958,8 @@ std::optional<SeriesDef> Loader::series(const Json& v, const std::string& at) {
   }
   def.observes = calendar_ids_field(o, "observes");
   if (o.has("join_url")) def.join_url = url_field(o, "join_url", Need::optional);
+  def.online_meeting = field(o, "online_meeting", Need::optional,
+                             [&](const Json& j, const std::string& p) { return boolean(j, p); });
   if (o.has("location")) def.location = string_field(o, "location", Need::optional, false);
   if (o.has("presenter")) def.presenter = string_field(o, "presenter", Need::optional, false);
   if (const Json* organizer = o.find("organizer"); organizer && object(*organizer, o.at("organizer"))) {
@@ -1441,6 +1443,7 @@ nlohmann::ordered_json to_json(const Definitions& definitions) {
         if (s.on_holiday != HolidayPolicy::skip) sj["on_holiday"] = std::string(to_string(s.on_holiday));
         if (!s.observes.empty()) sj["observes"] = s.observes;
         if (s.join_url) sj["join_url"] = *s.join_url;
+        if (s.online_meeting) sj["online_meeting"] = *s.online_meeting;
         if (s.location) sj["location"] = *s.location;
         if (s.organizer) {
           Json person;

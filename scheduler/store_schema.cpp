@@ -388,6 +388,11 @@ CREATE TABLE outbox_payloads (
 INSERT INTO outbox_payloads (id, payload) SELECT id, payload FROM outbox;
 ALTER TABLE outbox DROP COLUMN payload;
 )sql",
+    // --- 15: a series' own choice of an online meeting on calendar-API targets
+    //        (SeriesDef::online_meeting): NULL (the target decides), 0 or 1
+    R"sql(
+ALTER TABLE series ADD COLUMN online_meeting INTEGER CHECK (online_meeting IN (0, 1));
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion,

@@ -244,7 +244,7 @@ LoadedDefinitions read_definitions(Connection& db, const std::string& source) {
     auto q = db.query(
         "SELECT id, title, description, start, duration, rrule, add_starts, except_starts, "
         "on_holiday, observes, join_url, location, organizer_name, organizer_email, presenter, "
-        "categories, continues, reminders FROM series WHERE community = ?1 ORDER BY position");
+        "categories, continues, reminders, online_meeting FROM series WHERE community = ?1 ORDER BY position");
     q->bind(1, c.id);
     while (q->step()) {
       SeriesDef s;
@@ -282,6 +282,7 @@ LoadedDefinitions read_definitions(Connection& db, const std::string& source) {
       s.categories = text_to_strings(q->text(15));
       s.continues = q->optional_text(16);
       s.reminders = text_to_offsets(q->text(17));
+      if (!q->is_null(18)) s.online_meeting = q->int64(18) != 0;
       c.series.push_back(std::move(s));
     }
   }
@@ -348,13 +349,15 @@ void bind_series(Statement& q, const SeriesDef& s) {
   q.bind(18, strings_to_text(s.categories));
   q.bind(19, s.continues);
   q.bind(21, offsets_to_text(s.reminders));
+  if (s.online_meeting) q.bind(22, std::int64_t{*s.online_meeting});
+  else q.bind_null(22);
 }
 
 constexpr const char* kUpsertSeries =
     "INSERT INTO series (id, community, position, title, description, start, duration, rrule, "
     "add_starts, except_starts, on_holiday, observes, join_url, location, organizer_name, "
-    "organizer_email, presenter, categories, continues, created, reminders) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
+    "organizer_email, presenter, categories, continues, created, reminders, online_meeting) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) "
     "ON CONFLICT (id) DO UPDATE SET community = excluded.community, position = excluded.position, "
     "title = excluded.title, description = excluded.description, start = excluded.start, "
     "duration = excluded.duration, rrule = excluded.rrule, add_starts = excluded.add_starts, "
@@ -362,7 +365,7 @@ constexpr const char* kUpsertSeries =
     "observes = excluded.observes, join_url = excluded.join_url, location = excluded.location, "
     "organizer_name = excluded.organizer_name, organizer_email = excluded.organizer_email, "
     "presenter = excluded.presenter, categories = excluded.categories, "
-    "continues = excluded.continues, reminders = excluded.reminders";
+    "continues = excluded.continues, reminders = excluded.reminders, online_meeting = excluded.online_meeting";
 
 void insert_rule(Connection& db, const std::string& calendar, std::int64_t position, const HolidayRule& rule) {
   auto q = db.query(
@@ -504,7 +507,7 @@ void update_series(Connection& db, const SeriesDef& s) {
       "UPDATE series SET title = ?4, description = ?5, start = ?6, duration = ?7, rrule = ?8, "
       "add_starts = ?9, except_starts = ?10, on_holiday = ?11, observes = ?12, join_url = ?13, "
       "location = ?14, organizer_name = ?15, organizer_email = ?16, presenter = ?17, "
-      "categories = ?18, continues = ?19, reminders = ?21 "
+      "categories = ?18, continues = ?19, reminders = ?21, online_meeting = ?22 "
       "WHERE id = ?1 AND ?2 IS NULL AND ?3 IS NULL AND ?20 IS NULL");
   bind_series(*q, s);
   q->bind_null(2).bind_null(3).bind_null(20);

@@ -766,6 +766,34 @@ TEST(Definitions, SeriesRemindersErrorsNameTheElement) {
               HasSubstr("/communities/0/series/0/reminders/0: "));
   EXPECT_THAT(only_error(series_with(R"("remiders": ["PT15M"])")), HasSubstr("did you mean \"reminders\"?"));
 }
+// A series' own choice of an online meeting on calendar-API targets (issue 12):
+// true/false kept as written, absent left to the target, anything else one error at
+// its JSON path.
+TEST(Definitions, SeriesOnlineMeetingRoundTripsAndIsABoolean) {
+  const auto asks = parse(series_with(R"("join_url": "https://meet.example/mm", "online_meeting": true)"));
+  ASSERT_TRUE(asks.ok()) << ::testing::PrintToString(messages(asks));
+  EXPECT_EQ(asks.definitions->communities[0].series[0].online_meeting, true);
+  const auto written = to_json(*asks.definitions);
+  EXPECT_EQ(written["communities"][0]["series"][0]["online_meeting"], true);
+  const auto again = parse_definitions(written.dump(2), "written.json", data_dir().string());
+  ASSERT_TRUE(again.ok()) << ::testing::PrintToString(messages(again));
+  EXPECT_EQ(again.definitions->communities, asks.definitions->communities);
+  const auto refuses = parse(series_with(R"("online_meeting": false)"));
+  ASSERT_TRUE(refuses.ok());
+  EXPECT_EQ(refuses.definitions->communities[0].series[0].online_meeting, false);
+  EXPECT_EQ(to_json(*refuses.definitions)["communities"][0]["series"][0]["online_meeting"], false);
+  const auto silent = parse(with_series(kSeries));
+  ASSERT_TRUE(silent.ok());
+  EXPECT_FALSE(silent.definitions->communities[0].series[0].online_meeting.has_value());
+  EXPECT_FALSE(to_json(*silent.definitions)["communities"][0]["series"][0].contains("online_meeting"));
+  EXPECT_THAT(only_error(series_with(R"("online_meeting": "yes")")),
+              AllOf(HasSubstr("defs.json: /communities/0/series/0/online_meeting: "), HasSubstr("expected true or false"),
+                    HasSubstr("\"yes\"")));
+  EXPECT_THAT(only_error(series_with(R"("online_meeting": 1)")),
+              HasSubstr("/communities/0/series/0/online_meeting: expected true or false"));
+  EXPECT_THAT(only_error(series_with(R"("online_meting": true)")), HasSubstr("did you mean \"online_meeting\"?"));
+}
+
 // --- hostile input (issue 7) -------------------------------------------------------
 // Each test here replays one of the reproducers of issue 7 ("Hostile input") and says
 // what went wrong before.

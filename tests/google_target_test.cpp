@@ -498,3 +498,50 @@ TEST_F(GoogleTarget, ARuleChangeIsAPatchOfTheSameEventsRecurrence) {
   EXPECT_NE(ok({"sync"}).find("nothing to do"), std::string::npos);
   no_violations();
 }
+
+// An online meeting asked per series (issue 12: "a Meet link ... when a series asks for
+// one"): on a target with --meet, Power Hour (silent) gets one and Mentoring Monday
+// (online_meeting false) none; on a target without it, the DC CoP webinars (true) get
+// one and the DC CoP monthly meeting (silent) none; the plan says which series decided.
+TEST_F(GoogleTarget, MeetLinksAreAskedPerSeries) {
+  member("kim", "Kim Lee", {"community:dc-sbh-cop"});
+  json defs = json::parse(ok({"export"}));
+  for (auto& c : defs["communities"])
+    for (auto& s : c["series"]) {
+      if (s["id"] == "mentoring-monday") s["online_meeting"] = false;
+      if (s["id"] == "dc-cop-webinars") s["online_meeting"] = true;
+    }
+  write_file(dir_ / "meetings.json", defs.dump(2));
+  ok({"import", (dir_ / "meetings.json").string()});
+  add_target({"--meet"});
+  auto plain = google_flags("google-dc", *google_);
+  plain.back() = "dc-sbh-cop";
+  ok(plain);
+  const auto plan = ok({"sync", "--dry-run"});
+  EXPECT_NE(plan.find("note: series mentoring-monday: no Meet link (its online_meeting is false, whatever the "
+                      "target's --meet)"),
+            std::string::npos)
+      << plan;
+  EXPECT_NE(plan.find("note: series dc-cop-webinars: a Meet link (its online_meeting asks for one, without the "
+                      "target's --meet), beside its own join link https://meet.example.org/dc-cop-webinars"),
+            std::string::npos)
+      << plan;
+  const auto out = ok({"sync"});
+  const auto events = live_events();
+  ASSERT_EQ(events.size(), 6u);
+  auto has_meet = [&](const std::string& series) {
+    return events.at(event_id(series)).contains("conferenceData");
+  };
+  EXPECT_TRUE(has_meet("power-hour")) << "silent: the target's --meet";
+  EXPECT_EQ(events.at(event_id("power-hour"))["conferenceData"]["createRequest"]["status"]["statusCode"], "success");
+  EXPECT_FALSE(has_meet("mentoring-monday")) << "refused, whatever --meet";
+  EXPECT_TRUE(has_meet("dc-cop-webinars")) << "asked, without --meet";
+  EXPECT_FALSE(has_meet("dc-cop-monthly")) << "silent, no --meet: none";
+  EXPECT_NE(out.find("series dc-cop-webinars: Meet https://meet.google.com/"), std::string::npos) << out;
+  EXPECT_NE(events.at(event_id("dc-cop-webinars"))["description"].get<std::string>().find(
+                "Join: https://meet.example.org/dc-cop-webinars"),
+            std::string::npos)
+      << "its own join link stays in the text";
+  EXPECT_NE(ok({"sync"}).find("nothing to do"), std::string::npos);
+  no_violations();
+}

@@ -109,6 +109,19 @@ class GraphTarget : public ::testing::Test {
     }
     return n;
   }
+  // Each series' "online_meeting" set (true/false) or removed (null), as a facilitator
+  // writes it in the definitions file and imports it.
+  void online_meeting(const std::map<std::string, json>& choice) {
+    json defs = json::parse(ok({"export"}));
+    for (auto& c : defs["communities"])
+      for (auto& s : c["series"])
+        if (const auto it = choice.find(s["id"].get<std::string>()); it != choice.end()) {
+          if (it->second.is_null()) s.erase("online_meeting");
+          else s["online_meeting"] = it->second;
+        }
+    write_file(dir_ / "meetings.json", defs.dump(2));
+    ok({"import", (dir_ / "meetings.json").string()});
+  }
   void no_violations() {
     const auto v = graph_->get("violations");
     EXPECT_TRUE(v.empty()) << v.dump(1);
@@ -501,5 +514,83 @@ TEST_F(GraphTarget, ARuleThatEntersThePatternsReplacesTheSingleEventsExactlyOnce
   before = graph_->get("log").size();
   EXPECT_NE(ok({"sync"}).find("nothing to do"), std::string::npos);
   EXPECT_EQ(graph_->writes(before), 0u) << "nothing to do: no write request";
+  no_violations();
+}
+
+// An online meeting asked per series (issue 12: "Meet/Teams links where asked"): on a
+// target with --teams, Power Hour (silent) gets one, Mentoring Monday (online_meeting
+// false) none; on a target without it, the DC CoP webinars (true) get one and the DC
+// CoP monthly meeting (silent) none. The plan says which series decided; the series'
+// own join link stays in the event's text; the choice survives export and import.
+TEST_F(GraphTarget, OnlineMeetingsAreAskedPerSeries) {
+  member("kim", "Kim Lee", {"community:dc-sbh-cop"});
+  online_meeting({{"mentoring-monday", false}, {"dc-cop-webinars", true}});
+  const std::string defs = ok({"export"});
+  const json exported = json::parse(defs);
+  std::map<std::string, json> kept;
+  for (const auto& c : exported["communities"])
+    for (const auto& s : c["series"]) kept[s["id"]] = s.value("online_meeting", json());
+  EXPECT_EQ(kept["mentoring-monday"], false) << "kept by the store";
+  EXPECT_EQ(kept["dc-cop-webinars"], true);
+  EXPECT_TRUE(kept["power-hour"].is_null()) << "absent stays absent";
+  write_file(dir_ / "again.json", defs);
+  EXPECT_NE(ok({"import", (dir_ / "again.json").string()}).find("no changes"), std::string::npos)
+      << "the export imports as the same definitions";
+  EXPECT_NE(ok({"preview", "--series", "mentoring-monday"}).find("online meeting: none"),
+            std::string::npos);
+  EXPECT_NE(ok({"preview", "--series", "dc-cop-webinars"}).find("online meeting: yes"), std::string::npos);
+  EXPECT_EQ(ok({"preview", "--series", "power-hour"}).find("online meeting"), std::string::npos) << "silent";
+  EXPECT_EQ(json::parse(ok({"preview", "--series", "mentoring-monday", "--format", "json"}))["series"][0]["online_meeting"],
+            false);
+
+  auto teams = flags("m365");
+  teams.push_back("--teams");
+  ok(teams);
+  auto plain = flags("m365-dc");
+  plain.back() = "dc-sbh-cop";
+  ok(plain);
+  const auto plan = ok({"sync", "--dry-run"});
+  EXPECT_NE(plan.find("note: series mentoring-monday: no Teams meeting (its online_meeting is false, whatever the "
+                      "target's --teams)"),
+            std::string::npos)
+      << plan;
+  EXPECT_NE(plan.find("note: series dc-cop-webinars: a Teams meeting (its online_meeting asks for one, without the "
+                      "target's --teams), beside its own join link https://meet.example.org/dc-cop-webinars"),
+            std::string::npos)
+      << plan;
+  EXPECT_EQ(plan.find("note: series power-hour: a Teams"), std::string::npos) << "the target decides: no note";
+  const auto out = ok({"sync"});
+  std::map<std::string, std::size_t> with, without;
+  const json state = graph_->get("state");
+  for (const auto& [id, e] : state["events"].items()) {
+    const std::string subject = e["subject"];
+    const std::string series = subject.rfind("Power Hour", 0) == 0          ? "power-hour"
+                               : subject.rfind("Mentoring Monday", 0) == 0  ? "mentoring-monday"
+                               : subject.rfind("DC CoP Webinar", 0) == 0 ||
+                                         subject == "Crisis response"       ? "dc-cop-webinars"
+                               : subject.rfind("DC CoP Monthly", 0) == 0    ? "dc-cop-monthly"
+                                                                           : subject;
+    if (e.value("isOnlineMeeting", false)) {
+      ++with[series];
+      EXPECT_EQ(e["onlineMeetingProvider"], "teamsForBusiness");
+      EXPECT_NE(out.find(e["onlineMeeting"]["joinUrl"].get<std::string>()), std::string::npos) << "reported";
+    } else {
+      ++without[series];
+      EXPECT_FALSE(e.contains("onlineMeeting")) << subject;
+    }
+    if (series == "dc-cop-webinars")
+      EXPECT_NE(e["body"]["content"].get<std::string>().find("Join: https://meet.example.org/dc-cop-webinars"),
+                std::string::npos)
+          << "its own join link stays in the text";
+  }
+  EXPECT_EQ(with["power-hour"], 1u) << "silent: the target's --teams";
+  EXPECT_EQ(without["power-hour"], 0u);
+  EXPECT_EQ(with["mentoring-monday"], 0u) << "refused, whatever --teams";
+  EXPECT_EQ(without["mentoring-monday"], 1u);
+  EXPECT_EQ(with["dc-cop-webinars"], 4u) << "asked: each of its single events, without --teams";
+  EXPECT_EQ(without["dc-cop-webinars"], 0u);
+  EXPECT_EQ(with["dc-cop-monthly"], 0u) << "silent, no --teams: none";
+  EXPECT_EQ(without["dc-cop-monthly"], 10u);
+  EXPECT_NE(ok({"sync"}).find("nothing to do"), std::string::npos);
   no_violations();
 }

@@ -148,6 +148,13 @@ std::optional<nlohmann::json> graph_pattern(const std::optional<std::string>& rr
 std::map<LocalTime, std::string> graph_single_events(const std::string& etag);
 std::string graph_single_events_etag(const std::map<LocalTime, std::string>& events);
 
+// Whether a series gets the service's own online meeting (a Meet link, a Teams
+// meeting): its "online_meeting" when it says (true: even without the target's switch;
+// false: none even with it), else the target's switch (--meet, --teams).
+inline bool online_meeting_wanted(std::optional<bool> series_choice, bool target_switch) {
+  return series_choice.value_or(target_switch);
+}
+
 nlohmann::json to_json(const GoogleSettings& settings);
 std::optional<GoogleSettings> google_settings(const nlohmann::json& settings, std::string& error);
 

@@ -119,6 +119,11 @@ struct SeriesDef {
   HolidayPolicy on_holiday = HolidayPolicy::skip;
   std::vector<std::string> observes;     // extra calendar ids, beyond the community's
   std::optional<std::string> join_url;
+  // "online_meeting": true asks calendar-API targets for a meeting of their own (a Google
+  // Meet link, a Microsoft Teams meeting) even when the target's switch (--meet,
+  // --teams) is off; false: none even when it is on; unset: the target's switch decides
+  // (convene/cloud.h: online_meeting_wanted). The series' join_url stays in its text.
+  std::optional<bool> online_meeting;
   std::optional<std::string> location;
   std::optional<Person> organizer;
   std::optional<std::string> presenter;

@@ -103,6 +103,7 @@ class GoogleFlow final : public SeriesFlow {
     uid_ = s_.series + "@" + s_.ctx->uid_domain;
     id_ = google_event_id(uid_);
     base_ = s.http.api_url + "/calendar/v3/calendars/" + percent_encode(s.calendar_id) + "/events";
+    meet_ = s_.scope && online_meeting_wanted(s_.scope->series->online_meeting, s.meet);
   }
 
   std::optional<HttpRequest> next() override {
@@ -228,7 +229,7 @@ class GoogleFlow final : public SeriesFlow {
     j["status"] = "confirmed";
     j["attendees"] = attendees_json();
     j["extendedProperties"] = {{"private", {{"conveneUid", uid_}}}};
-    if (g_.meet)
+    if (meet_)
       j["conferenceData"] = {{"createRequest",
                               {{"requestId", id_ + "-meet"}, {"conferenceSolutionKey", {{"type", "hangoutsMeet"}}}}}};
     return j;
@@ -270,7 +271,7 @@ class GoogleFlow final : public SeriesFlow {
 
   HttpRequest request_of(const Step& step) const {
     const std::string updates = "sendUpdates=all";
-    const std::string conference = g_.meet ? "&conferenceDataVersion=1" : "";
+    const std::string conference = meet_ ? "&conferenceDataVersion=1" : "";
     const std::vector<std::string> json_headers{"Content-Type: application/json"};
     switch (step.kind) {
       case StepKind::insert:
@@ -328,7 +329,7 @@ class GoogleFlow final : public SeriesFlow {
   }
 
   void meet_after(const HttpResponse& r) {
-    if (!g_.meet) return;
+    if (!meet_) return;
     const json event = json::parse(r.body, nullptr, false);
     const std::string status = meet_status(event);
     if (status == "success") meet_link(event);
@@ -338,6 +339,7 @@ class GoogleFlow final : public SeriesFlow {
   }
 
   const GoogleSettings& g_;
+  bool meet_ = false;  // a Meet link: the series' online_meeting, else the target's --meet
   std::string uid_, id_, base_;
   std::deque<Step> steps_;
   std::vector<Invitee> attendees_;

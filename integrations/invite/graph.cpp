@@ -82,8 +82,9 @@ struct Step {
 
 class GraphFlow final : public SeriesFlow {
  public:
-  GraphFlow(Start start, const GraphSettings& s) : SeriesFlow(std::move(start)), g_(s) {
+  GraphFlow(Start start, const GraphSettings& s) : SeriesFlow(std::move(start)) {
     base_ = s.http.api_url + "/v1.0/users/" + percent_encode(s.mailbox) + "/events";
+    teams_ = s_.scope && online_meeting_wanted(s_.scope->series->online_meeting, s.teams);
     for (const auto& r : s_.current)
       if (!r.occurrence && r.live) {
         id_ = r.remote_id;
@@ -180,7 +181,7 @@ class GraphFlow final : public SeriesFlow {
   // The Teams meeting Graph made for the event (`onlineMeeting.joinUrl` of its answer),
   // in the sync's report; a problem when it asked for one and got none.
   void teams_link(const json& event, const std::string& session) {
-    if (!g_.teams) return;
+    if (!teams_) return;
     std::string url;
     if (event.contains("onlineMeeting") && event["onlineMeeting"].is_object())
       url = json_text(event["onlineMeeting"], "joinUrl");
@@ -339,7 +340,7 @@ class GraphFlow final : public SeriesFlow {
               {"location", {{"displayName", m.location}}},
               {"attendees", attendees_json()},
               {"recurrence", recurrence_}};
-    if (g_.teams) {
+    if (teams_) {
       j["isOnlineMeeting"] = true;
       j["onlineMeetingProvider"] = "teamsForBusiness";
     }
@@ -417,7 +418,7 @@ class GraphFlow final : public SeriesFlow {
               {"end", when(shown.end)},
               {"location", {{"displayName", shown.location}}},
               {"attendees", attendees_json()}};
-    if (g_.teams) {
+    if (teams_) {
       j["isOnlineMeeting"] = true;
       j["onlineMeetingProvider"] = "teamsForBusiness";
     }
@@ -430,7 +431,7 @@ class GraphFlow final : public SeriesFlow {
     return it == instances_.end() ? "" : it->second;
   }
 
-  const GraphSettings& g_;
+  bool teams_ = false;  // a Teams meeting: the series' online_meeting, else the target's --teams
   std::string base_, id_, zone_;
   std::deque<Step> steps_;
   json recurrence_;

@@ -109,6 +109,34 @@ std::vector<std::string> graph_notes(const Definitions& definitions, const std::
   return notes;
 }
 
+// The series of `plan` whose online meeting on a Google or Microsoft 365 target is the
+// series' own choice ("online_meeting"), one note each; the target's switch (--meet,
+// --teams, in its settings) decides the rest. A meeting asked beside the series' own
+// join link says so: members see both (the link stays in the event's text).
+std::vector<std::string> meeting_notes(const TargetInfo& target, const std::vector<SeriesInScope>& scope,
+                                       const TargetPlan& plan) {
+  const bool google = target.spec.kind == TargetKind::google;
+  const auto settings = nlohmann::json::parse(target.spec.settings, nullptr, false);
+  const char* key = google ? "meet" : "teams";
+  const bool on = settings.is_object() && settings.contains(key) && settings[key].is_boolean() && settings[key].get<bool>();
+  const std::string meeting = google ? "a Meet link" : "a Teams meeting", flag = google ? "--meet" : "--teams";
+  std::vector<std::string> notes;
+  for (const auto& s : scope) {
+    const SeriesDef& series = *s.series;
+    if (!series.online_meeting || std::none_of(plan.operations.begin(), plan.operations.end(),
+                                               [&](const Operation& op) { return op.series == series.id; }))
+      continue;
+    if (*series.online_meeting)
+      notes.push_back("series " + series.id + ": " + meeting + " (its online_meeting asks for one" +
+                      (on ? "" : ", without the target's " + flag) + ")" +
+                      (series.join_url ? ", beside its own join link " + *series.join_url : ""));
+    else
+      notes.push_back("series " + series.id + ": no " + (google ? "Meet link" : "Teams meeting") +
+                      " (its online_meeting is false" + (on ? ", whatever the target's " + flag : "") + ")");
+  }
+  return notes;
+}
+
 }  // namespace
 
 std::unique_ptr<Target> make_target(const TargetInfo& target, const SecretKey* key, std::string& error) {
@@ -214,6 +242,8 @@ SyncReport sync(Store& store, const Clock& clock, const SyncOptions& options) {
       for (const auto& s : scope) desired.push_back(s.desired);
       r.plan = plan_target(desired, remote, holding_of(target.spec.kind));
       if (target.spec.kind == TargetKind::graph) r.notes = graph_notes(definitions, scope, remote, r.plan, horizon);
+      if (target.spec.kind == TargetKind::google || target.spec.kind == TargetKind::graph)
+        for (auto& note : meeting_notes(target, scope, r.plan)) r.notes.push_back(std::move(note));
       // Targets that keep attendees' responses are read at every sync, even with nothing
       // to write (issue 12, point 4).
       const bool read_back = target.spec.kind == TargetKind::google || target.spec.kind == TargetKind::graph;

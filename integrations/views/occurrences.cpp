@@ -107,7 +107,10 @@ std::string preview_text(const Definitions& defs, const std::vector<Occurrence>&
       out << "  " << hh_mm(series.start) << "–" << hh_mm(series.start + series.duration) << " ("
           << format_duration(series.duration) << ")";
       if (series.rrule_text) out << " · " << *series.rrule_text;
-      out << " · on holiday: " << to_string(series.on_holiday) << "\n";
+      out << " · on holiday: " << to_string(series.on_holiday);
+      if (series.online_meeting)
+        out << " · online meeting: " << (*series.online_meeting ? "yes (Meet on Google, Teams on Microsoft 365)" : "none");
+      out << "\n";
       std::size_t count = 0, live = 0;
       std::ostringstream rows;
       for (const auto& o : occurrences) {
@@ -150,6 +153,7 @@ Json preview_json(const Definitions& defs, const std::vector<Occurrence>& occurr
       s["duration"] = format_duration(series.duration);
       s["rrule"] = or_null(series.rrule_text);
       s["on_holiday"] = to_string(series.on_holiday);
+      s["online_meeting"] = series.online_meeting ? Json(*series.online_meeting) : Json(nullptr);
       Json list = Json::array();
       std::size_t live = 0;
       for (const auto& o : occurrences) {

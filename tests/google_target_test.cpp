@@ -533,7 +533,8 @@ TEST_F(GoogleTarget, MeetLinksAreAskedPerSeries) {
     return events.at(event_id(series)).contains("conferenceData");
   };
   EXPECT_TRUE(has_meet("power-hour")) << "silent: the target's --meet";
-  EXPECT_EQ(events.at(event_id("power-hour"))["conferenceData"]["createRequest"]["status"]["statusCode"], "success");
+  if (has_meet("power-hour"))
+    EXPECT_EQ(events.at(event_id("power-hour"))["conferenceData"]["createRequest"]["status"]["statusCode"], "success");
   EXPECT_FALSE(has_meet("mentoring-monday")) << "refused, whatever --meet";
   EXPECT_TRUE(has_meet("dc-cop-webinars")) << "asked, without --meet";
   EXPECT_FALSE(has_meet("dc-cop-monthly")) << "silent, no --meet: none";

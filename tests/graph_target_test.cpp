@@ -438,7 +438,7 @@ TEST_F(GraphTarget, ARuleThatLeavesThePatternsReplacesTheRecurringEventExactlyOn
   sync_ok();
   const json state = graph_->get("state");
   EXPECT_TRUE(state["events"][recurring]["isCancelled"].get<bool>()) << "the recurring event is gone";
-  EXPECT_EQ(state["cancellations"][recurring], 1) << "its attendees got one cancellation";
+  EXPECT_EQ(state["cancellations"].value(recurring, 0), 1) << "its attendees got one cancellation";
   std::set<std::string> starts;
   for (const auto& [id, e] : state["events"].items()) {
     if (e["subject"].get<std::string>().rfind("Power Hour", 0) != 0 || id == recurring) continue;
@@ -493,7 +493,7 @@ TEST_F(GraphTarget, ARuleThatEntersThePatternsReplacesTheSingleEventsExactlyOnce
     if (e["subject"] != "DC CoP Monthly Meeting") continue;
     if (singles.count(id)) {
       EXPECT_TRUE(e["isCancelled"].get<bool>()) << "a single event left beside the recurring one";
-      EXPECT_EQ(state["cancellations"][id], 1) << "one cancellation each";
+      EXPECT_EQ(state["cancellations"].value(id, 0), 1) << "one cancellation each";
     } else {
       EXPECT_TRUE(recurring.empty()) << "a second recurring event";
       recurring = id;

@@ -67,7 +67,9 @@ TEST(CliOutput, PreviewAsJson) {
   ASSERT_EQ(j["series"].size(), 1u);
   const auto& series = j["series"][0];
   EXPECT_EQ(keys(series), (std::vector<std::string>{"id", "title", "community", "timezone", "time", "duration",
-                                                    "rrule", "on_holiday", "sessions", "live", "occurrences"}));
+                                                    "rrule", "on_holiday", "online_meeting", "sessions", "live",
+                                                    "occurrences"}));
+  EXPECT_TRUE(series["online_meeting"].is_null()) << "the series does not say: null";
   EXPECT_EQ(series["time"], "16:00");
   EXPECT_EQ(series["sessions"], 3);
   EXPECT_EQ(keys(series["occurrences"][0]), kOccurrenceKeys);

@@ -8,12 +8,15 @@
 # One session starts DUE + 15 minutes (a community in UTC, one series with "reminders":
 # ["PT15M"]), followed by MEMBERS members (written with sqlite3: 10,000 `member add`
 # processes would measure process start-up). The worker starts, plans the MEMBERS
-# reminders, and sleeps until DUE (a whole minute, about IDLE_SECONDS + 40 s ahead):
+# reminders, and sleeps until the burst's start (DUE, a whole minute about IDLE_SECONDS
+# + 100 s ahead, less its lead: at most kMaxLead, 60 s, convene/remind.h):
 #   idle: its CPU time (utime + stime from /proc/PID/stat) over IDLE_SECONDS of that
 #         sleep, scaled to an hour, and its resident memory (VmRSS, VmHWM);
 #   send: each message's lateness is the sink's file time (aiosmtpd writes it on the
-#         250) minus DUE: p50, p99, max; and messages per second from DUE to the last;
-#         and the 250-to-commit window the worker measured (its log).
+#         250) minus DUE, an early one counted as 0: p50, p99, max; its earliness DUE
+#         minus that time, a late one counted as 0: p50, max; messages per second from
+#         the first to the last; and the 250-to-commit window the worker measured (its
+#         log), and its pacing (log lines "paced the burst ...").
 #   the sink: how many connections the worker opened (its connections.log), and the
 #         sink's own throughput: the very messages it received, sent again to a fresh
 #         sink by Python's smtplib over the same number of connections at once (a
@@ -43,8 +46,9 @@ sink_pid=$!
 for _ in $(seq 100); do grep -q listening "$work/sink.log" 2>/dev/null && break; sleep 0.1; done
 port=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$work/sink.log")
 
-# DUE: a whole minute at least IDLE + 40 s from now; the session 15 minutes later.
-due=$(( ( $(date +%s) + IDLE + 40 + 59 ) / 60 * 60 ))
+# DUE: a whole minute at least IDLE + 100 s from now (the planning pass, the idle
+# window, then the lead); the session 15 minutes later.
+due=$(( ( $(date +%s) + IDLE + 100 + 59 ) / 60 * 60 ))
 start=$(date -u -d "@$(( due + 900 ))" +%Y-%m-%dT%H:%M)
 cat > "$work/defs.json" <<EOF
 { "communities": [ { "id": "bench", "name": "Bench CoP", "timezone": "UTC",
@@ -78,7 +82,7 @@ after=$(cpu)
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$worker_pid/status")
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$worker_pid/status")
 now=$(date +%s)
-[ "$now" -lt "$due" ] || { echo "the idle window ran into the due minute" >&2; exit 1; }
+[ "$now" -lt "$(( due - 60 ))" ] || { echo "the idle window ran into the burst's lead" >&2; exit 1; }
 echo "idle with $MEMBERS planned: $(( after - before )) ticks of CPU in ${IDLE} s ($ticks ticks/s):" \
   "$(python3 -c "print(f'{($after - $before) / $ticks * 3600 / $IDLE:.3f}')") CPU s per idle hour;" \
   "RSS $(( rss / 1024 )) MiB (peak $(( hwm / 1024 )) MiB, the planning pass)"
@@ -91,12 +95,18 @@ done
 import os, sys
 folder, due, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 times = sorted(os.stat(os.path.join(folder, f)).st_mtime_ns / 1e9 for f in os.listdir(folder) if f.endswith(".eml"))
-late = [t - due for t in times]
-pick = lambda q: late[min(len(late) - 1, int(q * len(late)))]
-print(f"sent {len(times)} of {n}: {len(times) / (times[-1] - due):.0f} msg/s from the due minute; lateness "
-      f"p50 {pick(0.5):.3f} s, p99 {pick(0.99):.3f} s, max {late[-1]:.3f} s (first {late[0]:.3f} s)")
+late = sorted(max(0.0, t - due) for t in times)
+early = sorted(max(0.0, due - t) for t in times)
+pick = lambda xs, q: xs[min(len(xs) - 1, int(q * len(xs)))]
+span = max(times[-1] - times[0], 1e-9)
+print(f"sent {len(times)} of {n}: {len(times) / span:.0f} msg/s from the first to the last, "
+      f"the first {times[0] - due:+.3f} s and the last {times[-1] - due:+.3f} s from the due minute")
+print(f"lateness (early = 0) p50 {pick(late, 0.5):.3f} s, p99 {pick(late, 0.99):.3f} s, max {late[-1]:.3f} s; "
+      f"earliness (late = 0) p50 {pick(early, 0.5):.3f} s, max {early[-1]:.3f} s; "
+      f"{sum(1 for t in times if t < due)} sent before the due minute")
 EOF
 grep "250-to-commit window" "$work/worker.log" || true
+grep "paced the burst" "$work/worker.log" || true
 grep -c "late " "$work/worker.log" | sed 's/^/late log lines: /' || true
 echo "connections the worker opened: $(wc -l < "$work/sink/connections.log") (--max-connections $CONNECTIONS)"
 
@@ -131,3 +141,4 @@ took = time.time() - start
 print(f"the sink's own throughput (smtplib, {n} connections, the same {len(jobs)} messages): "
       f"{len(jobs) / took:.0f} msg/s in {took:.1f} s")
 EOF
+echo "load average at the end: $(cut -d" " -f1-3 /proc/loadavg)"

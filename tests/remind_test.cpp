@@ -272,6 +272,121 @@ TEST_F(Remind, AMemberRemovedWhileBeingPlannedGetsNothingMore) {
   EXPECT_EQ(got.count("rosa@example.org"), 1u);
 }
 
+// Issue 13, round 3: 10,000 reminders due at one instant went out over 27 s after it (the
+// p99 lateness of N due at once is N / throughput). A burst that cannot be sent within
+// kOnTime starts burst_lead before its time, in due order, so that it ends at about it.
+TEST_F(Remind, ABurstLargerThanTheThroughputAllowsStartsEarlyByItsLead) {
+  for (int i = 0; i < 300; ++i) add_member("m" + std::to_string(i), "power-hour");
+  remind::Throughput throughput(100, false);  // 300 at 100 msg/s: 3 s
+  EXPECT_EQ(remind::burst_lead(300, 100), std::chrono::seconds{3});
+  EXPECT_EQ(remind::burst_lead(1000, 300), std::chrono::seconds{4});
+  EXPECT_EQ(remind::burst_lead(260, 300), std::chrono::seconds{0}) << "within kOnTime";
+  remind::PassOptions options;
+  options.throughput = &throughput;
+  const Instant due = at("2027-02-03T19:45:00Z");
+  clock_.set(due - std::chrono::seconds{4});
+  auto r = remind::run_once(*store_, clock_, options);
+  EXPECT_GE(r.planned, 300u);
+  EXPECT_EQ(r.sent, 0u);
+  EXPECT_EQ(r.next_wake, due - std::chrono::seconds{3});
+  clock_.set(due - std::chrono::seconds{3});
+  r = remind::run_once(*store_, clock_, options);
+  EXPECT_EQ(r.sent, 300u) << remind::report_text(r, false);
+  EXPECT_EQ(r.early, 300u);
+  EXPECT_EQ(r.late, 0u);
+  EXPECT_EQ(by_recipient(new_messages()).size(), 300u);
+  std::size_t sent = 0;
+  for (const auto& m : store_->outbox()) {
+    if (m.due != due) continue;
+    EXPECT_EQ(m.state, OutboxMessage::State::sent) << m.key;
+    EXPECT_EQ(m.updated, due - std::chrono::seconds{3}) << m.key;
+    ++sent;
+  }
+  EXPECT_EQ(sent, 300u);
+}
+
+TEST_F(Remind, ABurstNeverStartsBeforeTheMaximumLead) {
+  for (int i = 0; i < 300; ++i) add_member("m" + std::to_string(i), "power-hour");
+  remind::Throughput throughput(2, false);  // 300 at 2 msg/s: 150 s, more than kMaxLead
+  EXPECT_EQ(remind::burst_lead(300, 2), remind::kMaxLead);
+  remind::PassOptions options;
+  options.throughput = &throughput;
+  const Instant due = at("2027-02-03T19:45:00Z");
+  clock_.set(due - remind::kMaxLead - std::chrono::seconds{1});
+  auto r = remind::run_once(*store_, clock_, options);
+  EXPECT_EQ(r.sent, 0u);
+  EXPECT_EQ(r.next_wake, due - remind::kMaxLead);
+  clock_.set(due - remind::kMaxLead);
+  r = remind::run_once(*store_, clock_, options);
+  EXPECT_EQ(r.sent, 300u) << remind::report_text(r, false);
+  EXPECT_EQ(r.early, 300u);
+  EXPECT_EQ(new_messages().size(), 300u);
+}
+
+TEST_F(Remind, ASmallGroupIsSentAtItsMinuteNotEarly) {
+  for (int i = 0; i < 20; ++i) add_member("m" + std::to_string(i), "power-hour");
+  remind::Throughput throughput(1, false);  // 20 s for 20, but a small group: at its minute
+  EXPECT_EQ(remind::burst_lead(20, 1), std::chrono::seconds{0});
+  EXPECT_EQ(remind::burst_lead(remind::kSmallBurst, 1), std::chrono::seconds{0});
+  remind::PassOptions options;
+  options.throughput = &throughput;
+  const Instant due = at("2027-02-03T19:45:00Z");
+  clock_.set(due - std::chrono::seconds{1});
+  auto r = remind::run_once(*store_, clock_, options);
+  EXPECT_EQ(r.sent, 0u);
+  EXPECT_EQ(r.next_wake, due);
+  clock_.set(due);
+  r = remind::run_once(*store_, clock_, options);
+  EXPECT_EQ(r.sent, 20u);
+  EXPECT_EQ(r.early, 0u);
+  EXPECT_EQ(new_messages().size(), 20u);
+}
+
+// A session cancelled while its burst is going out ahead of its time (inside the lead):
+// the pass stops at the next batch, and the next one, planned again, withdraws the rest
+// and tells everyone; no reminder for the cancelled session goes after the change.
+TEST_F(Remind, ACancellationInsideTheLeadWindowWithdrawsWhatIsNotYetSent) {
+  for (int i = 0; i < 300; ++i) add_member("m" + std::to_string(i), "power-hour");
+  remind::Throughput throughput(100, false);
+  remind::PassOptions options;
+  options.throughput = &throughput;
+  const Instant due = at("2027-02-03T19:45:00Z");
+  clock_.set(due - std::chrono::seconds{4});
+  remind::run_once(*store_, clock_, options);
+  int asked = 0;
+  options.may_continue = [&] {
+    if (++asked == 2) store_->cancel("power-hour", lt("2027-02-03T15:00"), as_);  // after the first batch
+    return true;
+  };
+  clock_.set(due - std::chrono::seconds{3});
+  auto r = remind::run_once(*store_, clock_, options);
+  EXPECT_EQ(r.sent, remind::kSendBatch) << remind::report_text(r, false);
+  EXPECT_TRUE(r.stopped);
+  EXPECT_EQ(r.next_wake, due - std::chrono::seconds{3}) << "at once, planned again";
+  options.may_continue = nullptr;
+  r = remind::run_once(*store_, clock_, options);
+  EXPECT_GE(r.withdrawn, 300u - remind::kSendBatch) << remind::report_text(r, false);
+  EXPECT_EQ(r.sent, 300u) << "the cancellation notices";
+  std::size_t reminders = 0, notices = 0;
+  for (const auto& m : new_messages()) {
+    const std::string s = subject(m);
+    if (s.rfind("In 15 minutes: Power Hour", 0) == 0) ++reminders;
+    else if (s.rfind("Cancelled: Power Hour", 0) == 0) ++notices;
+    else ADD_FAILURE() << s;
+  }
+  EXPECT_EQ(reminders, remind::kSendBatch);
+  EXPECT_EQ(notices, 300u);
+  std::size_t sent = 0, withdrawn = 0;
+  for (const auto& m : store_->outbox()) {
+    if (m.kind != "reminder" || m.due != due) continue;
+    sent += m.state == OutboxMessage::State::sent;
+    withdrawn += m.state == OutboxMessage::State::withdrawn;
+  }
+  EXPECT_EQ(sent, remind::kSendBatch);
+  EXPECT_EQ(withdrawn, 300u - remind::kSendBatch);
+  EXPECT_EQ(remind::run_once(*store_, clock_, options).sent, 0u);
+}
+
 TEST_F(Remind, TheCliRehearsesThenRunsOnePassAtConveneNow) {
   add_member("rosa", "power-hour");
   store_.reset();

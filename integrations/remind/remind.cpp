@@ -57,6 +57,7 @@ class Pass {
   Pass(Store& store, const Clock& clock, const PassOptions& options)
       : store_(store),
         options_(options),
+        throughput_(options.throughput ? *options.throughput : own_throughput_),
         holder_(options.holder.empty() ? process_holder() : options.holder),
         now_(clock.now()),
         snapshot_(store.snapshot()) {
@@ -272,24 +273,39 @@ class Pass {
     unwanted_.clear();
   }
 
+  // The messages waiting, and how many of them each target has due at each instant.
+  std::vector<OutboxMessage> waiting_rows() {
+    std::vector<OutboxMessage> rows;
+    for (const char* kind : kOutboxKinds)
+      for (auto& m : store_.outbox(rows_of(kind, {State::planned, State::sending}))) rows.push_back(std::move(m));
+    for (const auto& m : rows) ++bursts_[{m.target, m.due}];
+    return rows;
+  }
+
+  // When the burst that `m` is part of starts (convene/remind.h: burst_lead).
+  Instant burst_start(const OutboxMessage& m) const {
+    return m.due - burst_lead(bursts_.at({m.target, m.due}), throughput_.of(m.target));
+  }
+
   void send_due() {
     std::map<std::string, std::vector<OutboxMessage>> due;  // by target
-    for (const char* kind : kOutboxKinds) {
-      for (auto& m : store_.outbox(rows_of(kind, {State::planned, State::sending}))) {
-        const MessageKind k = message_kind(m.kind);
-        const Instant not_after = m.not_after.value_or(Instant::max());
-        const auto rule = dispatch_rule(k, m.due, not_after, now_);
-        if (rule != Dispatch::wait && rule != Dispatch::drop && backing_off(m)) continue;
-        switch (rule) {
-          case Dispatch::wait: break;
-          case Dispatch::drop:
-            report_.log.push_back("dropped " + m.key + ": the session started at " + utc(not_after));
-            unwanted_.insert(m.key);
-            ++report_.dropped;
-            break;
-          case Dispatch::send_late:
-          case Dispatch::send: due[m.target].push_back(std::move(m)); break;
-        }
+    for (auto& m : waiting_rows()) {
+      const MessageKind k = message_kind(m.kind);
+      const Instant not_after = m.not_after.value_or(Instant::max());
+      const auto rule = dispatch_rule(k, m.due, not_after, now_);
+      if (rule != Dispatch::wait && rule != Dispatch::drop && backing_off(m)) continue;
+      switch (rule) {
+        case Dispatch::wait:  // not due: sent now when its burst has started (burst_lead)
+          if (const Instant start = burst_start(m); start > now_) wake_at(start);
+          else if (!backing_off(m)) due[m.target].push_back(std::move(m));
+          break;
+        case Dispatch::drop:
+          report_.log.push_back("dropped " + m.key + ": the session started at " + utc(not_after));
+          unwanted_.insert(m.key);
+          ++report_.dropped;
+          break;
+        case Dispatch::send_late:
+        case Dispatch::send: due[m.target].push_back(std::move(m)); break;
       }
     }
     if (!unwanted_.empty()) {
@@ -297,6 +313,9 @@ class Pass {
       withdraw();
       report_.withdrawn = before;  // drops are counted as drops
     }
+    for (auto& [target, messages] : due)  // in due order (a burst's first ones first)
+      std::stable_sort(messages.begin(), messages.end(), [](const auto& a, const auto& b) { return a.due < b.due; });
+    setup_ = std::chrono::ceil<Seconds>(std::chrono::steady_clock::now() - started_pass_);
     // The webhooks' posts on a thread of their own, beside the email targets': a receiver
     // that hangs delays no email, and 10,000 emails delay no post. Each side counts into
     // its own report; the store is safe to share (one connection behind a mutex).
@@ -329,6 +348,7 @@ class Pass {
   void merge(PassReport& posted) {
     report_.sent += posted.sent;
     report_.late += posted.late;
+    report_.early += posted.early;
     report_.failed += posted.failed;
     report_.deferred += posted.deferred;
     report_.stopped = report_.stopped || posted.stopped;
@@ -360,9 +380,44 @@ class Pass {
     if (!out.next_wake || t < *out.next_wake) out.next_wake = t;
   }
 
-  // In batches of kSendBatch, asking options_.may_continue before each.
+  // True when the store changed since this pass read it (another process: a facilitator's
+  // change, a member removed): what is left waits for the next pass, planned again.
+  bool store_changed(const std::string& target, std::size_t left, PassReport& out) {
+    if (store_.data_version() == snapshot_.data_version) return false;
+    out.log.push_back("the store changed while sending: " + std::to_string(left) + " message(s) of target " +
+                      (target.empty() ? "webhooks" : target) + " wait for the next pass, planned again");
+    out.stopped = true;
+    wake_at(out, now_);
+    return true;
+  }
+
+  // Before each batch of an early burst: once the target's throughput is measured, a
+  // burst that would now end more than kOnTime before its due time pauses, and resumes at
+  // the lead of what is left (the next pass), less the time this pass took to start.
+  bool paced(const std::string& target, const std::vector<OutboxMessage>& messages, std::size_t from, PassReport& out) {
+    const Instant due = messages[from].due;
+    if (from == 0 || due <= now_) return false;
+    const double rate = throughput_.of(target);
+    const std::size_t burst = bursts_.at({target, due});
+    const auto ends = now_ + std::chrono::duration_cast<Seconds>(std::chrono::duration<double>(double(burst) / rate));
+    if (ends + kOnTime >= due) return false;
+    const auto left = std::size_t(std::count_if(messages.begin() + std::ptrdiff_t(from), messages.end(),
+                                                [&](const OutboxMessage& m) { return m.due == due; }));
+    const Instant resume = due - burst_lead(left, rate) - setup_;
+    if (resume <= now_) return false;
+    out.log.push_back("paced the burst due " + utc(due) + " on target " + (target.empty() ? "webhooks" : target) + ": " +
+                      std::to_string(left) + " message(s) resume at " + utc(resume) + " (" +
+                      std::to_string(static_cast<long>(rate)) + " msg/s measured)");
+    wake_at(out, resume);
+    return true;
+  }
+
+  // In batches of kSendBatch, asking options_.may_continue before each; the throughput
+  // measured as they go.
   void send(const std::string& target, const std::vector<OutboxMessage>& messages, PassReport& out) {
+    const auto began = std::chrono::steady_clock::now();
     for (std::size_t from = 0; from < messages.size(); from += kSendBatch) {
+      if (from > 0) throughput_.observe(target, from, std::chrono::steady_clock::now() - began);
       if (!store_.acquire_lease(kLeaseName, holder_, options_.lease)) {
         out.log.push_back("lost the lease: " + std::to_string(messages.size() - from) + " message(s) of target " +
                               target + " left to the worker that took it");
@@ -375,6 +430,7 @@ class Pass {
         out.stopped = true;
         return;
       }
+      if (store_changed(target, messages.size() - from, out) || paced(target, messages, from, out)) return;
       const auto n = std::min(kSendBatch, messages.size() - from);
       send_batch(target, std::span(messages).subspan(from, n), out);
     }
@@ -496,6 +552,7 @@ class Pass {
     out.commit_windows.push_back(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - accepted));
     ++out.sent;
+    if (m.due > now_) ++out.early;
     if (now_ - m.due > kLateAfter) {
       ++out.late;
       out.log.push_back("late " + m.key + ": due " + utc(m.due) + ", sent " + utc(now_));
@@ -525,6 +582,11 @@ class Pass {
 
   Store& store_;
   const PassOptions& options_;
+  Throughput own_throughput_;
+  Throughput& throughput_;
+  const std::chrono::steady_clock::time_point started_pass_ = std::chrono::steady_clock::now();
+  Seconds setup_{};  // from the pass's start to its first send (planning, reading the outbox)
+  std::map<std::pair<std::string, Instant>, std::size_t> bursts_;  // messages waiting per (target, due)
   const std::string holder_;
   const Instant now_;
   const StoreSnapshot snapshot_;
@@ -632,6 +694,7 @@ Json report_json(const PassReport& r, bool dry_run) {
   j["withdrawn"] = r.withdrawn;
   j["sent"] = r.sent;
   j["late"] = r.late;
+  j["early"] = r.early;
   j["dropped"] = r.dropped;
   j["failed"] = r.failed;
   j["deferred"] = r.deferred;

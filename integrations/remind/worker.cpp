@@ -110,6 +110,7 @@ Wake StoreWatch::wait(Instant until) {
 Worker::Worker(Store& store, const Clock& clock, Waiter& waiter, WorkerOptions options)
     : store_(store), clock_(clock), waiter_(waiter), options_(std::move(options)) {
   options_.pass.may_continue = [this] { return !waiter_.stop_requested(); };
+  if (!options_.pass.throughput) options_.pass.throughput = &throughput_;
 }
 
 void Worker::log(const std::string& line) const {

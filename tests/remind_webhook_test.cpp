@@ -3,6 +3,8 @@
 // pass at a time at simulated times (convene/remind.h, convene/webhook.h).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -196,6 +198,25 @@ TEST_F(RemindWebhook, AHangingReceiverTimesOutAndHoldsUpNoOther) {
   EXPECT_EQ(waiting[0].last_error.find("/hang/rosa"), std::string::npos) << waiting[0].last_error;
 }
 
+// Issue 13, round 3: a Retry-After given as an HTTP-date was counted from the system
+// clock (webhook.cpp read system_clock::now()), not from the pass's injected one: on a
+// simulated clock in February 2027, a date 10 minutes after the pass's now was more than
+// kMaxRetryAfter ahead of the machine's clock, so the message waited the whole hour.
+TEST_F(RemindWebhook, ARetryAfterDateCountsFromThePassesClock) {
+  std::string error;
+  receiver_ = WebhookReceiver::start(dir_ / "receiver-dated", error, "Wed, 03 Feb 2027 19:55:00 GMT");
+  ASSERT_TRUE(receiver_) << error;
+  add_member("rosa", "/busy/rosa");
+  pass("2027-02-03T19:00:00Z");
+  const auto r = pass("2027-02-03T19:45:00Z");
+  EXPECT_EQ(r.deferred, 1u) << remind::report_text(r, false);
+  EXPECT_EQ(r.next_wake, at("2027-02-03T19:55:00Z"));
+  const auto waiting = store_->outbox({.member = "rosa", .states = {OutboxMessage::State::planned}});
+  const auto it = std::find_if(waiting.begin(), waiting.end(), [](const auto& m) { return m.key == kRosaKey; });
+  ASSERT_NE(it, waiting.end());
+  EXPECT_EQ(it->retry_not_before, at("2027-02-03T19:55:00Z"));
+}
+
 TEST_F(RemindWebhook, RetryAfterIsHonouredAndOther4xxFailAtOnce) {
   add_member("rosa", "/busy/rosa");
   add_member("ben", "/gone/ben");
@@ -257,6 +278,65 @@ TEST_F(RemindWebhook, EmailsGoOutWhileAWebhookIsWaited) {
   EXPECT_EQ(r.deferred, 0u);
   EXPECT_EQ(sink->messages().size(), 1u);
   EXPECT_EQ(posts_to("/wait/rosa").size(), 1u);
+}
+
+// Issue 13, round 3: a webhook URL given with --webhook-url is visible to every user of
+// the machine while the command runs (ps, /proc/PID/cmdline). --webhook-url-file reads it
+// from a file held to the secret file rule (0600 or 0400, bounded, one line), on
+// `member add`, `member set` and `channel add`; a file others may read is refused with
+// a message naming the flag and never the URL.
+TEST_F(RemindWebhook, TheCliReadsTheUrlFromAPrivateFile) {
+  store_.reset();
+  const std::map<std::string, std::string> env{{"CONVENE_NOW", "2027-01-25T09:00:00Z"}};
+  const auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--db", path_});
+    return run_cli(args, "", env);
+  };
+  namespace fs = std::filesystem;
+  const auto private_file = [&](const std::string& name, const std::string& url) {
+    const fs::path file = dir_ / name;
+    write_file(file, url + "\n");
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    return file.string();
+  };
+  const std::string rosa_file = private_file("rosa.url", receiver_->url("/ok/rosa-SECRET"));
+  const std::string chat_file = private_file("chat.url", receiver_->url("/ok/chat-SECRET"));
+  auto r = cli({"member", "add", "rosa", "--email", "rosa@example.org", "--channel", "webhook", "--webhook-url-file", rosa_file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(cli({"subscribe", "rosa", "power-hour"}).exit_code, 0);
+  r = cli({"channel", "add", "chat", "--community", "nurses", "--webhook-url-file", chat_file, "--remind", "PT15M"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("SECRET"), std::string::npos) << r.out;
+
+  const fs::path shared = dir_ / "shared.url";
+  write_file(shared, receiver_->url("/ok/other-SECRET") + "\n");
+  fs::permissions(shared, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read,
+                  fs::perm_options::replace);
+  r = cli({"member", "set", "rosa", "--webhook-url-file", shared.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("convene: error: --webhook-url-file " + shared.string(), 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("SECRET"), std::string::npos) << "never the URL: " << r.err;
+  const fs::path not_a_url = dir_ / "bad.url";
+  write_file(not_a_url, "hooks.example.org/services/SECRET\n");
+  fs::permissions(not_a_url, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  r = cli({"channel", "add", "bad", "--community", "nurses", "--webhook-url-file", not_a_url.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("convene: error: --webhook-url-file: ", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.find("SECRET"), std::string::npos) << r.err;
+  r = cli({"channel", "add", "both", "--community", "nurses", "--webhook-url-file", chat_file, "--webhook-url",
+           receiver_->url("/ok/x")});
+  EXPECT_NE(r.exit_code, 0) << "one or the other";
+  r = cli({"channel", "add", "none", "--community", "nurses"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--webhook-url-file FILE"), std::string::npos) << r.err;
+
+  ASSERT_EQ(run_cli({"remind", "--once", "--db", path_}, "", {{"CONVENE_NOW", "2027-02-03T19:00:00Z"}}).exit_code, 0);
+  r = run_cli({"remind", "--once", "--db", path_}, "", {{"CONVENE_NOW", "2027-02-03T19:45:00Z"}});
+  EXPECT_NE(r.out.find("sent 2"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(posts_to("/ok/rosa-SECRET").size(), 1u);
+  EXPECT_EQ(posts_to("/ok/chat-SECRET").size(), 1u);
+  EXPECT_TRUE(posts_to("/ok/other-SECRET").empty());
 }
 
 // Through the CLI, as an administrator sets it up: the URL goes in once, and nothing

@@ -150,7 +150,7 @@ TEST_F(Unsubscribe, EachMessageCarriesOneClickHeadersAndTwoParts) {
 // reminders are withdrawn at the next pass; the other member's go on. A wrong token, a
 // token of one member with another's id, and a GET change nothing.
 TEST_F(Unsubscribe, OneClickTurnsThatMembersRemindersOffAndAWrongTokenIsRefused) {
-  MemberUpdate digest;  // the weekly digest carries the same link: it stops too
+  MemberUpdate digest;  // the weekly digest has a link of its own: this one leaves it
   digest.digest = parse_digest_time("MO 07:00");
   store_->update_member("rosa", digest, as_);
   pass("2027-02-03T12:00:00Z");
@@ -173,7 +173,7 @@ TEST_F(Unsubscribe, OneClickTurnsThatMembersRemindersOffAndAWrongTokenIsRefused)
   const auto done = request(base_ + "/unsubscribe/" + rosa, "List-Unsubscribe=One-Click");
   EXPECT_EQ(done.status, 200) << done.body;
   EXPECT_EQ(store_->member("rosa")->reminders.channel, "none");
-  EXPECT_FALSE(store_->member("rosa")->digest);
+  EXPECT_TRUE(store_->member("rosa")->digest) << "\"Stop these reminders\" stops the reminders, not the digest";
   EXPECT_EQ(store_->member("ben")->reminders.channel, "email");
   const auto history = store_->history();
   ASSERT_FALSE(history.empty());
@@ -189,6 +189,47 @@ TEST_F(Unsubscribe, OneClickTurnsThatMembersRemindersOffAndAWrongTokenIsRefused)
   const auto messages = sink_->read_new(seen);
   ASSERT_EQ(messages.size(), 1u);
   EXPECT_EQ(messages[0]["to"][0]["addr"], "ben@example.org");
+}
+
+// Issue 13, round 3: a weekly digest's footer said "Stop these reminders", and its link
+// turned the reminders off (and the digest). A digest's link is ?only=digest, its footer
+// says "Stop this weekly digest", and the one-click POST stops that member's digest
+// alone: text and behaviour agree.
+TEST_F(Unsubscribe, ADigestsLinkSaysAndStopsTheWeeklyDigestAlone) {
+  MemberUpdate digest;
+  digest.digest = parse_digest_time("MO 07:00");
+  store_->update_member("rosa", digest, as_);
+  pass("2027-02-08T11:00:00Z");
+  pass("2027-02-08T12:00:00Z");  // Monday 07:00 in New York
+  std::size_t seen = 0;
+  const auto messages = sink_->read_new(seen);
+  const std::string url = base_ + "/unsubscribe/" + remind::unsubscribe_token(*store_, "rosa") + "?only=digest";
+  std::size_t digests = 0;
+  for (const auto& m : messages) {
+    const std::string subject = m["headers"]["subject"][0];
+    if (subject.rfind("Your week from", 0) != 0) continue;
+    ++digests;
+    EXPECT_EQ(m["to"][0]["addr"], "rosa@example.org");
+    std::string header = m["headers"]["list-unsubscribe"][0];
+    header.erase(0, header.find_first_not_of(' '));
+    EXPECT_EQ(header, "<" + url + ">");
+    for (const auto& part : m["parts"]) {
+      const std::string text = part["text"];
+      EXPECT_EQ(text.find("Stop these reminders"), std::string::npos) << text;
+      if (part["type"] == "text/html") EXPECT_NE(text.find("\">Stop this weekly digest</a>"), std::string::npos) << text;
+      else EXPECT_NE(text.find("Stop this weekly digest: " + url), std::string::npos) << text;
+    }
+  }
+  ASSERT_EQ(digests, 1u) << messages.dump();
+  const auto page = request(url, std::nullopt);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("Stop the weekly digest?"), std::string::npos) << page.body;
+  ASSERT_TRUE(store_->member("rosa")->digest) << "a GET changes nothing";
+  const auto done = request(url, "List-Unsubscribe=One-Click");
+  EXPECT_EQ(done.status, 200) << done.body;
+  EXPECT_NE(done.body.find("no more weekly digests"), std::string::npos) << done.body;
+  EXPECT_FALSE(store_->member("rosa")->digest);
+  EXPECT_EQ(store_->member("rosa")->reminders.channel, "email") << "her reminders still come";
 }
 
 }  // namespace

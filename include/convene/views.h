@@ -153,10 +153,17 @@ MessageText notice_text(const PlannedMessage& notice, const std::vector<NoticeIt
 // finds a session by series and original start (nullptr: out of reach, left out).
 using SessionLookup = std::function<const Occurrence*(const std::string& series, LocalTime occurrence)>;
 MessageText digest_text(const PlannedMessage& digest, const SessionLookup& session);
-// The HTML part of a reminder or notice: the subject, then its facts (a join link and
-// resources as links, through html::url_attribute), then, with `unsubscribe_url`, a
-// link to stop them. Every value through convene/html.h.
-std::string message_html(const MessageText& text, std::string_view unsubscribe_url);
+// The words of a message's one-click unsubscribe link, as what it stops (convene/remind.h:
+// a digest's link stops the weekly digest alone, the others' the reminders and notices):
+// "Stop this weekly digest", "Stop these reminders".
+std::string_view unsubscribe_words(MessageKind kind);
+
+// The HTML part of a reminder, notice or digest (`kind`): the subject, then its facts (a
+// join link and resources as links, through html::url_attribute), then, with
+// `unsubscribe_url`, a link to stop them (unsubscribe_words). Every value through
+// convene/html.h.
+std::string message_html(const MessageText& text, std::string_view unsubscribe_url,
+                         MessageKind kind = MessageKind::reminder);
 
 // --- users and API tokens (the workspace's accounts, convene/accounts.h) ---------------------
 

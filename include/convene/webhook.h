@@ -36,6 +36,7 @@
 #include <string>
 #include <string_view>
 
+#include "convene/clock.h"
 #include "convene/time.h"
 
 namespace convene::webhook {
@@ -90,6 +91,9 @@ struct Options {
   Seconds timeout = kTimeout;
   std::size_t in_flight = kInFlight;
   std::string ca_file;  // trust these instead of the system's (empty: the system's)
+  // "Now" for a Retry-After given as an HTTP-date (unset: the system clock); a pass gives
+  // its own (injected) clock, so that the wait is counted from the pass's now.
+  const Clock* clock = nullptr;
 };
 
 // Posts each of `posts`: `starting(i)` just before post i is handed to libcurl, `done(i,

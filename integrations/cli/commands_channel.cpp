@@ -40,6 +40,23 @@ std::vector<Seconds> offsets_of(const std::vector<std::string>& texts) {
 
 }  // namespace
 
+void add_webhook_url_flags(CLI::App& cmd, WebhookUrlFlags& flags, const std::string& what) {
+  flags.url_option = cmd.add_option("--webhook-url", flags.url,
+                                    what + " (https://; http:// only to this machine), sealed into the store; "
+                                           "visible in ps: prefer --webhook-url-file");
+  flags.file_option = cmd.add_option("--webhook-url-file", flags.file,
+                                     "A file holding that URL (mode 0600 or 0400, one line), read instead of "
+                                     "--webhook-url");
+  flags.url_option->excludes(flags.file_option);
+}
+
+std::string webhook_url_of(const WebhookUrlFlags& flags) {
+  if (flags.file_option->count() == 0) return flags.url;
+  auto read = read_secret_file(flags.file, "--webhook-url-file");
+  if (!read.secret) refuse(read.error);
+  return std::string(read.secret->reveal());
+}
+
 std::string sealed_webhook_url(Context& context, const std::string& url, const std::string& flag,
                                const std::string& key_file, bool dry_run) {
   if (auto why = webhook_url_problem(url)) refuse(flag + ": " + *why);
@@ -54,7 +71,8 @@ static Registrar channel_commands(46, [](CLI::App& app, Context& context) {
   channel->require_subcommand(1);
   {
     struct Flags {
-      std::string name, community, url, key_file, format = "text";
+      std::string name, community, key_file, format = "text";
+      WebhookUrlFlags webhook;
       std::vector<std::string> remind;
       bool dry_run = false;
     };
@@ -62,9 +80,7 @@ static Registrar channel_commands(46, [](CLI::App& app, Context& context) {
     auto f = std::make_shared<Flags>();
     cmd->add_option("NAME", f->name, "Channel name (letters, digits, - _ .)")->required();
     cmd->add_option("--community", f->community, "The community whose sessions it hears of")->required();
-    cmd->add_option("--webhook-url", f->url,
-                    "The incoming webhook's URL (https://; http:// only to this machine), sealed into the store")
-        ->required();
+    add_webhook_url_flags(*cmd, f->webhook, "The incoming webhook's URL");
     cmd->add_option("--remind", f->remind, "Reminder before each session (PT15M, P1D; repeat; default each series' reminders)");
     cmd->add_option("--key-file", f->key_file, "The key file (default: $CONVENE_KEY_FILE, else DB.key)");
     add_format_option(*cmd, f->format, {"text", "json"});
@@ -75,13 +91,15 @@ static Registrar channel_commands(46, [](CLI::App& app, Context& context) {
         spec.name = f->name;
         spec.community = f->community;
         spec.offsets = offsets_of(f->remind);
+        if (!f->webhook.given()) refuse("channel add needs the webhook's URL: --webhook-url-file FILE (or --webhook-url URL)");
+        const std::string url = webhook_url_of(f->webhook);
         auto store = open_store(context, false);
-        spec.webhook = sealed_webhook_url(context, f->url, "--webhook-url", f->key_file, f->dry_run);
+        spec.webhook = sealed_webhook_url(context, url, f->webhook.flag(), f->key_file, f->dry_run);
         ChangeContext change;
         change.actor = actor(context);
         change.dry_run = f->dry_run;
         store->add_channel(spec, change);
-        const std::string where = webhook::mask(f->url);
+        const std::string where = webhook::mask(url);
         if (f->format == "json") {
           ChannelInfo info{spec, cli_clock().now()};
           auto j = remind::channels_json({info})[0];

@@ -84,11 +84,11 @@ void add_change_options(CLI::App& cmd, StoreVerbOptions& o, bool reason = true, 
   add_dry_run_option(cmd, o.dry_run);
 }
 
-// --webhook-url and --key-file of `member add` and `member set` (webhook_options.h).
-CLI::Option* add_webhook_options(CLI::App& cmd, std::string& url, std::string& key_file) {
+// --webhook-url, --webhook-url-file and --key-file of `member add` and `member set`
+// (webhook_options.h).
+void add_webhook_options(CLI::App& cmd, WebhookUrlFlags& webhook, std::string& key_file) {
   cmd.add_option("--key-file", key_file, "The key file sealing the webhook URL (default: $CONVENE_KEY_FILE, else DB.key)");
-  return cmd.add_option("--webhook-url", url,
-                        "The webhook of channel \"webhook\" (https://; http:// only to this machine), sealed into the store");
+  add_webhook_url_flags(cmd, webhook, "The webhook of channel \"webhook\"");
 }
 
 ChangeContext context_of(const StoreVerbOptions& o, const Context& context) {
@@ -639,7 +639,8 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
     auto* member = app.add_subcommand("member", "Members: add, remove, set, rotate-token, list, show");
     member->require_subcommand(1);
     struct Fields {
-      std::string id, name, email, timezone, channel, digest, webhook_url, key_file;
+      std::string id, name, email, timezone, channel, digest, key_file;
+      WebhookUrlFlags webhook;
       std::vector<std::string> remind;
       bool clear_timezone = false;
     };
@@ -655,9 +656,9 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       cmd->add_option("--remind", f->remind, "Reminder before each session (PT15M, P1D; repeat)");
       cmd->add_option("--channel", f->channel, "Reminder channel: email, webhook (with --webhook-url) or none");
       cmd->add_option("--digest", f->digest, "Weekly digest by email: weekday and local time (\"MO 07:00\") or none");
-      auto* webhook = add_webhook_options(*cmd, f->webhook_url, f->key_file);
+      add_webhook_options(*cmd, f->webhook, f->key_file);
       add_change_options(*cmd, *o, false);
-      cmd->callback([&context, o, f, webhook] {
+      cmd->callback([&context, o, f] {
         guarded(context, [&] {
           if (auto why = email_problem(f->email)) refuse("--email: " + *why);
           MemberSpec spec;
@@ -668,8 +669,9 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           spec.reminders.offsets = read_offsets(f->remind);
           spec.reminders.channel = f->channel;
           if (!f->digest.empty()) spec.digest = read_digest(f->digest);
-          if (webhook->count())
-            spec.reminders.webhook = sealed_webhook_url(context, f->webhook_url, "--webhook-url", f->key_file, o->dry_run);
+          if (f->webhook.given())
+            spec.reminders.webhook =
+                sealed_webhook_url(context, webhook_url_of(f->webhook), f->webhook.flag(), f->key_file, o->dry_run);
           const auto links = base_links(context);  // a bad base URL refuses before anything is written
           auto opened = open_for_change(context, true, o->dry_run);
           Store* store = opened.store;
@@ -717,13 +719,13 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
       auto* remind = cmd->add_option("--remind", f->remind, "Reminder offsets (repeat; \"none\" clears)");
       auto* channel = cmd->add_option("--channel", f->channel, "Reminder channel: email, webhook (with --webhook-url) or none");
       auto* digest = cmd->add_option("--digest", f->digest, "Weekly digest: weekday and local time (\"MO 07:00\") or none");
-      auto* webhook = add_webhook_options(*cmd, f->webhook_url, f->key_file);
+      add_webhook_options(*cmd, f->webhook, f->key_file);
       auto* delivery = cmd->add_option("--delivery", *delivery_text,
                                        "How sessions reach their calendar: feed (their private feed) or invite "
                                        "(invitations, convene sync)")
                            ->check(CLI::IsMember({"feed", "invite"}));
       add_change_options(*cmd, *o, false);
-      cmd->callback([&context, o, f, name, email, tz, remind, channel, digest, webhook, delivery, delivery_text] {
+      cmd->callback([&context, o, f, name, email, tz, remind, channel, digest, delivery, delivery_text] {
         guarded(context, [&] {
           if (auto why = email->count() ? email_problem(f->email) : std::nullopt) refuse("--email: " + *why);
           MemberUpdate u;
@@ -733,8 +735,9 @@ static Registrar store_commands(20, [](CLI::App& app, Context& context) {
           if (remind->count()) u.reminder_offsets = read_offsets(f->remind);
           if (channel->count()) u.reminder_channel = f->channel;
           if (digest->count()) u.digest = read_digest(f->digest);
-          if (webhook->count())
-            u.reminder_webhook = sealed_webhook_url(context, f->webhook_url, "--webhook-url", f->key_file, o->dry_run);
+          if (f->webhook.given())
+            u.reminder_webhook =
+                sealed_webhook_url(context, webhook_url_of(f->webhook), f->webhook.flag(), f->key_file, o->dry_run);
           if (delivery->count()) u.delivery = parse_delivery(*delivery_text);
           auto store = open_store(context, false);
           const Member m = store->update_member(f->id, u, context_of(*o, context));

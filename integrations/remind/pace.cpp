@@ -23,8 +23,15 @@ double Throughput::of(const std::string& target) const {
   return it == measured_.end() ? assumed_ : it->second;
 }
 
+bool Throughput::measured(const std::string& target) const {
+  std::lock_guard lock(mutex_);
+  return measured_.contains(target);
+}
+
 void Throughput::observe(const std::string& target, std::size_t messages, std::chrono::steady_clock::duration took) {
-  if (!measures_ || messages < kSendBatch) return;  // a few messages measure the latency, not the throughput
+  // A few messages, or a fraction of a second, measure the latency and the server's
+  // queues, not the rate it keeps up.
+  if (!measures_ || messages < kSendBatch || took < kMeasureFor) return;
   const double seconds = std::chrono::duration<double>(took).count();
   if (!(seconds > 0)) return;
   std::lock_guard lock(mutex_);

@@ -56,6 +56,7 @@ class Pass {
  public:
   Pass(Store& store, const Clock& clock, const PassOptions& options)
       : store_(store),
+        clock_(clock),
         options_(options),
         throughput_(options.throughput ? *options.throughput : own_throughput_),
         holder_(options.holder.empty() ? process_holder() : options.holder),
@@ -220,14 +221,14 @@ class Pass {
     m.text = text->text;
     std::string unsubscribe;
     if (!options_.base_url.empty()) {
-      unsubscribe = unsubscribe_url(options_.base_url, unsubscribe_token(store_, member.id));
+      unsubscribe = unsubscribe_url(options_.base_url, unsubscribe_token(store_, member.id), p.kind == MessageKind::digest);
       m.headers.emplace_back("List-Unsubscribe", "<" + unsubscribe + ">");
       m.headers.emplace_back("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
-      m.text += "\nStop these reminders: " + unsubscribe + "\n";
+      m.text += "\n" + std::string(views::unsubscribe_words(p.kind)) + ": " + unsubscribe + "\n";
     } else {
       note_once("no public base URL (--base-url, base_url in the configuration): messages carry no List-Unsubscribe link");
     }
-    m.html = views::message_html(*text, unsubscribe);
+    m.html = views::message_html(*text, unsubscribe, p.kind);
     OutboxMessage out;
     out.key = p.key;
     out.kind = std::string(to_string(p.kind));
@@ -316,6 +317,8 @@ class Pass {
     for (auto& [target, messages] : due)  // in due order (a burst's first ones first)
       std::stable_sort(messages.begin(), messages.end(), [](const auto& a, const auto& b) { return a.due < b.due; });
     setup_ = std::chrono::ceil<Seconds>(std::chrono::steady_clock::now() - started_pass_);
+    for (const auto& [target, messages] : due)  // a burst started on the assumed rate is paced once measured
+      if (!throughput_.measured(target)) may_pace_.insert(target);
     // The webhooks' posts on a thread of their own, beside the email targets': a receiver
     // that hangs delays no email, and 10,000 emails delay no post. Each side counts into
     // its own report; the store is safe to share (one connection behind a mutex).
@@ -391,20 +394,21 @@ class Pass {
     return true;
   }
 
-  // Before each batch of an early burst: once the target's throughput is measured, a
-  // burst that would now end more than kOnTime before its due time pauses, and resumes at
-  // the lead of what is left (the next pass), less the time this pass took to start.
+  // Before each batch of a burst started early on the assumed rate: once the target's
+  // throughput is measured, a burst that would now end more than kOnTime before its due
+  // time pauses, and resumes (the next pass, which sends to the end) at the lead of what
+  // is left, less the time this pass took to start and kOnTime.
   bool paced(const std::string& target, const std::vector<OutboxMessage>& messages, std::size_t from, PassReport& out) {
     const Instant due = messages[from].due;
-    if (from == 0 || due <= now_) return false;
+    if (from == 0 || due <= now_ || !may_pace_.contains(target) || !throughput_.measured(target)) return false;
     const double rate = throughput_.of(target);
     const std::size_t burst = bursts_.at({target, due});
     const auto ends = now_ + std::chrono::duration_cast<Seconds>(std::chrono::duration<double>(double(burst) / rate));
     if (ends + kOnTime >= due) return false;
     const auto left = std::size_t(std::count_if(messages.begin() + std::ptrdiff_t(from), messages.end(),
                                                 [&](const OutboxMessage& m) { return m.due == due; }));
-    const Instant resume = due - burst_lead(left, rate) - setup_;
-    if (resume <= now_) return false;
+    const Instant resume = due - burst_lead(left, rate) - setup_ - kOnTime;
+    if (resume <= now_ + kOnTime) return false;  // not worth a pass of its own
     out.log.push_back("paced the burst due " + utc(due) + " on target " + (target.empty() ? "webhooks" : target) + ": " +
                       std::to_string(left) + " message(s) resume at " + utc(resume) + " (" +
                       std::to_string(static_cast<long>(rate)) + " msg/s measured)");
@@ -527,8 +531,10 @@ class Pass {
       const auto at = std::size_t(c.message - reachable.data());
       posts.push_back({std::move(urls[at]), c.payload, c.message->message_id});
     }
+    webhook::Options how = options_.webhook;
+    how.clock = &clock_;  // a Retry-After date counts from the pass's now
     webhook::post_all(
-        posts, options_.webhook, [&](std::size_t) { fault_point("remind.sending"); },
+        posts, how, [&](std::size_t) { fault_point("remind.sending"); },
         [&](std::size_t i, const webhook::Result& r) { finished(*claimed[i].message, r, out); });
   }
 
@@ -581,11 +587,13 @@ class Pass {
   }
 
   Store& store_;
+  const Clock& clock_;
   const PassOptions& options_;
   Throughput own_throughput_;
   Throughput& throughput_;
   const std::chrono::steady_clock::time_point started_pass_ = std::chrono::steady_clock::now();
   Seconds setup_{};  // from the pass's start to its first send (planning, reading the outbox)
+  std::set<std::string> may_pace_;  // targets whose bursts started on the assumed rate
   std::map<std::pair<std::string, Instant>, std::size_t> bursts_;  // messages waiting per (target, due)
   const std::string holder_;
   const Instant now_;

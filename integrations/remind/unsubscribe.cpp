@@ -30,6 +30,12 @@ std::string mac_of(Store& store, std::string_view member) {
   return text;
 }
 
+// True for a weekly digest's link (?only=digest).
+bool digest_only(const http::Request& req) {
+  const auto query = req.query_params();
+  return query && query->get("only") == "digest";
+}
+
 std::string page(std::string_view title, std::string_view body) {
   std::ostringstream out;
   out << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -53,8 +59,8 @@ std::optional<std::string> unsubscribe_member(Store& store, std::string_view tok
   return member;
 }
 
-std::string unsubscribe_url(std::string_view base_url, std::string_view token) {
-  return std::string(base_url) + "/unsubscribe/" + html::query_component(token);
+std::string unsubscribe_url(std::string_view base_url, std::string_view token, bool digest_only) {
+  return std::string(base_url) + "/unsubscribe/" + html::query_component(token) + (digest_only ? "?only=digest" : "");
 }
 
 void add_unsubscribe_routes(http::Router& router, Store& store) {
@@ -65,8 +71,15 @@ void add_unsubscribe_routes(http::Router& router, Store& store) {
     const auto who = member ? store.member(*member) : std::nullopt;
     if (!who) return void(res.error(404));
     res.cache("no-store");
+    if (digest_only(req)) {
+      return void(res.html(200, page("Stop the weekly digest?",
+                                "<p>Stop the weekly digest convene sends to " + html::text(who->email) +
+                                    "? Reminders and change notices still come.</p><form method=\"post\"><input "
+                                    "type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\"><button "
+                                    "type=\"submit\">Stop the digest</button></form>")));
+    }
     res.html(200, page("Stop reminders?",
-                       "<p>Stop the reminders, change notices and digests convene sends to " + html::text(who->email) +
+                       "<p>Stop the reminders and change notices convene sends to " + html::text(who->email) +
                            "?</p><form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" "
                            "value=\"One-Click\"><button type=\"submit\">Stop reminders</button></form>"));
   });
@@ -78,13 +91,23 @@ void add_unsubscribe_routes(http::Router& router, Store& store) {
         if (!form || form->get("List-Unsubscribe") != "One-Click") return void(res.error(400));
         const auto member = unsubscribe_member(store, req.param("token"));
         if (!member || !store.member(*member)) return void(res.error(404));
+        // A digest's link stops the digest (its own footer says so), the others' the
+        // reminders and notices: each what its message says it stops.
+        const bool digest = digest_only(req);
         MemberUpdate update;
-        update.reminder_channel = "none";
-        update.digest = std::optional<DigestTime>{};  // the weekly digest carries the same link
-        store.update_member(*member, update, {.actor = "unsubscribe", .reason = "one-click unsubscribe (RFC 8058)"});
+        if (digest) update.digest = std::optional<DigestTime>{};
+        else update.reminder_channel = "none";
+        store.update_member(*member, update,
+                            {.actor = "unsubscribe",
+                             .reason = digest ? "one-click unsubscribe from the weekly digest (RFC 8058)"
+                                              : "one-click unsubscribe (RFC 8058)"});
         res.cache("no-store");
+        if (digest)
+          return void(res.html(200, page("Weekly digest stopped",
+                                    "<p>convene sends you no more weekly digests. Reminders and change notices still "
+                                    "come; your calendar feed is unchanged.</p>")));
         res.html(200, page("Reminders stopped",
-                           "<p>convene sends you no more reminders, change notices or digests. Your calendar feed is "
+                           "<p>convene sends you no more reminders or change notices. Your calendar feed is "
                            "unchanged.</p>"));
       },
       {.max_body_bytes = 1024});

@@ -143,7 +143,7 @@ void post_all(std::span<const Post> posts, const Options& options, const std::fu
   net::global_init();
   std::vector<Exchange> exchanges(posts.size());
   net::Multi multi(std::max<std::size_t>(1, options.in_flight));
-  const Instant now = std::chrono::time_point_cast<Seconds>(std::chrono::system_clock::now());
+  const Instant now = options.clock ? options.clock->now() : Clock::real().now();
   const auto setup = [&](std::size_t i, CURL* easy) {
     const Post& p = posts[i];
     Exchange& e = exchanges[i];

@@ -165,7 +165,11 @@ MessageText notice_text(const PlannedMessage& notice, const std::vector<NoticeIt
   return out;
 }
 
-std::string message_html(const MessageText& text, std::string_view unsubscribe_url) {
+std::string_view unsubscribe_words(MessageKind kind) {
+  return kind == MessageKind::digest ? "Stop this weekly digest" : "Stop these reminders";
+}
+
+std::string message_html(const MessageText& text, std::string_view unsubscribe_url, MessageKind kind) {
   std::ostringstream out;
   out << "<!doctype html><html><head><meta charset=\"utf-8\"><title>" << html::text(text.subject)
       << "</title></head><body>\n<h1 style=\"font-size:1.25em\">" << html::text(text.subject) << "</h1>\n<dl>\n";
@@ -185,7 +189,7 @@ std::string message_html(const MessageText& text, std::string_view unsubscribe_u
   out << "</dl>\n";
   if (!unsubscribe_url.empty())
     out << "<p style=\"font-size:0.875em\"><a href=\"" << html::url_attribute(unsubscribe_url)
-        << "\">Stop these reminders</a></p>\n";
+        << "\">" << html::text(unsubscribe_words(kind)) << "</a></p>\n";
   out << "</body></html>\n";
   return out.str();
 }

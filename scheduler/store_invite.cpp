@@ -364,6 +364,47 @@ std::vector<OutboxMessage> Store::enqueue(const std::vector<OutboxMessage>& mess
   return out;
 }
 
+std::size_t Store::refresh_planned(const std::vector<OutboxMessage>& messages) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& impl = *impl_;
+  impl.check_writable("plan messages");
+  Transaction tx(*impl.db, Transaction::Mode::write);
+  static const std::string select_sql = outbox_select(true) + " WHERE o.key = ?1 AND o.state = 'planned'";
+  auto select = impl.db->query(select_sql.c_str());
+  auto update = impl.db->query(
+      "UPDATE outbox SET target = ?2, recipient = ?3, message_id = ?4, due = ?5, not_after = ?6, state = ?7, "
+      "last_error = ?8, updated = ?9 WHERE id = ?1");
+  auto payload = impl.db->query("INSERT OR REPLACE INTO outbox_payloads (id, payload) VALUES (?1, ?2)");
+  std::size_t rewritten = 0;
+  for (const auto& m : messages) {
+    select->bind(1, m.key);
+    std::optional<OutboxMessage> stored;
+    if (select->step()) stored = read_outbox_row(*select, true);
+    select->reset();
+    const bool failed = m.state == OutboxMessage::State::failed;
+    if (!stored || (stored->target == m.target && stored->recipient == m.recipient &&
+                    stored->message_id == m.message_id && stored->due == m.due && stored->not_after == m.not_after &&
+                    stored->payload == m.payload && !failed))
+      continue;
+    update->bind(1, std::int64_t(stored->id));
+    if (m.target.empty()) update->bind_null(2);  // a webhook's: no target sends it
+    else update->bind(2, m.target);
+    update->bind(3, m.recipient).bind(4, m.message_id).bind(5, unix_seconds(m.due));
+    if (m.not_after) update->bind(6, unix_seconds(*m.not_after));
+    else update->bind_null(6);
+    update->bind(7, std::string(failed ? "failed" : "planned")).bind(8, failed ? m.last_error : std::string());
+    update->bind(9, unix_seconds(impl.now()));
+    update->run();
+    update->reset();
+    payload->bind(1, std::int64_t(stored->id)).bind(2, m.payload);
+    payload->run();
+    payload->reset();
+    ++rewritten;
+  }
+  tx.commit();
+  return rewritten;
+}
+
 std::size_t Store::withdraw_outbox(std::string_view target, std::string_view kind, const std::vector<std::string>& keep) {
   std::lock_guard lock(impl_->mutex);
   Impl& impl = *impl_;

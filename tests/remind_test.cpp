@@ -154,6 +154,52 @@ TEST_F(Remind, SendsEachReminderOnceAtItsMinuteAndFollowsAMove) {
   EXPECT_EQ(states[key], "sent");
 }
 
+// The bug: a reminder was rendered once, when it was planned (up to eight days before it
+// is due), and never again: a title or join link edited after that, or a member's new
+// address or zone, did not reach it, and it went out with the old ones, dated the day it
+// was planned.
+TEST_F(Remind, WhatIsSentIsWhatTheStoreSaysWhenItIsSentNotWhenItWasPlanned) {
+  add_member("rosa", "mentoring-monday");
+  auto r = pass("2027-01-30T12:00:00Z");
+  EXPECT_EQ(r.planned, 2u) << remind::report_text(r, false);
+  EXPECT_EQ(pass("2027-01-30T12:05:00Z").rewritten, 0u);  // nothing changed: the same bytes
+
+  clock_.set(at("2027-01-30T13:00:00Z"));
+  OccurrenceEdit edit;
+  edit.title = "Mentoring Monday: triage at the front desk";
+  edit.join_url = "https://meet.example.org/mm-triage";
+  store_->edit("mentoring-monday", lt("2027-02-01T16:00"), edit, as_);
+  MemberUpdate moved;
+  moved.email = "rosa.new@example.org";
+  moved.timezone = std::optional<std::string>("America/Chicago");
+  store_->update_member("rosa", moved, as_);
+  r = pass("2027-01-30T13:00:00Z");
+  EXPECT_EQ(r.planned, 0u) << remind::report_text(r, false);
+  EXPECT_EQ(r.rewritten, 2u) << remind::report_text(r, false);
+  EXPECT_EQ(pass("2027-01-30T13:05:00Z").rewritten, 0u);
+
+  EXPECT_EQ(pass("2027-01-31T21:00:00Z").sent, 1u);
+  const json got = new_messages();
+  ASSERT_EQ(got.size(), 1u) << got.dump();
+  EXPECT_EQ(got[0]["to"][0]["addr"], "rosa.new@example.org");
+  EXPECT_EQ(subject(got[0]), "Tomorrow at 3:00 pm CST: Mentoring Monday: triage at the front desk");
+  EXPECT_NE(body(got[0]).find("Join: https://meet.example.org/mm-triage"), std::string::npos) << body(got[0]);
+  EXPECT_EQ(body(got[0]).find("https://meet.example.org/mm\n"), std::string::npos) << body(got[0]);
+  EXPECT_EQ(got[0]["headers"]["date"][0], "Sun, 31 Jan 2027 21:00:00 +0000");  // dated when due
+
+  // Sent is sent: a later edit rewrites only what is still planned (the PT15M one).
+  clock_.set(at("2027-01-31T22:00:00Z"));
+  edit.title = "Mentoring Monday: triage";
+  store_->edit("mentoring-monday", lt("2027-02-01T16:00"), edit, as_);
+  r = pass("2027-01-31T22:00:00Z");
+  EXPECT_EQ(r.rewritten, 1u) << remind::report_text(r, false);
+  EXPECT_EQ(r.sent, 0u);
+  EXPECT_EQ(pass("2027-02-01T20:45:00Z").sent, 1u);
+  const json last = new_messages();
+  ASSERT_EQ(last.size(), 1u) << last.dump();
+  EXPECT_EQ(subject(last[0]), "In 15 minutes: Mentoring Monday: triage (3:00 pm CST)");
+}
+
 TEST_F(Remind, ARefusedRecipientFailsAloneAndIsListed) {
   add_member("rosa", "power-hour");
   add_member("refused", "power-hour");

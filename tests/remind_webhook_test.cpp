@@ -146,6 +146,25 @@ TEST_F(RemindWebhook, AMembersAndACommunitysReminderArriveOnceWithTheirJson) {
   }
 }
 
+// The bug: a planned message kept the channel it was planned on, so a member who switched
+// from the webhook to email still got the webhook post.
+TEST_F(RemindWebhook, AChannelSwitchedAfterPlanningTakesThePlannedMessageOffTheOldChannel) {
+  add_member("rosa", "/ok/rosa");
+  auto r = pass("2027-02-03T19:00:00Z");
+  ASSERT_EQ(states()[kRosaKey], "planned") << remind::report_text(r, false);
+
+  clock_.set(at("2027-02-03T19:10:00Z"));
+  MemberUpdate to_email;
+  to_email.reminder_channel = "email";
+  store_->update_member("rosa", to_email, as_);
+  r = pass("2027-02-03T19:10:00Z");  // no email target covers the community here: nothing delivers it
+  EXPECT_EQ(r.withdrawn, 2u) << remind::report_text(r, false);  // 3 and 10 February's
+  for (const auto& m : store_->outbox({.member = std::string("rosa")})) EXPECT_EQ(m.state, OutboxMessage::State::withdrawn) << m.key;
+  EXPECT_EQ(states()[kRosaKey], "withdrawn");
+  EXPECT_EQ(pass("2027-02-03T19:45:00Z").sent, 0u);
+  EXPECT_TRUE(posts_to("/ok/rosa").empty()) << receiver_->posts().dump();
+}
+
 TEST_F(RemindWebhook, AReceiverAnswering500IsRetriedThenFailsWhileTheOthersAreDelivered) {
   add_member("rosa", "/fail/rosa", {std::chrono::days{1}});
   add_member("ben", "/ok/ben", {std::chrono::days{1}});

@@ -166,6 +166,7 @@ const std::string& process_holder();
 struct PassReport {
   std::size_t planned = 0;     // new messages written to the outbox
   std::size_t withdrawn = 0;   // no longer wanted (the dropped ones included)
+  std::size_t rewritten = 0;   // planned before, rewritten: their session, the member's address, zone or channel changed
   std::size_t sent = 0;
   std::size_t late = 0;        // of those sent, more than kLateAfter after their due time
   std::size_t early = 0;       // of those sent, before their due time (a burst's lead)

@@ -529,6 +529,13 @@ class Store {
   // Adds each message whose key is new, as planned (given State::failed: failed, with its last_error);
   // returns every message of those keys as stored (those already there keep their state), in the order given.
   std::vector<OutboxMessage> enqueue(const std::vector<OutboxMessage>& messages);
+  // A later pass's rendering of messages already planned: each one whose key is stored
+  // and still planned is rewritten when what it says or where it goes differs (an edit of
+  // its session, the member's address, zone or channel since it was planned), so what is
+  // sent is what the store says when it is sent; sending, sent, failed or withdrawn rows
+  // are left as they are (nothing sent is sent again). Given State::failed: failed, with
+  // its last_error. Returns how many were rewritten.
+  std::size_t refresh_planned(const std::vector<OutboxMessage>& messages);
   // Withdraws the planned or sending messages of (target, kind) whose key is not in
   // `keep`; returns how many.
   std::size_t withdraw_outbox(std::string_view target, std::string_view kind, const std::vector<std::string>& keep);

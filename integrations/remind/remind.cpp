@@ -145,7 +145,7 @@ class Pass {
   }
 
   void note_once(const std::string& line) {
-    if (noted_.insert(line).second) report_.log.push_back(line);
+    if (!rerendering_ && noted_.insert(line).second) report_.log.push_back(line);
   }
 
   // The words of a planned message, or nullopt when its sessions are out of reach.
@@ -216,7 +216,10 @@ class Pass {
     m.from = mailer->settings.from;
     m.to = {{member.name, member.email}};
     m.subject = text->subject;
-    m.date = now_;
+    // Dated when it is due, not when it was planned (up to kReminderLookahead before): a
+    // reader sorting by Date shows it among the day's mail, and the same message renders
+    // the same bytes at every pass (see write_plan).
+    m.date = p.due;
     m.message_id = mail::message_id(p.key, member.email, m.from.domain());
     m.text = text->text;
     std::string unsubscribe;
@@ -244,19 +247,29 @@ class Pass {
     return out;
   }
 
-  // New messages in, unwanted ones withdrawn (one call per target and kind).
+  // New messages in, planned ones rewritten where the store now says otherwise (an edit of
+  // the session, the member's address, zone or channel: rendering is deterministic, so an
+  // unchanged message renders the same bytes), unwanted ones withdrawn (one call per
+  // target and kind): those the plan no longer wants, and planned ones that nothing
+  // delivers now (a member's channel switched to one without a target). What has left
+  // `planned` is never rendered again.
   void write_plan() {
-    std::set<std::string> known;
+    std::map<std::string, State> known;
     for (const char* kind : kOutboxKinds)
-      for (const auto& m : store_.outbox(rows_of(kind))) known.insert(m.key);
-    std::vector<OutboxMessage> fresh;
+      for (const auto& m : store_.outbox(rows_of(kind))) known.emplace(m.key, m.state);
+    std::vector<OutboxMessage> fresh, again;
     for (const auto& p : report_.plan.messages) {
-      if (known.contains(p.key)) continue;
-      if (auto m = render(p)) fresh.push_back(std::move(*m));
+      const auto it = known.find(p.key);
+      if (it != known.end() && it->second != State::planned) continue;
+      rerendering_ = it != known.end();  // its notes were logged when it was planned
+      if (auto m = render(p)) (it == known.end() ? fresh : again).push_back(std::move(*m));
+      else if (it != known.end()) unwanted_.insert(p.key);  // planned, and nothing delivers it now
     }
+    rerendering_ = false;
     report_.planned = static_cast<std::size_t>(
         std::count_if(fresh.begin(), fresh.end(), [](const OutboxMessage& m) { return m.state == State::planned; }));
     if (!fresh.empty()) store_.enqueue(fresh);
+    if (!again.empty()) report_.rewritten = store_.refresh_planned(again);
     for (const auto& w : report_.plan.withdrawals) unwanted_.insert(w.key);
     withdraw();
   }
@@ -605,6 +618,7 @@ class Pass {
   std::map<std::string, Member> members_;
   std::set<std::string> noted_;
   std::set<std::string> unwanted_;
+  bool rerendering_ = false;  // write_plan renders a message planned before: no log notes
   std::vector<std::string> gone_;  // webhook messages whose member or channel is gone
   std::optional<WebhookBook> webhooks_;
   std::unique_ptr<mail::SmtpClient> client_;
@@ -684,7 +698,9 @@ std::string report_text(const PassReport& r, bool dry_run) {
     for (const auto& w : r.plan.withdrawals) out << "  withdraw " << w.key << ": " << w.reason << "\n";
   } else {
     out << "planned " << r.planned << ", withdrawn " << r.withdrawn << ", sent " << r.sent << " (" << r.late
-        << " late), dropped " << r.dropped << ", failed " << r.failed << ", deferred " << r.deferred << "\n";
+        << " late), dropped " << r.dropped << ", failed " << r.failed << ", deferred " << r.deferred;
+    if (r.rewritten > 0) out << ", rewritten " << r.rewritten;
+    out << "\n";
   }
   if (const auto w = window_of(r)) {
     out << "250-to-commit window: p50 " << w->p50.count() << " us, p99 " << w->p99.count() << " us, max "
@@ -700,6 +716,7 @@ Json report_json(const PassReport& r, bool dry_run) {
   j["dry_run"] = dry_run;
   j["planned"] = r.planned;
   j["withdrawn"] = r.withdrawn;
+  j["rewritten"] = r.rewritten;
   j["sent"] = r.sent;
   j["late"] = r.late;
   j["early"] = r.early;

@@ -160,7 +160,16 @@ TEST_F(Remind, SendsEachReminderOnceAtItsMinuteAndFollowsAMove) {
 // was planned.
 TEST_F(Remind, WhatIsSentIsWhatTheStoreSaysWhenItIsSentNotWhenItWasPlanned) {
   add_member("rosa", "mentoring-monday");
+  // As the worker runs its passes: planned messages are rendered again only after a change.
+  std::optional<std::uint64_t> rendered_through;
+  remind::PassOptions options;
+  options.rendered_through = &rendered_through;
+  const auto pass = [&](const char* when) {
+    clock_.set(at(when));
+    return remind::run_once(*store_, clock_, options);
+  };
   auto r = pass("2027-01-30T12:00:00Z");
+  ASSERT_TRUE(rendered_through.has_value());
   EXPECT_EQ(r.planned, 2u) << remind::report_text(r, false);
   EXPECT_EQ(pass("2027-01-30T12:05:00Z").rewritten, 0u);  // nothing changed: the same bytes
 

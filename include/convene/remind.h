@@ -158,6 +158,11 @@ struct PassOptions {
   // The targets' throughput, read for the leads of bursts and measured by the pass
   // (unset: a pass's own, starting from kAssumedThroughput). A worker passes its own.
   Throughput* throughput = nullptr;
+  // The newest change (audit record id, 0 for none) that a pass had seen when it last
+  // rendered the planned messages again (unset: no pass has yet). A pass renders them again only after a newer
+  // change, so a pass after no change renders only new messages. Unset: every pass
+  // renders them again. A worker passes its own.
+  std::optional<std::uint64_t>* rendered_through = nullptr;
 };
 
 // This process's lease holder name: "host:pid:" and 8 random hex digits.
@@ -268,6 +273,7 @@ class Worker {
   Waiter& waiter_;
   WorkerOptions options_;
   Throughput throughput_;  // measured over the worker's life (unless options give one)
+  std::optional<std::uint64_t> rendered_through_;  // PassOptions::rendered_through, over the worker's life
 };
 
 // --- one-click unsubscribe (RFC 8058) -------------------------------------------------

@@ -95,6 +95,7 @@ class Pass {
     webhooks_.emplace(options_.key_file, store_.channels());
     index_sessions();
     for (const auto& f : input.followers) members_[f.member.id] = f.member;
+    for (const auto& r : input.changes) newest_change_ = std::max(newest_change_, r.id);
     write_plan();
     send_due();
     return std::move(report_);
@@ -252,15 +253,18 @@ class Pass {
   // unchanged message renders the same bytes), unwanted ones withdrawn (one call per
   // target and kind): those the plan no longer wants, and planned ones that nothing
   // delivers now (a member's channel switched to one without a target). What has left
-  // `planned` is never rendered again.
+  // `planned` is never rendered again, and what is planned only after a change since the
+  // last time (PassOptions::rendered_through).
   void write_plan() {
     std::map<std::string, State> known;
     for (const char* kind : kOutboxKinds)
       for (const auto& m : store_.outbox(rows_of(kind))) known.emplace(m.key, m.state);
+    std::optional<std::uint64_t>* const through = options_.rendered_through;
+    const bool again_too = !through || !*through || newest_change_ > **through;
     std::vector<OutboxMessage> fresh, again;
     for (const auto& p : report_.plan.messages) {
       const auto it = known.find(p.key);
-      if (it != known.end() && it->second != State::planned) continue;
+      if (it != known.end() && (it->second != State::planned || !again_too)) continue;
       rerendering_ = it != known.end();  // its notes were logged when it was planned
       if (auto m = render(p)) (it == known.end() ? fresh : again).push_back(std::move(*m));
       else if (it != known.end()) unwanted_.insert(p.key);  // planned, and nothing delivers it now
@@ -270,6 +274,7 @@ class Pass {
         std::count_if(fresh.begin(), fresh.end(), [](const OutboxMessage& m) { return m.state == State::planned; }));
     if (!fresh.empty()) store_.enqueue(fresh);
     if (!again.empty()) report_.rewritten = store_.refresh_planned(again);
+    if (through) *through = newest_change_;
     for (const auto& w : report_.plan.withdrawals) unwanted_.insert(w.key);
     withdraw();
   }
@@ -618,6 +623,7 @@ class Pass {
   std::map<std::string, Member> members_;
   std::set<std::string> noted_;
   std::set<std::string> unwanted_;
+  std::uint64_t newest_change_ = 0;  // the newest audit record id the plan read
   bool rerendering_ = false;  // write_plan renders a message planned before: no log notes
   std::vector<std::string> gone_;  // webhook messages whose member or channel is gone
   std::optional<WebhookBook> webhooks_;

@@ -111,6 +111,7 @@ Worker::Worker(Store& store, const Clock& clock, Waiter& waiter, WorkerOptions o
     : store_(store), clock_(clock), waiter_(waiter), options_(std::move(options)) {
   options_.pass.may_continue = [this] { return !waiter_.stop_requested(); };
   if (!options_.pass.throughput) options_.pass.throughput = &throughput_;
+  if (!options_.pass.rendered_through) options_.pass.rendered_through = &rendered_through_;
 }
 
 void Worker::log(const std::string& line) const {
